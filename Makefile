@@ -1,0 +1,40 @@
+# oscope — make start | make test | make build
+# Every target installs what is missing first, so a fresh clone needs nothing but this machine kind.
+
+SHELL := /bin/bash
+NPM ?= npm
+NODE_STAMP := node_modules/.oscope-installed
+
+.PHONY: start test build deps system-deps lint typecheck unit bench clean
+
+start: build
+	@./scripts/start.sh
+
+test: build
+	$(NPM) run --silent typecheck
+	$(NPM) run --silent lint
+	$(NPM) test --silent
+
+build: deps
+	$(NPM) run --silent build
+
+deps: system-deps $(NODE_STAMP)
+
+system-deps:
+	@./scripts/ensure-system.sh
+
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: deps
+	$(NPM) run --silent lint
+
+typecheck: deps
+	$(NPM) run --silent typecheck
+
+bench: build
+	node dist/bench/run.js
+
+clean:
+	rm -rf dist node_modules native/build bpf/.output

@@ -1,0 +1,8 @@
+/** A benchmark prints its own measurements and ratios; throw an Error to report it skipped. */
+export interface Bench {
+  name: string;
+  description: string;
+  run: () => Promise<void>;
+}
+
+export const benches: Bench[] = [];

@@ -1,0 +1,8 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+/** A command module adds its subcommand to the program; `ctx()` resolves the global options. */
+export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
+
+/** Every command, in the order `oscope --help` lists them. */
+export const commands: RegisterCommand[] = [];

@@ -1,0 +1,127 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { lstat, readdir, readFile, readlink, statfs } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { type Host, type HostInfo, type HostStat, type HostStatfs, toHostError } from './host.js';
+
+/** The machine we run on. */
+export class LiveHost implements Host {
+  readonly kind = 'live' as const;
+
+  info(): HostInfo {
+    let kernel = 'unknown';
+    try {
+      // Sync on purpose: tiny file, called once per report.
+      const fd = openSync('/proc/sys/kernel/osrelease', 'r');
+      const buf = Buffer.alloc(256);
+      const n = readSync(fd, buf, 0, buf.length, 0);
+      closeSync(fd);
+      kernel = buf.subarray(0, n).toString('utf8').trim();
+    } catch {
+      /* keep "unknown" */
+    }
+    return {
+      hostname: hostname(),
+      kernel,
+      capturedAt: new Date().toISOString(),
+      uid: typeof process.geteuid === 'function' ? process.geteuid() : -1,
+    };
+  }
+
+  async readText(path: string): Promise<string> {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (err) {
+      throw toHostError(path, err);
+    }
+  }
+
+  async tryReadText(path: string): Promise<string | undefined> {
+    try {
+      return await readFile(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  async readDir(path: string): Promise<string[]> {
+    try {
+      return await readdir(path);
+    } catch (err) {
+      throw toHostError(path, err);
+    }
+  }
+
+  async readLink(path: string): Promise<string> {
+    try {
+      return await readlink(path);
+    } catch (err) {
+      throw toHostError(path, err);
+    }
+  }
+
+  async stat(path: string): Promise<HostStat> {
+    try {
+      const s = await lstat(path);
+      return {
+        size: s.size,
+        mode: s.mode,
+        uid: s.uid,
+        dev: s.dev,
+        ino: s.ino,
+        nlink: s.nlink,
+        mtimeMs: s.mtimeMs,
+        isFile: s.isFile(),
+        isDirectory: s.isDirectory(),
+        isSymbolicLink: s.isSymbolicLink(),
+      };
+    } catch (err) {
+      throw toHostError(path, err);
+    }
+  }
+
+  async statfs(path: string): Promise<HostStatfs> {
+    try {
+      const s = await statfs(path);
+      return { type: s.type, bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
+    } catch (err) {
+      throw toHostError(path, err);
+    }
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await lstat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async scanFile(path: string, chunkBytes: number, onChunk: (chunk: Uint8Array, offset: number) => void): Promise<void> {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      throw toHostError(path, err);
+    }
+    // Synchronous reads into one reused buffer: for procfs binary files this is the fastest path
+    // Node offers (no thread-pool hop per chunk) and keeps memory flat whatever the file size.
+    const buf = Buffer.allocUnsafe(chunkBytes);
+    let offset = 0;
+    try {
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, 0, chunkBytes, offset);
+        } catch (err) {
+          throw toHostError(path, err);
+        }
+        if (n <= 0) break;
+        onChunk(buf.subarray(0, n), offset);
+        offset += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

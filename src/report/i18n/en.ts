@@ -1,0 +1,9 @@
+import type { Catalog } from './index.js';
+import { common } from './en/common.js';
+import { mem } from './en/mem.js';
+
+/** English, the reference catalog. One file per area under ./en/, merged here. */
+export const en: Catalog = {
+  findings: { ...mem.findings },
+  text: { ...common.text, ...mem.text },
+};
