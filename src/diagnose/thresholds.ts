@@ -1,0 +1,62 @@
+/**
+ * Every threshold a diagnosis uses, in one place. Users override them with `--threshold key=value`
+ * (repeatable) or a JSON file (`--config FILE`, else /etc/oscope/config.json when present) holding
+ * `{"thresholds": {"key": value}}`. Keys are the dotted names below.
+ */
+export const DEFAULT_THRESHOLDS = {
+  /** mem.usage.high: MemAvailable below this percent of MemTotal. critical below half of it. */
+  'mem.availableLowPct': 10,
+  /** mem.filecache.high (host): page cache above this percent of MemTotal. */
+  'mem.filecacheHighPct': 50,
+  /** mem.filecache.high (cgroup): a cgroup's file cache above this percent of its limit, or of MemTotal if unlimited. */
+  'mem.cgroupFilecacheHighPct': 50,
+  /** mem.filecache.high (cgroup): and at least this much file cache. */
+  'mem.cgroupFilecacheMinBytes': 256 * 1024 * 1024,
+  /** mem.shmem.leak: shmem above this percent of MemTotal ... */
+  'mem.shmemHighPct': 5,
+  /** ... or one tmpfs directory holding at least this many files ... */
+  'mem.shmemDirMinFiles': 1000,
+  /** ... whose average size is at most this (the "many small files" pattern) ... */
+  'mem.shmemSmallFileMaxBytes': 1024 * 1024,
+  /** ... and at least this many bytes in all. */
+  'mem.shmemDirMinBytes': 64 * 1024 * 1024,
+  /** mem.sysv.orphan: a SysV segment with nattch 0 of at least this size. */
+  'mem.sysvOrphanMinBytes': 1024 * 1024,
+  /** mem.slab.reclaimable-high: SReclaimable above this percent of MemTotal. */
+  'mem.slabReclaimableHighPct': 10,
+  /** mem.dentry.negative-high: at least this many negative dentries ... */
+  'mem.negativeDentryMin': 1_000_000,
+  /** ... or negative dentries using more than this percent of MemTotal (at ~192 bytes each). */
+  'mem.negativeDentryHighPct': 2,
+  /** mem.cgroup.zombie: at least this many zombie (dying) memory cgroups ... */
+  'mem.zombieCgroupMin': 100,
+  /** ... or zombies holding at least this many bytes. */
+  'mem.zombieMinBytes': 64 * 1024 * 1024,
+  /** mem.unaccounted.high: memory no counter explains above this percent of MemTotal. */
+  'mem.unaccountedHighPct': 5,
+  /** mem.kernel.leak-suspect: SUnreclaim above this percent of MemTotal ... */
+  'mem.slabUnreclaimableHighPct': 10,
+  /** ... or vmalloc above this percent of MemTotal. */
+  'mem.vmallocHighPct': 10,
+  /** mem.cgroup.near-limit: workingset above this percent of the cgroup's limit. */
+  'mem.cgroupNearLimitPct': 90,
+} as const;
+
+export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;
+export type Thresholds = Record<ThresholdKey, number>;
+
+export function isThresholdKey(k: string): k is ThresholdKey {
+  return Object.hasOwn(DEFAULT_THRESHOLDS, k);
+}
+
+/** Defaults overlaid with user overrides; unknown keys and non-numbers are rejected with a sentence. */
+export function resolveThresholds(overrides: Record<string, unknown> = {}): Thresholds {
+  const out: Thresholds = { ...DEFAULT_THRESHOLDS };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!isThresholdKey(k)) throw new Error(`unknown threshold "${k}"`);
+    const n = typeof v === 'number' ? v : Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`threshold ${k} must be a non-negative number, got ${JSON.stringify(v)}`);
+    out[k] = n;
+  }
+  return out;
+}
