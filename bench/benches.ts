@@ -6,3 +6,4 @@ export interface Bench {
 }
 
 export const benches: Bench[] = [];
+benches.push((await import('./kpage.js')).kpageBench);

@@ -11,7 +11,7 @@ export const DEFAULT_THRESHOLDS = {
   /** mem.filecache.high (cgroup): a cgroup's file cache above this percent of its limit, or of MemTotal if unlimited. */
   'mem.cgroupFilecacheHighPct': 50,
   /** mem.filecache.high (cgroup): and at least this much file cache. */
-  'mem.cgroupFilecacheMinBytes': 256 * 1024 * 1024,
+  'mem.cgroupFilecacheMinBytes': 512 * 1024 * 1024,
   /** mem.shmem.leak: shmem above this percent of MemTotal ... */
   'mem.shmemHighPct': 5,
   /** ... or one tmpfs directory holding at least this many files ... */

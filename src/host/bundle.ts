@@ -28,6 +28,8 @@ interface Manifest {
   dirs: Record<string, Answer<string[]>>;
   links: Record<string, Answer<string>>;
   stats: Record<string, Answer<HostStat>>;
+  /** stat(2) answers (links followed), kept apart from lstat's. */
+  statsFollow?: Record<string, Answer<HostStat>>;
   statfs: Record<string, Answer<HostStatfs>>;
 }
 
@@ -43,6 +45,7 @@ export class RecordingHost implements Host {
     dirs: {},
     links: {},
     stats: {},
+    statsFollow: {},
     statfs: {},
   };
   private readonly infoValue: HostInfo;
@@ -91,7 +94,8 @@ export class RecordingHost implements Host {
   readLink(path: string): Promise<string> {
     return this.record(this.manifest.links, path, () => this.inner.readLink(path));
   }
-  stat(path: string): Promise<HostStat> {
+  stat(path: string, opts?: { follow?: boolean }): Promise<HostStat> {
+    if (opts?.follow) return this.record(this.manifest.statsFollow!, path, () => this.inner.stat(path, opts));
     return this.record(this.manifest.stats, path, () => this.inner.stat(path));
   }
   statfs(path: string): Promise<HostStatfs> {
@@ -219,7 +223,8 @@ export class BundleHost implements Host {
   async readLink(path: string): Promise<string> {
     return this.answer(this.manifest.links, path);
   }
-  async stat(path: string): Promise<HostStat> {
+  async stat(path: string, opts?: { follow?: boolean }): Promise<HostStat> {
+    if (opts?.follow) return this.answer(this.manifest.statsFollow ?? {}, path);
     const a = this.manifest.stats[path];
     if (a) return this.answer(this.manifest.stats, path);
     // A file read as text but never stat-ed still exists.

@@ -10,6 +10,8 @@
 
 export interface HostStat {
   size: number;
+  /** 512-byte blocks allocated (what a file really uses on tmpfs); absent when the source cannot tell. */
+  blocks?: number;
   mode: number;
   uid: number;
   dev: number;
@@ -51,8 +53,8 @@ export interface Host {
   /** Names in a directory (no `.`/`..`), unsorted. Throws HostError. */
   readDir(path: string): Promise<string[]>;
   readLink(path: string): Promise<string>;
-  /** lstat(2). */
-  stat(path: string): Promise<HostStat>;
+  /** lstat(2); with `{ follow: true }`, stat(2) (e.g. to size the file behind /proc/PID/fd/N). */
+  stat(path: string, opts?: { follow?: boolean }): Promise<HostStat>;
   statfs(path: string): Promise<HostStatfs>;
   exists(path: string): Promise<boolean>;
   /**

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { lstat, readdir, readFile, readlink, statfs } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink, stat, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { type Host, type HostInfo, type HostStat, type HostStatfs, toHostError } from './host.js';
 
@@ -59,11 +59,12 @@ export class LiveHost implements Host {
     }
   }
 
-  async stat(path: string): Promise<HostStat> {
+  async stat(path: string, opts?: { follow?: boolean }): Promise<HostStat> {
     try {
-      const s = await lstat(path);
+      const s = opts?.follow ? await stat(path) : await lstat(path);
       return {
         size: s.size,
+        blocks: s.blocks,
         mode: s.mode,
         uid: s.uid,
         dev: s.dev,

@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerCapture } from './capture.js';
+import { registerDoctor } from './doctor.js';
+import { registerMem } from './mem.js';
+import { registerSimulate } from './simulate.js';
 
 /** A command module adds its subcommand to the program; `ctx()` resolves the global options. */
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate];

@@ -1,0 +1,3 @@
+export * from './identify.js';
+export * from './overlay.js';
+export * from './runtime.js';

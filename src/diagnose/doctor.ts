@@ -1,0 +1,70 @@
+/**
+ * `oscope doctor`: from the probed features to the method each command will use, best first, and
+ * what it will not see. Pure.
+ */
+import type { Feature } from '../kernel/features.js';
+
+export interface CommandPlan {
+  command: string;
+  method: string;
+  /** What the chosen method cannot see on this host, and what would fix it. */
+  limits: string[];
+}
+
+export function planCommands(features: Feature[]): CommandPlan[] {
+  const has = (id: string): boolean => features.find((f) => f.id === id)?.available === true;
+  const plans: CommandPlan[] = [];
+  const root = has('root');
+  const bpf = has('btf') && has('bpf') && root;
+
+  {
+    const limits: string[] = [];
+    if (!root) limits.push('not root: slab, vmalloc, kpageflags and other users\' processes are hidden');
+    if (!has('kpageflags')) limits.push('no /proc/kpageflags: the unaccounted figure is not cross-checked');
+    if (!has('memcg-v1') && !has('memcg-v2')) limits.push('no memory cgroup hierarchy: no cgroup, container or zombie figures');
+    if (!has('allocinfo')) limits.push('no /proc/allocinfo: unaccounted kernel memory is not named by call site');
+    const m = ['meminfo', has('kpageflags') ? 'kpageflags cross-check' : null, has('memcg-v2') ? 'cgroup v2' : has('memcg-v1') ? 'cgroup v1' : null]
+      .filter(Boolean)
+      .join(' + ');
+    plans.push({ command: 'mem', method: m, limits });
+  }
+  {
+    const limits: string[] = [];
+    let method: string;
+    if (bpf && has('bpf-iter') && has('bpf-loop')) method = 'BPF in-core inode walk + cachestat';
+    else {
+      method = has('cachestat') ? 'open/mapped files + tmpfs + file system walk, measured with cachestat(2)' : 'open/mapped files + file system walk, measured with mincore(2)';
+      limits.push('files nobody has open are found only by walking the file systems (needs BTF, BPF iterators and bpf_loop for the in-core walk)');
+    }
+    if (!has('kpagecgroup')) limits.push('no /proc/kpagecgroup: pages are not attributed to cgroups');
+    plans.push({ command: 'filecache', method, limits });
+  }
+  {
+    const limits: string[] = [];
+    let method = 'slabinfo/vmallocinfo growth watch';
+    if (bpf && has('kmem-tracepoints')) method += ' + BPF outstanding-allocation tracing on kmem tracepoints';
+    else limits.push('no BPF or kmem tracepoints: no call stacks, counters only');
+    if (!has('vmalloc-tracepoints')) limits.push('no vmalloc tracepoints: vmalloc leaks are found by vmallocinfo growth only');
+    if (has('allocinfo')) method += ' + allocinfo';
+    plans.push({ command: 'memleak', method, limits });
+  }
+  {
+    const limits: string[] = [];
+    let method: string;
+    if (bpf) {
+      method = 'BPF on sched/irq tracepoints + per-CPU cpu-clock perf events for irq-off';
+      if (!has('kprobes')) limits.push('no kprobes: irq-off is measured from late timer samples, not from irq enable/disable points');
+    } else {
+      method = has('osnoise') || has('timerlat') ? 'osnoise/timerlat tracers' : 'unavailable';
+      limits.push('needs BTF and BPF (root) for all detectors');
+    }
+    plans.push({ command: 'runlatency', method, limits });
+  }
+  {
+    const limits: string[] = [];
+    const src = [has('kmsg') ? '/dev/kmsg' : null, 'journal or /var/log files when present', '--log files'].filter(Boolean).join(' + ');
+    if (!root) limits.push('not root: /dev/kmsg may be restricted (kernel.dmesg_restrict)');
+    plans.push({ command: 'inspect', method: src, limits });
+  }
+  return plans;
+}

@@ -1,0 +1,10 @@
+/** Every scenario, registered with the framework in the order `oscope simulate list` shows them. */
+import { registerScenario } from '../framework.js';
+import { dentryBloat } from './dentry-bloat.js';
+import { filecache } from './filecache.js';
+import { memcgZombie } from './memcg-zombie.js';
+import { shmLeak } from './shm-leak.js';
+import { sysvOrphan } from './sysv-orphan.js';
+
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache];
+for (const s of SCENARIOS) registerScenario(s);
