@@ -7,3 +7,4 @@ export interface Bench {
 
 export const benches: Bench[] = [];
 benches.push((await import('./kpage.js')).kpageBench);
+benches.push((await import('./mem.js')).memBench);

@@ -148,6 +148,7 @@ export const MemDocumentSchema = z.object({
     bpf: z.object({ maps: z.number().int(), mapBytes: bytes, progs: z.number().int() }).nullable(),
     socketBytes: bytes.nullable(),
     pageTableTop: z.array(z.object({ pid: z.number().int(), comm: z.string(), bytes })),
+    kernelStackTop: z.array(z.object({ pid: z.number().int(), comm: z.string(), threads: z.number().int(), bytes })),
     allocinfoTop: z.array(z.object({ site: z.string(), bytes, calls: z.number().int() })).nullable(),
   }),
   findings: z.array(FindingSchema),
@@ -314,6 +315,9 @@ export function renderMemText(doc: MemDocument, lang: Lang, s: Style, opts: { to
   out.push(table(['', 'BYTES'], unRows, s));
   if (un.vmallocTop.length > 0) out.push(table(['VMALLOC CALLER', 'BYTES', 'AREAS'], un.vmallocTop.slice(0, 10).map((v) => [v.caller, B(v.bytes), String(v.count)]), s));
   if (un.pageTableTop.length > 0) out.push(table(['PID', 'COMM', 'PAGE TABLES'], un.pageTableTop.slice(0, 5).map((p) => [String(p.pid), p.comm, B(p.bytes)]), s));
+  if (un.kernelStackTop.length > 0) {
+    out.push(table(['PID', 'COMM', 'THREADS', 'KERNEL STACKS'], un.kernelStackTop.slice(0, 5).map((p) => [String(p.pid), p.comm, formatCount(p.threads), B(p.bytes)]), s));
+  }
   if (un.allocinfoTop && un.allocinfoTop.length > 0) {
     out.push(table(['ALLOCINFO SITE', 'BYTES', 'CALLS'], un.allocinfoTop.slice(0, 10).map((a) => [a.site, B(a.bytes), formatCount(a.calls)]), s));
   }

@@ -361,6 +361,26 @@ export async function runScenario(name: string, opts: OptionInput = {}, so: Omit
   return result;
 }
 
+/**
+ * Runs `body` with a freshly created scenario and always removes it afterwards, also when `body` throws.
+ * Cleanup problems are thrown (after body's own error, if any, which wins).
+ */
+export async function withScenario<T>(name: string, opts: OptionInput, body: (run: RunResult) => Promise<T> | T): Promise<T> {
+  const run = await runScenario(name, opts);
+  let value: T;
+  try {
+    value = await body(run);
+  } catch (err) {
+    await cleanupRun(run.runId).catch(() => undefined);
+    throw err;
+  }
+  const rep = await cleanupRun(run.runId);
+  if (rep.problems.length > 0) {
+    throw new SimulateError(`cleanup of ${run.runId} left ${rep.problems.map((p) => p.error).join('; ')}`);
+  }
+  return value;
+}
+
 export interface CleanupReport {
   runId: string;
   scenario: string;

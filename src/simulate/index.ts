@@ -3,6 +3,8 @@
  *
  *   const run = await runScenario('shm-leak', { size: '64MiB' });
  *   try { ... run.resources, run.created.bytes ... } finally { await cleanupRun(run.runId); }
+ *
+ * or `await withScenario('shm-leak', { size: '64MiB' }, async (run) => { ... })`, which always cleans up.
  */
 import './scenarios/index.js';
 
@@ -25,5 +27,6 @@ export {
   runForeground,
   runScenario,
   startDetached,
+  withScenario,
 } from './framework.js';
 export { stateDir } from './state.js';

@@ -8,6 +8,8 @@ import { discoverMemoryHierarchy } from '../../kernel/cgroup/discover.js';
 import { walkMemoryCgroups } from '../../kernel/cgroup/walk.js';
 import { computeZombies } from '../../kernel/cgroup/zombie.js';
 import { reconcileFree, scanKpages } from '../../kernel/kpage/scan.js';
+import { scanKpagesInWorker } from '../../kernel/kpage/worker.js';
+import { LiveHost } from '../../host/live.js';
 import { type Allocinfo, readAllocinfo, topAllocSites } from '../../kernel/procfs/allocinfo.js';
 import { readIomem, systemRamBytes } from '../../kernel/procfs/iomem.js';
 import { type Meminfo, readMeminfo } from '../../kernel/procfs/meminfo.js';
@@ -86,6 +88,17 @@ async function bpfUsage(host: Host, scan: ProcessScan): Promise<UnaccountedSecti
   return { maps: maps.size, mapBytes: [...maps.values()].reduce((s, n) => s + n, 0), progs: progs.size };
 }
 
+/** Processes by thread count, each thread costing the average kernel stack (KernelStack ÷ all threads). */
+function kernelStackTop(scan: ProcessScan, kernelStackBytes: number): UnaccountedSection['kernelStackTop'] {
+  const threads = scan.processes.reduce((s, p) => s + Math.max(1, p.status.threads), 0);
+  if (threads === 0) return [];
+  const perThread = kernelStackBytes / threads;
+  return [...scan.processes]
+    .sort((a, b) => b.status.threads - a.status.threads)
+    .slice(0, 10)
+    .map((p) => ({ pid: p.pid, comm: p.status.name, threads: p.status.threads, bytes: Math.round(p.status.threads * perThread) }));
+}
+
 export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemResult> {
   const coverage: Coverage[] = [];
   const method: Record<string, string> = {};
@@ -97,9 +110,18 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
   const memTotalBytes = meminfo.bytesOr0('MemTotal');
   const availableBytes = meminfo.bytes('MemAvailable') ?? meminfo.bytesOr0('MemFree') + meminfo.bytesOr0('Cached');
 
+  // On a live host the kpageflags scan runs in a worker thread, overlapping the procfs reads below.
+  const wantKpage = opts.kpage !== false;
+  const kpageJob = wantKpage
+    ? host instanceof LiveHost
+      ? scanKpagesInWorker()
+      : scanKpages(host, { cgroups: false, pageSizeBytes: pageSize, onProgress: (d, t) => progress('kpageflags', d, t) })
+    : undefined;
+  kpageJob?.catch(() => {}); // awaited below; keep an early rejection from being unhandled meanwhile
+
   progress('processes', 0, 1);
   const scan = await scanProcesses(host);
-  if (scan.unreadable > 0) coverage.push({ section: 'processes', status: 'partial', reason: `${scan.unreadable} processes could not be read fully (permission denied)` });
+  if (scan.unreadable > 0) coverage.push({ section: 'processes', status: 'partial', reason: `${scan.unreadable} process${scan.unreadable === 1 ? '' : 'es'} could not be read fully (permission denied)` });
   method.processes = 'procfs status+smaps_rollup+fd';
 
   // vmalloc by caller (root): the stacks part corrects double counting; the rest explains vmalloc.
@@ -107,7 +129,7 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
   try {
     vmalloc = await readVmallocByCaller(host);
   } catch (err) {
-    coverage.push({ section: 'unaccounted.vmalloc', status: 'unavailable', reason: `/proc/vmallocinfo: ${(err as Error).message}` });
+    coverage.push({ section: 'unaccounted.vmalloc', status: 'unavailable', reason: (err as Error).message });
   }
   const vmallocStackBytes = vmalloc?.filter((v) => STACK_CALLERS.has(v.func)).reduce((s, v) => s + v.bytes, 0);
 
@@ -181,9 +203,9 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
   }
   let kpage: KpageSummary | null = null;
   let kpageEstimateBytes: number | null = null;
-  if (opts.kpage !== false) {
+  if (kpageJob) {
     try {
-      const k = await scanKpages(host, { cgroups: false, pageSizeBytes: pageSize, onProgress: (d, t) => progress('kpageflags', d, t) });
+      const k = await kpageJob;
       kpage = { pfns: k.pfns, pageSize: k.pageSizeBytes, classes: { ...k.classes }, durationMs: Math.round(k.durationMs) };
       const r = reconcileFree(k, meminfo.bytesOr0('MemFree'));
       const stacksOutsideVmalloc = vmallocStackBytes !== undefined ? Math.max(0, meminfo.bytesOr0('KernelStack') - vmallocStackBytes) : 0;
@@ -203,7 +225,7 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
       }
       method.kpage = k.method;
     } catch (err) {
-      coverage.push({ section: 'kpage', status: 'unavailable', reason: `/proc/kpageflags: ${(err as Error).message}` });
+      coverage.push({ section: 'kpage', status: 'unavailable', reason: (err as Error).message });
       method.kpage = 'unavailable';
     }
   } else method.kpage = 'skipped';
@@ -220,6 +242,7 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
       .sort((a, b) => (b.pageTableBytes ?? 0) - (a.pageTableBytes ?? 0))
       .slice(0, 10)
       .map((p) => ({ pid: p.pid, comm: p.comm, bytes: p.pageTableBytes ?? 0 })),
+    kernelStackTop: kernelStackTop(scan, meminfo.bytesOr0('KernelStack')),
     allocinfoTop: allocinfo ? topAllocSites(allocinfo, 15).map((a) => ({ site: `${a.function} (${a.site})`, bytes: a.bytes, calls: a.calls })) : null,
   };
 

@@ -14,7 +14,7 @@ export async function collectSlab(host: Host, meminfo: { reclaimable: number; un
   try {
     info = await readSlabinfo(host);
   } catch (err) {
-    coverage.push({ section: 'slab', status: 'partial', reason: `/proc/slabinfo: ${(err as Error).message}` });
+    coverage.push({ section: 'slab', status: 'partial', reason: (err as Error).message });
   }
   const rows: SlabCacheRow[] = [];
   if (info) {

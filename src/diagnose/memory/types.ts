@@ -124,6 +124,8 @@ export interface UnaccountedSection {
   bpf: { maps: number; mapBytes: number; progs: number } | null;
   socketBytes: number | null;
   pageTableTop: { pid: number; comm: string; bytes: number }[];
+  /** Processes with the most threads: each thread has a kernel stack (KernelStack ÷ all threads, per thread). */
+  kernelStackTop: { pid: number; comm: string; threads: number; bytes: number }[];
   allocinfoTop: { site: string; bytes: number; calls: number }[] | null;
 }
 

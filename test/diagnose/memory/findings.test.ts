@@ -28,7 +28,7 @@ function quiet(o: Record<string, number> = {}): FindingInput {
     shmem: { totalBytes: 100 * MiB, tmpfs: [], sysv: [], deletedOpen: [], residualBytes: 0 },
     slab: { reclaimableBytes: 200 * MiB, unreclaimableBytes: 100 * MiB, top: [], dentry: { total: 100000, unused: 50000, negative: 1000 }, inodes: null },
     memcg: { total: 10, visible: 10, zombies: 0, zombieBytes: 0, byParent: [], hierarchy: 'v2' },
-    unaccounted: { bytes: 0, kpageEstimateBytes: null, vmallocTop: [], vmallocBytes: null, bpf: null, socketBytes: null, pageTableTop: [], allocinfoTop: null },
+    unaccounted: { bytes: 0, kpageEstimateBytes: null, vmallocTop: [], vmallocBytes: null, bpf: null, socketBytes: null, pageTableTop: [], kernelStackTop: [], allocinfoTop: null },
   };
 }
 
