@@ -1,12 +1,14 @@
 /**
- * Where memory cgroups can be created: the mount of the hierarchy that has the memory controller.
- *
- * A minimal private helper (src/kernel/cgroup/ was being written at the same time): cgroup v1 is the
- * `cgroup` mount whose super options list `memory`; cgroup v2 is a `cgroup2` mount whose
- * cgroup.controllers lists `memory` (a v2 mount without it, as in hybrid setups, is never chosen).
+ * Where memory cgroups can be created: the mount of the hierarchy that has the memory controller, as
+ * src/kernel/cgroup/discover.ts chooses it (cgroup v1 mount with `memory`, else a cgroup2 mount whose
+ * cgroup.controllers lists memory; a v2 mount without it, as in hybrid setups, is never chosen). The
+ * simulations read synchronously (they run before and after an event loop exists), hence this wrapper.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chooseMemoryHierarchy } from '../kernel/cgroup/discover.js';
+import { parseCgroups } from '../kernel/procfs/cgroups.js';
+import { parseMountinfo } from '../kernel/procfs/pid/mountinfo.js';
 
 export interface MemoryHierarchy {
   version: 1 | 2;
@@ -14,36 +16,30 @@ export interface MemoryHierarchy {
   mount: string;
 }
 
-function unescapeMountPath(p: string): string {
-  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
 /**
  * Picks the memory hierarchy from /proc/self/mountinfo text. `controllers(mount)` returns the content of
- * a cgroup2 mount's cgroup.controllers (or undefined when unreadable).
+ * a cgroup2 mount's cgroup.controllers (or undefined when unreadable); `cgroupsText` is /proc/cgroups.
  */
 export function findMemoryHierarchy(
   mountinfo: string,
   controllers: (mount: string) => string | undefined,
+  cgroupsText?: string,
 ): MemoryHierarchy | undefined {
-  let v2: MemoryHierarchy | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const sep = line.indexOf(' - ');
-    if (sep < 0) continue;
-    const pre = line.slice(0, sep).split(' ');
-    const post = line.slice(sep + 3).split(' ');
-    const mount = pre[4];
-    const fstype = post[0];
-    const superOpts = (post[2] ?? '').split(',');
-    if (mount === undefined) continue;
-    if (fstype === 'cgroup' && superOpts.includes('memory')) return { version: 1, mount: unescapeMountPath(mount) };
-    if (fstype === 'cgroup2' && v2 === undefined) {
-      const path = unescapeMountPath(mount);
-      const c = controllers(path);
-      if (c !== undefined && c.trim().split(/\s+/).includes('memory')) v2 = { version: 2, mount: path };
-    }
+  let mounts;
+  try {
+    mounts = parseMountinfo(mountinfo);
+  } catch {
+    return undefined;
   }
-  return v2;
+  let memoryRow;
+  try {
+    memoryRow = cgroupsText === undefined ? undefined : parseCgroups(cgroupsText).controllers.get('memory');
+  } catch {
+    memoryRow = undefined;
+  }
+  const v2 = new Map(mounts.filter((m) => m.fsType === 'cgroup2').map((m) => [m.mountPoint, controllers(m.mountPoint)] as const));
+  const h = chooseMemoryHierarchy(mounts, memoryRow, v2);
+  return h && { version: h.version, mount: h.mountPoint };
 }
 
 export function detectMemoryHierarchy(): MemoryHierarchy | undefined {
@@ -53,13 +49,23 @@ export function detectMemoryHierarchy(): MemoryHierarchy | undefined {
   } catch {
     return undefined;
   }
-  return findMemoryHierarchy(text, (m) => {
-    try {
-      return readFileSync(join(m, 'cgroup.controllers'), 'utf8');
-    } catch {
-      return undefined;
-    }
-  });
+  let cgroups: string | undefined;
+  try {
+    cgroups = readFileSync('/proc/cgroups', 'utf8');
+  } catch {
+    cgroups = undefined;
+  }
+  return findMemoryHierarchy(
+    text,
+    (m) => {
+      try {
+        return readFileSync(join(m, 'cgroup.controllers'), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    cgroups,
+  );
 }
 
 /**
