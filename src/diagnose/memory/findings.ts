@@ -83,21 +83,23 @@ export function memFindings(input: FindingInput, th: Thresholds): RawFinding[] {
       evidence: { scope: 'host', fileBytes: fileCache },
     });
   }
+  // memory.stat's file (v2) and cache (v1) include shmem, which is not reclaimable page cache: leave it out.
+  const pageCache = (c: CgroupRow): number => Math.max(0, c.fileBytes - c.shmemBytes);
   const heavy = input.cgroups.filter((c) => {
-    if (c.path === '/' || c.fileBytes < th['mem.cgroupFilecacheMinBytes']) return false;
+    if (c.path === '/' || pageCache(c) < th['mem.cgroupFilecacheMinBytes']) return false;
     const base = c.limitBytes ?? c.usageBytes;
-    return pct(c.fileBytes, base) >= th['mem.cgroupFilecacheHighPct'];
+    return pct(pageCache(c), base) >= th['mem.cgroupFilecacheHighPct'];
   });
-  for (const c of deepest(heavy).sort((x, y) => y.fileBytes - x.fileBytes).slice(0, 5)) {
+  for (const c of deepest(heavy).sort((x, y) => pageCache(y) - pageCache(x)).slice(0, 5)) {
     const limited = c.limitBytes !== null;
     out.push({
       id: 'mem.filecache.high',
-      severity: limited && pct(c.fileBytes, c.limitBytes!) >= th['mem.cgroupFilecacheHighPct'] ? 'warning' : 'info',
+      severity: limited && pct(pageCache(c), c.limitBytes!) >= th['mem.cgroupFilecacheHighPct'] ? 'warning' : 'info',
       params: {
         place: `${c.path}${containerLabel(c)}`,
-        fileBytes: c.fileBytes,
+        fileBytes: pageCache(c),
         totalBytes: c.limitBytes ?? c.usageBytes,
-        filePct: round1(pct(c.fileBytes, c.limitBytes ?? c.usageBytes)),
+        filePct: round1(pct(pageCache(c), c.limitBytes ?? c.usageBytes)),
         activeFileBytes: c.activeFileBytes,
       },
       evidence: { scope: 'cgroup', cgroup: c },

@@ -89,3 +89,11 @@ test('findings: thresholds are configurable and validated', () => {
   assert.equal(resolveThresholds({ 'mem.availableLowPct': '15' })['mem.availableLowPct'], 15);
   assert.equal(DEFAULT_THRESHOLDS['mem.availableLowPct'], 10);
 });
+
+test('findings: shmem charged to a cgroup is not page cache', () => {
+  const input = quiet();
+  input.cgroups = [
+    { path: '/app', usageBytes: 1.2 * GiB, anonBytes: 0.1 * GiB, fileBytes: 1.0 * GiB, activeFileBytes: 0.1 * GiB, shmemBytes: 0.8 * GiB, workingsetBytes: 0.2 * GiB, limitBytes: null },
+  ];
+  assert.equal(memFindings(input, th).filter((f) => f.id === 'mem.filecache.high').length, 0);
+});
