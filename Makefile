@@ -11,6 +11,7 @@ start: build
 	@./scripts/start.sh
 
 test: build
+	@./scripts/ensure-test-deps.sh
 	$(NPM) run --silent typecheck
 	$(NPM) run --silent lint
 	$(NPM) test --silent

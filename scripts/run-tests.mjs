@@ -2,8 +2,9 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's test runner, one file at a time
 // (tests create real kernel objects and must not race each other). Extra args filter by substring.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 
 function walk(dir) {
   const out = [];
@@ -21,7 +22,8 @@ if (files.length === 0) {
   console.error('no test files found under dist/test (run `make build` first)');
   process.exit(1);
 }
-const tap = 'dist/test-results.tap';
+// One TAP file per run, so that runs in parallel (several people, or CI and a person) do not mix counts.
+const tap = join(tmpdir(), `oscope-test-results-${process.pid}.tap`);
 const r = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout',
@@ -32,4 +34,5 @@ const r = spawnSync(
 const text = readFileSync(tap, 'utf8');
 const count = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text) ?? [])[1] ?? 0);
 console.log(`tests: ${count('pass')} passed, ${count('fail') + count('cancelled')} failed, ${count('skipped') + count('todo')} skipped`);
+rmSync(tap, { force: true });
 process.exit(r.status ?? 1);

@@ -15,11 +15,17 @@
  *   annotations io.kubernetes.pod.name, io.kubernetes.pod.namespace, io.kubernetes.pod.uid,
  *   io.kubernetes.container.name (also used by podman for its own metadata when present).
  * Unreadable or malformed state files are skipped: names are a nicety, never a reason to fail.
+ *
+ * containerd's state directory is /run/containerd by default, /run/k3s/containerd on k3s, and anything
+ * a node's config.toml says (`state = ...`): OSCOPE_CONTAINERD_STATE (colon-separated state dirs) adds
+ * more, looked at first.
  */
 import type { Host } from '../host/host.js';
 import { type ContainerIdentity, type ContainerRuntime, identifyContainer } from './identify.js';
 
 export const CONTAINERD_TASK_DIR = '/run/containerd/io.containerd.runtime.v2.task';
+/** containerd state directories looked at by default (containerd's own default, k3s). */
+export const CONTAINERD_STATE_DIRS: readonly string[] = ['/run/containerd', '/run/k3s/containerd'];
 export const DOCKER_CONTAINERS_DIR = '/var/lib/docker/containers';
 export const CRIO_CONTAINERS_DIR = '/run/containers/storage/overlay-containers';
 
@@ -43,6 +49,31 @@ export interface ContainerNames {
 }
 
 type Json = Record<string, unknown>;
+
+export interface RuntimeStateOptions {
+  /** containerd task bundle directories (`<state>/io.containerd.runtime.v2.task`); default containerdTaskDirs(). */
+  containerdTaskDirs?: readonly string[];
+}
+
+/** The task bundle directories to look in: OSCOPE_CONTAINERD_STATE's state dirs first, then the defaults. */
+export function containerdTaskDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const extra = (env.OSCOPE_CONTAINERD_STATE ?? '').split(':').filter((d) => d.startsWith('/'));
+  const states = [...new Set([...extra, ...CONTAINERD_STATE_DIRS].map((d) => d.replace(/\/+$/, '') || '/'))];
+  return states.map((d) => `${d === '/' ? '' : d}/io.containerd.runtime.v2.task`);
+}
+
+/** [task dir, namespace] pairs of every containerd state dir that exists, in lookup order. */
+async function containerdNamespaces(host: Host, opts: RuntimeStateOptions): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const dir of opts.containerdTaskDirs ?? containerdTaskDirs()) {
+    try {
+      for (const ns of (await host.readDir(dir)).sort()) out.push([dir, ns]);
+    } catch {
+      /* no such state dir */
+    }
+  }
+  return out;
+}
 
 function obj(v: unknown): Json | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
@@ -97,20 +128,15 @@ export function namesFromDockerConfig(cfg: Json, containerId: string, stateFile:
  * Looks the ids up in every runtime's state; ids not found are absent from the map. Ids are the full ids
  * identifyContainer() returns (or any task id, for containerd tasks started with a custom name).
  */
-export async function resolveContainerNames(host: Host, ids: Iterable<string>): Promise<Map<string, ContainerNames>> {
+export async function resolveContainerNames(host: Host, ids: Iterable<string>, opts: RuntimeStateOptions = {}): Promise<Map<string, ContainerNames>> {
   const out = new Map<string, ContainerNames>();
   const wanted = [...new Set(ids)];
   if (wanted.length === 0) return out;
-  let namespaces: string[] = [];
-  try {
-    namespaces = (await host.readDir(CONTAINERD_TASK_DIR)).sort();
-  } catch {
-    namespaces = [];
-  }
+  const namespaces = await containerdNamespaces(host, opts);
   for (const id of wanted) {
     if (id.includes('/') || id === '.' || id === '..') continue;
-    for (const ns of namespaces) {
-      const file = `${CONTAINERD_TASK_DIR}/${ns}/${id}/config.json`;
+    for (const [dir, ns] of namespaces) {
+      const file = `${dir}/${ns}/${id}/config.json`;
       const spec = await readJson(host, file);
       if (spec) {
         out.set(id, { ...namesFromOciSpec(spec, id, 'containerd', file), namespace: ns });
@@ -132,17 +158,11 @@ export async function resolveContainerNames(host: Host, ids: Iterable<string>): 
 }
 
 /** Running containerd tasks: task id → containerd namespace, from the task bundle directories. */
-export async function listContainerdTasks(host: Host): Promise<Map<string, string>> {
+export async function listContainerdTasks(host: Host, opts: RuntimeStateOptions = {}): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  let namespaces: string[];
-  try {
-    namespaces = (await host.readDir(CONTAINERD_TASK_DIR)).sort();
-  } catch {
-    return out;
-  }
-  for (const ns of namespaces) {
+  for (const [dir, ns] of await containerdNamespaces(host, opts)) {
     try {
-      for (const id of await host.readDir(`${CONTAINERD_TASK_DIR}/${ns}`)) if (!out.has(id)) out.set(id, ns);
+      for (const id of await host.readDir(`${dir}/${ns}`)) if (!out.has(id)) out.set(id, ns);
     } catch {
       /* a namespace removed meanwhile, or not a directory */
     }

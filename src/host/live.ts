@@ -3,9 +3,17 @@ import { lstat, readdir, readFile, readlink, stat, statfs } from 'node:fs/promis
 import { hostname } from 'node:os';
 import { type Host, type HostInfo, type HostStat, type HostStatfs, toHostError } from './host.js';
 
-/** The machine we run on. */
+/**
+ * The machine we run on. Subclasses may map paths elsewhere (FixtureDirHost) by overriding `resolvePath`;
+ * errors always name the path the caller asked for.
+ */
 export class LiveHost implements Host {
-  readonly kind = 'live' as const;
+  readonly kind: 'live' | 'bundle' = 'live';
+
+  /** The real path to open for a host path: the path itself on the live machine. */
+  protected resolvePath(path: string): string {
+    return path;
+  }
 
   info(): HostInfo {
     let kernel = 'unknown';
@@ -29,7 +37,7 @@ export class LiveHost implements Host {
 
   async readText(path: string): Promise<string> {
     try {
-      return await readFile(path, 'utf8');
+      return await readFile(this.resolvePath(path), 'utf8');
     } catch (err) {
       throw toHostError(path, err);
     }
@@ -37,7 +45,7 @@ export class LiveHost implements Host {
 
   async tryReadText(path: string): Promise<string | undefined> {
     try {
-      return await readFile(path, 'utf8');
+      return await readFile(this.resolvePath(path), 'utf8');
     } catch {
       return undefined;
     }
@@ -45,7 +53,7 @@ export class LiveHost implements Host {
 
   async readDir(path: string): Promise<string[]> {
     try {
-      return await readdir(path);
+      return await readdir(this.resolvePath(path));
     } catch (err) {
       throw toHostError(path, err);
     }
@@ -53,7 +61,7 @@ export class LiveHost implements Host {
 
   async readLink(path: string): Promise<string> {
     try {
-      return await readlink(path);
+      return await readlink(this.resolvePath(path));
     } catch (err) {
       throw toHostError(path, err);
     }
@@ -61,7 +69,8 @@ export class LiveHost implements Host {
 
   async stat(path: string, opts?: { follow?: boolean }): Promise<HostStat> {
     try {
-      const s = opts?.follow ? await stat(path) : await lstat(path);
+      const real = this.resolvePath(path);
+      const s = opts?.follow ? await stat(real) : await lstat(real);
       return {
         size: s.size,
         blocks: s.blocks,
@@ -82,7 +91,7 @@ export class LiveHost implements Host {
 
   async statfs(path: string): Promise<HostStatfs> {
     try {
-      const s = await statfs(path);
+      const s = await statfs(this.resolvePath(path));
       return { type: s.type, bsize: s.bsize, blocks: s.blocks, bfree: s.bfree, bavail: s.bavail, files: s.files, ffree: s.ffree };
     } catch (err) {
       throw toHostError(path, err);
@@ -91,7 +100,7 @@ export class LiveHost implements Host {
 
   async exists(path: string): Promise<boolean> {
     try {
-      await lstat(path);
+      await lstat(this.resolvePath(path));
       return true;
     } catch {
       return false;
@@ -101,7 +110,7 @@ export class LiveHost implements Host {
   async scanFile(path: string, chunkBytes: number, onChunk: (chunk: Uint8Array, offset: number) => void): Promise<void> {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(this.resolvePath(path), 'r');
     } catch (err) {
       throw toHostError(path, err);
     }

@@ -113,7 +113,7 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
   // On a live host the kpageflags scan runs in a worker thread, overlapping the procfs reads below.
   const wantKpage = opts.kpage !== false;
   const kpageJob = wantKpage
-    ? host instanceof LiveHost
+    ? host instanceof LiveHost && host.kind === 'live'
       ? scanKpagesInWorker()
       : scanKpages(host, { cgroups: false, pageSizeBytes: pageSize, onProgress: (d, t) => progress('kpageflags', d, t) })
     : undefined;
