@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 NODE_STAMP := node_modules/.oscope-installed
 
-.PHONY: start test build deps system-deps lint typecheck unit bench clean
+.PHONY: start test build native bpf deps system-deps lint typecheck unit bench clean
 
 start: build
 	@./scripts/start.sh
@@ -18,6 +18,15 @@ test: build
 
 build: deps
 	$(NPM) run --silent build
+	@./scripts/build-native.sh
+	@./scripts/build-bpf.sh
+
+# The optional native addon (node-gyp) and the CO-RE BPF objects; `build` runs both.
+native: deps
+	@./scripts/build-native.sh
+
+bpf: system-deps
+	@./scripts/build-bpf.sh
 
 deps: system-deps $(NODE_STAMP)
 

@@ -5,6 +5,17 @@ set -euo pipefail
 
 # command-to-check:package
 NEEDED=(
+  # native addon (scripts/build-native.sh): node-gyp compiles C against libbpf
+  make:make
+  cc:gcc
+  pkg-config:pkg-config
+  /usr/include/bpf/libbpf.h:libbpf-dev
+  /usr/include/libelf.h:libelf-dev
+  /usr/include/zlib.h:zlib1g-dev
+  # BPF programs (scripts/build-bpf.sh): clang -target bpf, vmlinux.h from bpftool
+  clang:clang
+  llvm-strip:llvm
+  /usr/sbin/bpftool:bpftool
 )
 
 missing=()

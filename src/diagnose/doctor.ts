@@ -16,6 +16,8 @@ export function planCommands(features: Feature[]): CommandPlan[] {
   const plans: CommandPlan[] = [];
   const root = has('root');
   const bpf = has('btf') && has('bpf') && root;
+  // Tracepoint programs attach as tp_btf or raw_tp without tracefs; classic ones need it mounted.
+  const tracing = bpf && (has('tp_btf') || has('raw-tracepoints') || has('tracepoints'));
 
   {
     const limits: string[] = [];
@@ -31,10 +33,9 @@ export function planCommands(features: Feature[]): CommandPlan[] {
   {
     const limits: string[] = [];
     let method: string;
-    if (bpf && has('bpf-iter') && has('bpf-loop')) method = 'BPF in-core inode walk + cachestat';
-    else {
+    {
       method = has('cachestat') ? 'open/mapped files + tmpfs + file system walk, measured with cachestat(2)' : 'open/mapped files + file system walk, measured with mincore(2)';
-      limits.push('files nobody has open are found only by walking the file systems (needs BTF, BPF iterators and bpf_loop for the in-core walk)');
+      limits.push('files nobody has open are found only by walking the file systems (the BPF in-core inode walk is not built yet)');
     }
     if (!has('kpagecgroup')) limits.push('no /proc/kpagecgroup: pages are not attributed to cgroups');
     plans.push({ command: 'filecache', method, limits });
@@ -42,17 +43,17 @@ export function planCommands(features: Feature[]): CommandPlan[] {
   {
     const limits: string[] = [];
     let method = 'slabinfo/vmallocinfo growth watch';
-    if (bpf && has('kmem-tracepoints')) method += ' + BPF outstanding-allocation tracing on kmem tracepoints';
-    else limits.push('no BPF or kmem tracepoints: no call stacks, counters only');
-    if (!has('vmalloc-tracepoints')) limits.push('no vmalloc tracepoints: vmalloc leaks are found by vmallocinfo growth only');
+    if (tracing) method += ` + BPF outstanding-allocation tracing on kmem tracepoints (${has('tp_btf') ? 'tp_btf' : has('raw-tracepoints') ? 'raw_tp' : 'tracepoint'})`;
+    else limits.push('no BPF tracing (needs root, BTF and the native addon): no call stacks, counters only');
     if (has('allocinfo')) method += ' + allocinfo';
     plans.push({ command: 'memleak', method, limits });
   }
   {
     const limits: string[] = [];
     let method: string;
-    if (bpf) {
-      method = 'BPF on sched/irq tracepoints + per-CPU cpu-clock perf events for irq-off';
+    if (tracing) {
+      method = `BPF on sched/irq tracepoints (${has('tp_btf') ? 'tp_btf' : 'raw_tp'})${has('perf-events') ? ' + per-CPU cpu-clock perf events for irq-off' : ''}`;
+      if (!has('perf-events')) limits.push('no perf events: no irq-off detection');
       if (!has('kprobes')) limits.push('no kprobes: irq-off is measured from late timer samples, not from irq enable/disable points');
     } else {
       method = has('osnoise') || has('timerlat') ? 'osnoise/timerlat tracers' : 'unavailable';

@@ -33,7 +33,7 @@ async function readable(host: Host, path: string): Promise<{ ok: boolean; why: s
     });
     return { ok: got, why: got ? `${path} readable` : `${path} is empty` };
   } catch (err) {
-    return { ok: false, why: `${path}: ${(err as Error).message}` };
+    return { ok: false, why: (err as Error).message };
   }
 }
 
@@ -66,10 +66,6 @@ export async function probeKernelFeatures(host: Host): Promise<Feature[]> {
     const tracers = (await host.tryReadText(`${tdir}/available_tracers`))?.trim().split(/\s+/) ?? [];
     add('osnoise', tracers.includes('osnoise'), `available_tracers: ${tracers.join(' ') || '(unreadable)'}`);
     add('timerlat', tracers.includes('timerlat'), tracers.includes('timerlat') ? 'timerlat tracer available' : 'no timerlat tracer');
-    const kmem = await host.exists(`${tdir}/events/kmem/kmalloc`);
-    add('kmem-tracepoints', kmem, kmem ? 'kmem:kmalloc, kmem_cache_alloc, kfree, mm_page_alloc ... present' : 'no kmem tracepoints');
-    const vm = await host.exists(`${tdir}/events/vmalloc`);
-    add('vmalloc-tracepoints', vm, vm ? 'vmalloc tracepoints present' : 'no vmalloc tracepoints (kernel < 6.2?)');
   }
   const kcore = await readable(host, '/proc/kcore');
   add('kcore', kcore.ok, kcore.why);

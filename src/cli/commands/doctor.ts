@@ -1,6 +1,7 @@
 /** `oscope doctor`: what this kernel offers and which method each command will use. */
 import type { Command } from 'commander';
 import { planCommands } from '../../diagnose/doctor.js';
+import { type BpfCapabilities, probeBpf } from '../../kernel/bpf/probe.js';
 import { type Feature, probeKernelFeatures } from '../../kernel/features.js';
 import { styleFrom, table } from '../../report/text.js';
 import type { CliContext } from '../context.js';
@@ -8,11 +9,35 @@ import type { RegisterCommand } from './index.js';
 
 export const DOCTOR_SCHEMA = 'oscope.doctor/v1';
 
-/** Extra probes (BPF, from the native layer) merged in when that layer is present. */
-export type FeatureProbe = () => Promise<Feature[]>;
-const extraProbes: FeatureProbe[] = [];
-export function addFeatureProbe(p: FeatureProbe): void {
-  extraProbes.push(p);
+/** probeBpf's answers under the feature ids `oscope doctor` and planCommands use. */
+const BPF_IDS: Record<Exclude<keyof BpfCapabilities, 'deep'>, string> = {
+  native: 'native-addon',
+  btf: 'btf',
+  bpfSyscall: 'bpf',
+  tracefs: 'tracefs',
+  tracepoints: 'tracepoints',
+  rawTracepoints: 'raw-tracepoints',
+  tpBtf: 'tp_btf',
+  iterators: 'bpf-iter',
+  ringBuffer: 'ringbuf',
+  stackTraces: 'stack-traces',
+  bpfLoop: 'bpf-loop',
+  perfEvents: 'perf-events',
+  kprobes: 'kprobes',
+  fentry: 'fentry',
+};
+
+/** BPF answers (a real load and attach where possible) replace the file-based guesses of the same id. */
+function mergeBpf(features: Feature[], caps: BpfCapabilities): Feature[] {
+  const out = [...features];
+  for (const [key, id] of Object.entries(BPF_IDS) as [Exclude<keyof BpfCapabilities, 'deep'>, string][]) {
+    const f = caps[key];
+    const row: Feature = { id, available: f.available === true, detail: f.available === undefined ? `unknown: ${f.detail}` : f.detail };
+    const i = out.findIndex((x) => x.id === id);
+    if (i >= 0) out[i] = row;
+    else out.push(row);
+  }
+  return out;
 }
 
 export const registerDoctor: RegisterCommand = (program: Command, ctx: () => CliContext) => {
@@ -22,14 +47,12 @@ export const registerDoctor: RegisterCommand = (program: Command, ctx: () => Cli
     .action(async () => {
       const c = ctx();
       const host = await c.host();
-      const features = await probeKernelFeatures(host);
+      let features = await probeKernelFeatures(host);
       if (host.kind === 'live') {
-        for (const p of extraProbes) {
-          try {
-            features.push(...(await p()));
-          } catch (err) {
-            features.push({ id: 'bpf', available: false, detail: `BPF probe failed: ${(err as Error).message}` });
-          }
+        try {
+          features = mergeBpf(features, await probeBpf(host));
+        } catch (err) {
+          features.push({ id: 'bpf', available: false, detail: `BPF probe failed: ${(err as Error).message}` });
         }
       }
       const plans = planCommands(features);
