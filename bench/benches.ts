@@ -8,3 +8,4 @@ export interface Bench {
 export const benches: Bench[] = [];
 benches.push((await import('./kpage.js')).kpageBench);
 benches.push((await import('./mem.js')).memBench);
+benches.push((await import('./filecache.js')).filecacheBench);

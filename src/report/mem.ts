@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { HostInfo } from '../host/host.js';
 import type { MemAnalysis } from '../diagnose/memory/types.js';
+import { FileCacheFileSchema, fileCacheTable } from './filecache.js';
 import { FindingSchema, localizeFindings } from './finding.js';
 import { formatBytes, formatCount } from './format.js';
 import { type Lang, t } from './i18n/index.js';
@@ -151,6 +152,7 @@ export const MemDocumentSchema = z.object({
     kernelStackTop: z.array(z.object({ pid: z.number().int(), comm: z.string(), threads: z.number().int(), bytes })),
     allocinfoTop: z.array(z.object({ site: z.string(), bytes, calls: z.number().int() })).nullable(),
   }),
+  fileCache: z.object({ files: z.array(FileCacheFileSchema), method: z.string() }).nullable().optional(),
   findings: z.array(FindingSchema),
   method: z.record(z.string()),
   coverage: z.array(z.object({ section: z.string(), status: z.enum(['complete', 'partial', 'unavailable']), reason: z.string().optional() })),
@@ -184,6 +186,7 @@ export function memDocument(a: MemAnalysis, info: HostInfo, source: 'live' | 'bu
     slab: a.slab,
     memcg: a.memcg,
     unaccounted: a.unaccounted,
+    fileCache: a.fileCache ?? null,
     findings: localizeFindings(a.findings, lang),
     method: a.method,
     coverage: a.coverage,
@@ -253,6 +256,11 @@ export function renderMemText(doc: MemDocument, lang: Lang, s: Style, opts: { to
       s,
     ),
   );
+
+  if (doc.fileCache && doc.fileCache.files.length > 0) {
+    out.push(section(t(lang, 'mem.section.filecache', { top }), s));
+    out.push(fileCacheTable(doc.fileCache.files.slice(0, top), lang, s));
+  }
 
   out.push(section(t(lang, 'mem.section.shmem'), s));
   out.push(

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerCapture } from './capture.js';
 import { registerDoctor } from './doctor.js';
+import { registerFilecache } from './filecache.js';
 import { registerMem } from './mem.js';
 import { registerSimulate } from './simulate.js';
 
@@ -9,4 +10,4 @@ import { registerSimulate } from './simulate.js';
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerFilecache];

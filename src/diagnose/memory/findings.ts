@@ -6,6 +6,7 @@
 import type { RawFinding } from '../../report/finding.js';
 import type { Thresholds } from '../thresholds.js';
 import type { Breakdown } from './breakdown.js';
+import type { FileCacheFile } from '../filecache/types.js';
 import type { CgroupRow, MemcgSection, ProcessRow, ShmemSection, SlabSection, UnaccountedSection } from './types.js';
 
 export interface FindingInput {
@@ -17,6 +18,8 @@ export interface FindingInput {
   slab: SlabSection;
   memcg: MemcgSection;
   unaccounted: UnaccountedSection;
+  /** Files holding page cache with the cgroups their pages are charged to (optional: live hosts only). */
+  fileCacheFiles?: FileCacheFile[];
 }
 
 /** Bytes a negative dentry costs (struct dentry is 192 bytes on 64-bit kernels). */
@@ -39,6 +42,16 @@ function containerLabel(c: CgroupRow | ProcessRow): string {
 /** Drops cgroups that have a descendant in the same list: the deepest cgroup names the place. */
 function deepest<T extends { path: string }>(rows: T[]): T[] {
   return rows.filter((r) => !rows.some((o) => o !== r && o.path.startsWith(r.path === '/' ? '/' : `${r.path}/`)));
+}
+
+/** The files whose pages are charged most to `cgroup` (or below it), largest first. */
+export function cgroupTopFiles(files: readonly FileCacheFile[], cgroup: string, n: number): { path: string; containerPath: string | null; bytes: number }[] {
+  const within = (p: string): boolean => p === cgroup || p.startsWith(cgroup === '/' ? '/' : `${cgroup}/`);
+  return files
+    .map((f) => ({ path: f.path, containerPath: f.containerPath, bytes: f.cgroups.filter((g) => within(g.path)).reduce((s, g) => s + g.bytes, 0) }))
+    .filter((f) => f.bytes > 0)
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, n);
 }
 
 export function memFindings(input: FindingInput, th: Thresholds): RawFinding[] {
@@ -92,6 +105,7 @@ export function memFindings(input: FindingInput, th: Thresholds): RawFinding[] {
   });
   for (const c of deepest(heavy).sort((x, y) => pageCache(y) - pageCache(x)).slice(0, 5)) {
     const limited = c.limitBytes !== null;
+    const topFiles = cgroupTopFiles(input.fileCacheFiles ?? [], c.path, 3);
     out.push({
       id: 'mem.filecache.high',
       severity: limited && pct(pageCache(c), c.limitBytes!) >= th['mem.cgroupFilecacheHighPct'] ? 'warning' : 'info',
@@ -102,7 +116,10 @@ export function memFindings(input: FindingInput, th: Thresholds): RawFinding[] {
         filePct: round1(pct(pageCache(c), c.limitBytes ?? c.usageBytes)),
         activeFileBytes: c.activeFileBytes,
       },
-      evidence: { scope: 'cgroup', cgroup: c },
+      evidence: { scope: 'cgroup', cgroup: c, ...(topFiles.length > 0 ? { topFiles } : {}) },
+      ...(topFiles.length > 0
+        ? { extraSuggestions: [{ key: 'filecache.topFiles', params: { files: topFiles.map((f) => `${f.containerPath ?? f.path} (${(f.bytes / 1048576).toFixed(1)} MiB)`).join(', ') } }] }
+        : {}),
     });
   }
 

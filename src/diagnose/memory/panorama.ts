@@ -5,7 +5,7 @@
  */
 import type { Host } from '../../host/host.js';
 import { discoverMemoryHierarchy } from '../../kernel/cgroup/discover.js';
-import { walkMemoryCgroups } from '../../kernel/cgroup/walk.js';
+import { type MemoryCgroupWalk, walkMemoryCgroups } from '../../kernel/cgroup/walk.js';
 import { computeZombies } from '../../kernel/cgroup/zombie.js';
 import { reconcileFree, scanKpages } from '../../kernel/kpage/scan.js';
 import { scanKpagesInWorker } from '../../kernel/kpage/worker.js';
@@ -19,6 +19,8 @@ import { type VmallocCallerUsage, readVmallocByCaller } from '../../kernel/procf
 import { pageSize as readPageSize } from '../../kernel/procfs/vmstat.js';
 import { readZoneinfo } from '../../kernel/procfs/zoneinfo.js';
 import { mapLimit } from '../../util/concurrency.js';
+import { liveProbe, type PageCacheProbe } from '../../kernel/pagecache/probe.js';
+import { runFileCache } from '../filecache/run.js';
 import type { Thresholds } from '../thresholds.js';
 import { type PhysicalRam, computeBreakdown } from './breakdown.js';
 import { containerLookup } from './containers.js';
@@ -26,7 +28,7 @@ import { memFindings } from './findings.js';
 import { type ProcessScan, processRows, scanProcesses } from './processes.js';
 import { collectShmem } from './shmem.js';
 import { collectSlab } from './slab.js';
-import type { CgroupRow, Coverage, KpageSummary, MemAnalysis, MemcgSection, UnaccountedSection } from './types.js';
+import type { CgroupRow, Coverage, KpageSummary, MemAnalysis, MemcgSection, MemFileCacheSection, UnaccountedSection } from './types.js';
 
 export interface MemOptions {
   thresholds: Thresholds;
@@ -36,6 +38,11 @@ export interface MemOptions {
   top?: number;
   /** Progress of the long steps, for a TTY progress bar. */
   onProgress?: (step: string, done: number, total: number) => void;
+  /**
+   * The files holding the most page cache (live hosts with the native addon; default true there):
+   * processes' files and tmpfs, no disk walk. A probe may be given (tests); false skips it.
+   */
+  fileCache?: boolean | PageCacheProbe;
 }
 
 /**
@@ -97,6 +104,43 @@ function kernelStackTop(scan: ProcessScan, kernelStackBytes: number): Unaccounte
     .sort((a, b) => b.status.threads - a.status.threads)
     .slice(0, 10)
     .map((p) => ({ pid: p.pid, comm: p.status.name, threads: p.status.threads, bytes: Math.round(p.status.threads * perThread) }));
+}
+
+/** Files holding page cache (top 200 sampled for cgroups, for the per-container findings); undefined when it cannot run. */
+async function collectFileCache(
+  host: Host,
+  opts: MemOptions,
+  coverage: Coverage[],
+  progress: (step: string, done: number, total: number) => void,
+  cgroupWalk: MemoryCgroupWalk | undefined,
+): Promise<(Omit<MemFileCacheSection, 'files'> & { all: MemFileCacheSection['files'] }) | undefined> {
+  if (opts.fileCache === false) return undefined;
+  let probe: PageCacheProbe;
+  let owned = false;
+  if (typeof opts.fileCache === 'object') probe = opts.fileCache;
+  else {
+    if (host.kind !== 'live') {
+      coverage.push({ section: 'filecache', status: 'unavailable', reason: 'the page cache of files can only be measured on the live host' });
+      return undefined;
+    }
+    const st = liveProbe();
+    if (!st.available) {
+      coverage.push({ section: 'filecache', status: 'unavailable', reason: st.reason });
+      return undefined;
+    }
+    probe = st.probe;
+    owned = true;
+  }
+  try {
+    progress('filecache', 0, 1);
+    const a = await runFileCache(host, probe, { walk: false, top: 200, samplePages: 64, ...(cgroupWalk ? { cgroupWalk } : {}) });
+    return { all: a.files, method: `${a.method.discovery} ${a.method.measure} ${a.method.attribution}` };
+  } catch (err) {
+    coverage.push({ section: 'filecache', status: 'unavailable', reason: (err as Error).message });
+    return undefined;
+  } finally {
+    if (owned) probe.close();
+  }
 }
 
 export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemResult> {
@@ -246,7 +290,12 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
     allocinfoTop: allocinfo ? topAllocSites(allocinfo, 15).map((a) => ({ site: `${a.function} (${a.site})`, bytes: a.bytes, calls: a.calls })) : null,
   };
 
-  const findings = memFindings({ breakdown, availableBytes, processes, cgroups, shmem, slab, memcg, unaccounted }, opts.thresholds);
+  const fileCache = await collectFileCache(host, opts, coverage, progress, walk);
+  if (fileCache) method.fileCache = fileCache.method;
+  const findings = memFindings(
+    { breakdown, availableBytes, processes, cgroups, shmem, slab, memcg, unaccounted, ...(fileCache ? { fileCacheFiles: fileCache.all } : {}) },
+    opts.thresholds,
+  );
   const analysis: MemAnalysis = {
     breakdown,
     kpage,
@@ -256,6 +305,7 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
     slab,
     memcg,
     unaccounted,
+    fileCache: fileCache ? { files: fileCache.all.slice(0, top), method: fileCache.method } : null,
     findings,
     method,
     coverage,

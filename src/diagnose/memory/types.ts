@@ -4,6 +4,7 @@
  */
 import type { RawFinding } from '../../report/finding.js';
 import type { Breakdown } from './breakdown.js';
+import type { FileCacheFile } from '../filecache/types.js';
 
 export interface ContainerRef {
   runtime: string;
@@ -144,6 +145,12 @@ export interface Coverage {
   reason?: string;
 }
 
+/** The files holding the most page cache (`oscope filecache` without the disk walk); live hosts only. */
+export interface MemFileCacheSection {
+  files: FileCacheFile[];
+  method: string;
+}
+
 export interface MemAnalysis {
   breakdown: Breakdown;
   kpage: KpageSummary | null;
@@ -153,6 +160,8 @@ export interface MemAnalysis {
   slab: SlabSection;
   memcg: MemcgSection;
   unaccounted: UnaccountedSection;
+  /** null when it could not run (a bundle, no native addon); absent from older producers. */
+  fileCache?: MemFileCacheSection | null;
   findings: RawFinding[];
   method: Record<string, string>;
   coverage: Coverage[];

@@ -1,9 +1,10 @@
 import type { Catalog } from './index.js';
 import { common } from './en/common.js';
 import { mem } from './en/mem.js';
+import { filecache } from './en/filecache.js';
 
 /** English, the reference catalog. One file per area under ./en/, merged here. */
 export const en: Catalog = {
-  findings: { ...mem.findings },
-  text: { ...common.text, ...mem.text },
+  findings: { ...mem.findings, ...filecache.findings },
+  text: { ...common.text, ...mem.text, ...filecache.text },
 };

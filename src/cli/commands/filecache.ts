@@ -1,0 +1,84 @@
+/** `oscope filecache`: which files hold the page cache, host-wide or for one container, pod or cgroup. */
+import type { Command } from 'commander';
+import { ScopeNotFoundError, runFileCache, type FileCacheOptions } from '../../diagnose/filecache/run.js';
+import { DEFAULT_EXCLUDES } from '../../diagnose/filecache/sources.js';
+import { liveProbe } from '../../kernel/pagecache/probe.js';
+import { fileCacheDocument, renderFileCacheText } from '../../report/filecache.js';
+import { styleFrom } from '../../report/text.js';
+import type { CliContext } from '../context.js';
+import { EXIT, UserError } from '../errors.js';
+import { collectKeyValue, progressReporter } from '../options.js';
+import type { RegisterCommand } from './index.js';
+
+interface FilecacheFlags {
+  top: string;
+  container?: string;
+  pod?: string;
+  cgroup?: string;
+  walk: boolean;
+  root?: string[];
+  exclude?: string[];
+  maxFiles: string;
+  samplePages: string;
+  mincore?: boolean;
+}
+
+function positiveInt(flag: string, v: string, allowZero = false): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new UserError(`${flag} takes a ${allowZero ? 'non-negative' : 'positive'} whole number, got "${v}"`, EXIT.usage);
+  return n;
+}
+
+export const registerFilecache: RegisterCommand = (program: Command, ctx: () => CliContext) => {
+  program
+    .command('filecache')
+    .description('which files hold the page cache (host, or one container, pod or cgroup), with holders and cgroups')
+    .option('--top <n>', 'files to list', '30')
+    .option('--container <id>', 'only page cache charged to this container (id prefix or name)')
+    .option('--pod <name[/namespace]>', 'only page cache charged to this Kubernetes pod (name or uid)')
+    .option('--cgroup <path>', 'only page cache charged to this memory cgroup and its children')
+    .option('--no-walk', 'do not walk local file systems (only files processes hold, and tmpfs)')
+    .option('--root <dir>', 'walk this directory instead of every local file system (repeatable)', collectKeyValue)
+    .option('--exclude <dir>', `never walk below this directory (repeatable; default ${DEFAULT_EXCLUDES.join(' ')})`, collectKeyValue)
+    .option('--max-files <n>', 'stop the walk after this many files', '2000000')
+    .option('--sample-pages <n>', 'resident pages sampled per file for active/inactive and cgroups (0 = none)', '256')
+    .option('--mincore', 'measure with mincore(2) even where cachestat(2) exists')
+    .action(async (flags: FilecacheFlags) => {
+      const c = ctx();
+      const top = positiveInt('--top', flags.top);
+      const scopes = [flags.container && 'container', flags.pod && 'pod', flags.cgroup && 'cgroup'].filter(Boolean);
+      if (scopes.length > 1) throw new UserError('give only one of --container, --pod and --cgroup', EXIT.usage);
+      const host = await c.host();
+      if (host.kind !== 'live') throw new UserError('filecache measures the page cache of the running machine; it cannot run on a captured bundle (--from)', EXIT.usage);
+      const status = liveProbe(flags.mincore ? { method: 'mincore' } : {});
+      if (!status.available) throw new UserError(`filecache needs the native addon: ${status.reason}`, EXIT.unsupported);
+      if (host.info().uid !== 0) {
+        c.err('oscope: not root: other users\' processes, page frame numbers and /proc/kpage* are hidden, so holders, active pages and cgroups are partial (run with sudo for all of it)');
+      }
+      const opts: FileCacheOptions = {
+        top,
+        walk: flags.walk,
+        maxWalkFiles: positiveInt('--max-files', flags.maxFiles),
+        samplePages: positiveInt('--sample-pages', flags.samplePages, true),
+      };
+      if (flags.root) opts.roots = flags.root;
+      if (flags.exclude) opts.exclude = flags.exclude;
+      if (flags.container) opts.scope = { kind: 'container', query: flags.container };
+      else if (flags.pod) opts.scope = { kind: 'pod', query: flags.pod };
+      else if (flags.cgroup) opts.scope = { kind: 'cgroup', query: flags.cgroup };
+      const progress = progressReporter(c);
+      let analysis;
+      try {
+        analysis = await runFileCache(host, status.probe, { ...opts, onProgress: progress.update });
+      } catch (err) {
+        if (err instanceof ScopeNotFoundError) throw new UserError(err.message, EXIT.usage);
+        throw err;
+      } finally {
+        progress.stop();
+        status.probe.close();
+      }
+      const doc = fileCacheDocument(analysis);
+      if (c.json) c.out(JSON.stringify(doc, null, 2));
+      else c.out(renderFileCacheText(doc, c.lang, styleFrom(c.color)));
+    });
+};

@@ -1,0 +1,289 @@
+/**
+ * Where files that may hold page cache are found without BPF (method 2), read through the Host:
+ *
+ * - every process's open files (/proc/PID/fd) and mapped files (/proc/PID/maps), deleted ones included:
+ *   a deleted file is measured through /proc/PID/fd/N or /proc/PID/map_files/START-END (root), which
+ *   reach the inode although no path does;
+ * - processes in another mount namespace (containers): their paths are in that namespace, so they are
+ *   mapped to the host: through the overlay layers of the mount that holds them (the real upper/lower
+ *   file, whose pages hold the cache), else through /proc/PID/root;
+ * - every tmpfs (each super block once, in every mount namespace), and local file systems to walk.
+ *
+ * Overlay mounts are collected with the container they belong to (the container of a process whose
+ * root file system it is, or the containerd task whose bundle rootfs it is mounted on), so that any
+ * file in an upper or lower directory gets its path inside the container.
+ */
+import type { Host } from '../../host/host.js';
+import { type OverlayLayers, overlayLayers } from '../../containers/overlay.js';
+import { CONTAINERD_TASK_DIR } from '../../containers/runtime.js';
+import { readFds } from '../../kernel/procfs/pid/fd.js';
+import { readMaps } from '../../kernel/procfs/pid/maps.js';
+import { memoryCgroupPath, readProcCgroup } from '../../kernel/procfs/pid/cgroup.js';
+import { type MountInfo, readMountinfo } from '../../kernel/procfs/pid/mountinfo.js';
+import { listPids } from '../../kernel/procfs/pid/process.js';
+import { mapLimit } from '../../util/concurrency.js';
+import type { FileHolder } from './types.js';
+
+/** A file to measure, before we know its device and inode. */
+export interface Candidate {
+  /** What to open to measure it. */
+  access: string;
+  /** The host path shown. */
+  path: string;
+  containerPath?: string;
+  deleted: boolean;
+  /** Known to be shared memory from how it was found (memfd, SysV, /dev/shm mapping). */
+  shmem: boolean;
+  holders: FileHolder[];
+  /** Pid whose container the file is in, when found through a process of another mount namespace. */
+  viaPid?: number;
+}
+
+export interface ProcInfo {
+  pid: number;
+  comm: string;
+  memoryCgroup?: string;
+  mntNs?: string;
+}
+
+export interface OverlayMount {
+  layers: OverlayLayers;
+  /** A process whose root file system this overlay is. */
+  pid?: number;
+  /** containerd task id, when the overlay is mounted on a task bundle's rootfs. */
+  taskId?: string;
+}
+
+export interface Sources {
+  processes: Map<number, ProcInfo>;
+  candidates: Candidate[];
+  overlays: OverlayMount[];
+  /** "major:minor" of every tmpfs super block. */
+  tmpfsDevs: Set<string>;
+  /** tmpfs mount points reachable from here (host mounts, and /proc/PID/root/... for other namespaces). */
+  tmpfsRoots: string[];
+  /** Mount points of local disk file systems to walk, and every mount point (not to cross). */
+  localRoots: string[];
+  mountPoints: Set<string>;
+  /** Processes whose files could not be read. */
+  unreadable: number;
+}
+
+/** Disk-backed local file systems: their page cache is what a walk can find. */
+export const LOCAL_FS = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3', 'fuseblk', 'zfs', 'bcachefs', 'nilfs2', 'hfsplus']);
+const SHMEM_FS = new Set(['tmpfs', 'ramfs']);
+export const DEFAULT_EXCLUDES = ['/proc', '/sys', '/dev', '/run'];
+
+/** The mount that holds `path` (longest mount point prefix; later mounts win ties). */
+export function mountOf(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
+  let best: MountInfo | undefined;
+  for (const m of mounts) {
+    const mp = m.mountPoint;
+    if (path === mp || mp === '/' || path.startsWith(`${mp}/`)) {
+      if (!best || mp.length >= best.mountPoint.length) best = m;
+    }
+  }
+  return best;
+}
+
+/** The overlay that a mount point of a containerd task bundle's rootfs belongs to: the task id. */
+export function taskOfRootfs(mountPoint: string): string | undefined {
+  const prefix = `${CONTAINERD_TASK_DIR}/`;
+  if (!mountPoint.startsWith(prefix)) return undefined;
+  const parts = mountPoint.slice(prefix.length).split('/');
+  return parts.length === 3 && parts[2] === 'rootfs' ? parts[1] : undefined;
+}
+
+function under(dir: string, path: string): string | undefined {
+  const d = dir.replace(/\/+$/, '');
+  if (path === d) return '/';
+  return d !== '' && path.startsWith(`${d}/`) ? path.slice(d.length) : undefined;
+}
+
+/** A host path in one of the overlays (upper, lower or merged mount): its path inside the overlay's root, and which overlay. */
+export function containerPathOf(overlays: readonly OverlayMount[], hostPath: string): { overlay: OverlayMount; path: string } | undefined {
+  for (const o of overlays) {
+    const l = o.layers;
+    if (l.workDir && under(l.workDir, hostPath) !== undefined) continue;
+    for (const dir of [l.upperDir, ...l.lowerDirs, l.mountPoint]) {
+      if (!dir) continue;
+      const p = under(dir, hostPath);
+      if (p !== undefined) return { overlay: o, path: p };
+    }
+  }
+  return undefined;
+}
+
+function join(a: string, b: string): string {
+  return a.endsWith('/') ? `${a}${b.replace(/^\/+/, '')}` : `${a}${b.startsWith('/') ? '' : '/'}${b}`;
+}
+
+/**
+ * The host path of a path seen by a process in another mount namespace: the real file in an overlay
+ * layer when the path is on an overlay (upper first, then lowers), else through /proc/PID/root.
+ */
+async function hostPathFor(host: Host, pid: number, mounts: readonly MountInfo[] | undefined, path: string): Promise<{ access: string; containerPath: string }> {
+  const m = mounts ? mountOf(mounts, path) : undefined;
+  const layers = m ? overlayLayers(m) : undefined;
+  if (m && layers) {
+    const rel = m.mountPoint === '/' ? path : path.slice(m.mountPoint.length) || '/';
+    for (const dir of [layers.upperDir, ...layers.lowerDirs]) {
+      if (!dir) continue;
+      const p = join(dir, rel);
+      if (await host.exists(p)) return { access: p, containerPath: path };
+    }
+  }
+  return { access: `/proc/${pid}/root${path}`, containerPath: path };
+}
+
+export interface SourceOptions {
+  /** Read /proc/PID/maps too (default true). */
+  maps?: boolean;
+  concurrency?: number;
+}
+
+/** Processes, their files, mounts, overlays and tmpfs: everything but the file system walk. */
+export async function collectSources(host: Host, opts: SourceOptions = {}): Promise<Sources> {
+  const hostMounts = await readMountinfo(host, 'self');
+  let ourNs: string | undefined;
+  try {
+    ourNs = await host.readLink('/proc/self/ns/mnt');
+  } catch {
+    ourNs = undefined;
+  }
+  const processes = new Map<number, ProcInfo>();
+  const candidates: Candidate[] = [];
+  let unreadable = 0;
+  const pids = (await listPids(host)).filter((p) => p !== process.pid || host.kind !== 'live');
+  const nsMounts = new Map<string, { pid: number; mounts?: MountInfo[] }>();
+
+  await mapLimit(pids, opts.concurrency ?? 16, async (pid) => {
+    const comm = (await host.tryReadText(`/proc/${pid}/comm`))?.trim();
+    if (comm === undefined) return;
+    const info: ProcInfo = { pid, comm };
+    try {
+      info.memoryCgroup = memoryCgroupPath(await readProcCgroup(host, pid));
+    } catch {
+      /* gone or hidden */
+    }
+    try {
+      info.mntNs = await host.readLink(`/proc/${pid}/ns/mnt`);
+    } catch {
+      /* kernel thread or gone */
+    }
+    processes.set(pid, info);
+    if (info.mntNs !== undefined && info.mntNs !== ourNs && !nsMounts.has(info.mntNs)) nsMounts.set(info.mntNs, { pid });
+  });
+
+  // Other namespaces' mounts (one process each).
+  for (const ns of nsMounts.values()) {
+    try {
+      ns.mounts = await readMountinfo(host, ns.pid);
+    } catch {
+      /* gone */
+    }
+  }
+  const mountsOfPid = (p: ProcInfo): MountInfo[] | undefined => (p.mntNs !== undefined && p.mntNs !== ourNs ? nsMounts.get(p.mntNs)?.mounts : undefined);
+
+  await mapLimit([...processes.values()], opts.concurrency ?? 16, async (p) => {
+    const holder: FileHolder = { pid: p.pid, comm: p.comm };
+    const foreign = p.mntNs !== undefined && ourNs !== undefined && p.mntNs !== ourNs;
+    const nsm = mountsOfPid(p);
+    try {
+      const fds = await readFds(host, p.pid);
+      for (const f of fds) {
+        if (f.kind === 'memfd') {
+          candidates.push({ access: `/proc/${p.pid}/fd/${f.fd}`, path: `/memfd:${f.path ?? ''}`, deleted: true, shmem: true, holders: [holder] });
+        } else if (f.kind === 'file' && f.path !== undefined) {
+          if (f.deleted) {
+            candidates.push({ access: `/proc/${p.pid}/fd/${f.fd}`, path: f.path, deleted: true, shmem: false, holders: [holder], ...(foreign ? { containerPath: f.path, viaPid: p.pid } : {}) });
+          } else if (foreign) {
+            const hp = await hostPathFor(host, p.pid, nsm, f.path);
+            candidates.push({ access: hp.access, path: hp.access, containerPath: hp.containerPath, deleted: false, shmem: false, holders: [holder], viaPid: p.pid });
+          } else {
+            candidates.push({ access: f.path, path: f.path, deleted: false, shmem: false, holders: [holder] });
+          }
+        }
+      }
+    } catch {
+      unreadable++;
+    }
+    if (opts.maps === false) return;
+    try {
+      const maps = await readMaps(host, p.pid);
+      const seen = new Set<string>();
+      for (const m of maps) {
+        if (m.inode === 0 || !(m.kind === 'file' || m.kind === 'memfd' || m.kind === 'posix-shm' || m.kind === 'sysv')) continue;
+        const key = `${m.major}:${m.minor}:${m.inode}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const mapFile = `/proc/${p.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`;
+        const shm = m.kind !== 'file';
+        if (m.deleted || m.kind === 'sysv' || m.kind === 'memfd') {
+          candidates.push({ access: mapFile, path: m.pathname, deleted: m.deleted, shmem: shm, holders: [holder], ...(foreign && m.kind === 'file' ? { containerPath: m.pathname, viaPid: p.pid } : {}) });
+        } else if (foreign) {
+          const hp = await hostPathFor(host, p.pid, nsm, m.pathname);
+          candidates.push({ access: hp.access, path: hp.access, containerPath: hp.containerPath, deleted: false, shmem: shm, holders: [holder], viaPid: p.pid });
+        } else {
+          candidates.push({ access: m.pathname, path: m.pathname, deleted: false, shmem: shm, holders: [holder] });
+        }
+      }
+    } catch {
+      /* kernel thread, gone, or hidden */
+    }
+  });
+
+  // Overlays: the host's, and the root of every other namespace.
+  const overlays: OverlayMount[] = [];
+  const seenUpper = new Set<string>();
+  const addOverlay = (o: OverlayMount): void => {
+    const key = o.layers.upperDir ?? o.layers.lowerDirs.join(':');
+    if (seenUpper.has(key)) {
+      const prev = overlays.find((x) => (x.layers.upperDir ?? x.layers.lowerDirs.join(':')) === key)!;
+      prev.pid ??= o.pid;
+      prev.taskId ??= o.taskId;
+      return;
+    }
+    seenUpper.add(key);
+    overlays.push(o);
+  };
+  for (const ns of nsMounts.values()) {
+    const root = ns.mounts ? [...ns.mounts].reverse().find((m) => m.mountPoint === '/') : undefined;
+    const layers = root ? overlayLayers(root) : undefined;
+    if (layers) addOverlay({ layers, pid: ns.pid });
+  }
+  for (const m of hostMounts) {
+    const layers = overlayLayers(m);
+    if (!layers) continue;
+    const taskId = taskOfRootfs(m.mountPoint);
+    addOverlay({ layers, ...(taskId ? { taskId } : {}) });
+  }
+
+  // tmpfs: every super block once, reachable from here.
+  const tmpfsDevs = new Set<string>();
+  const tmpfsRoots: string[] = [];
+  const addTmpfs = (mounts: readonly MountInfo[], prefix: string): void => {
+    const lastAt = new Map(mounts.map((m, i) => [m.mountPoint, i]));
+    for (const [i, m] of mounts.entries()) {
+      if (!SHMEM_FS.has(m.fsType)) continue;
+      const dev = `${m.major}:${m.minor}`;
+      const fresh = !tmpfsDevs.has(dev);
+      tmpfsDevs.add(dev);
+      if (fresh && lastAt.get(m.mountPoint) === i && m.root === '/') tmpfsRoots.push(prefix === '' ? m.mountPoint : `${prefix}${m.mountPoint}`);
+    }
+  };
+  addTmpfs(hostMounts, '');
+  for (const ns of nsMounts.values()) if (ns.mounts) addTmpfs(ns.mounts, `/proc/${ns.pid}/root`);
+
+  const mountPoints = new Set(hostMounts.map((m) => m.mountPoint));
+  const localDevs = new Set<string>();
+  const localRoots: string[] = [];
+  for (const m of [...hostMounts].sort((a, b) => (a.root === '/' ? 0 : 1) - (b.root === '/' ? 0 : 1))) {
+    if (!LOCAL_FS.has(m.fsType)) continue;
+    const dev = `${m.major}:${m.minor}`;
+    if (localDevs.has(dev)) continue;
+    localDevs.add(dev);
+    localRoots.push(m.mountPoint);
+  }
+  return { processes, candidates, overlays, tmpfsDevs, tmpfsRoots, localRoots, mountPoints, unreadable };
+}

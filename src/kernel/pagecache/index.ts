@@ -1,0 +1,3 @@
+export * from './attribution.js';
+export * from './probe.js';
+export * from './walk.js';

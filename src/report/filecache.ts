@@ -1,0 +1,114 @@
+/**
+ * `oscope.filecache/v1`: which files hold the page cache, as one JSON document (schema below, checked by
+ * tests), and its text rendering. Built from a FileCacheAnalysis (src/diagnose/filecache/).
+ */
+import { z } from 'zod';
+import type { FileCacheAnalysis } from '../diagnose/filecache/types.js';
+import { formatBytes } from './format.js';
+import { type Lang, t } from './i18n/index.js';
+import { type Style, renderCoverage, section, table } from './text.js';
+
+export const FILECACHE_SCHEMA = 'oscope.filecache/v1';
+
+const bytes = z.number().int().nonnegative();
+
+export const FileCacheContainerSchema = z.object({
+  runtime: z.string(),
+  id: z.string(),
+  name: z.string().optional(),
+  podName: z.string().optional(),
+  podNamespace: z.string().optional(),
+  podUid: z.string().optional(),
+});
+
+export const FileCacheFileSchema = z.object({
+  path: z.string(),
+  containerPath: z.string().nullable(),
+  device: z.string().regex(/^\d+:\d+$/),
+  inode: z.number().int().nonnegative(),
+  cachedBytes: bytes,
+  dirtyBytes: bytes.nullable(),
+  writebackBytes: bytes.nullable(),
+  activeBytes: bytes.nullable(),
+  sizeBytes: bytes,
+  deleted: z.boolean(),
+  shmem: z.boolean(),
+  holders: z.array(z.object({ pid: z.number().int().positive(), comm: z.string() })),
+  cgroups: z.array(z.object({ path: z.string(), bytes })),
+  container: FileCacheContainerSchema.nullable(),
+});
+
+export const FileCacheDocumentSchema = z.object({
+  schema: z.literal(FILECACHE_SCHEMA),
+  scope: z.object({
+    kind: z.enum(['host', 'container', 'pod', 'cgroup']),
+    query: z.string().nullable(),
+    cgroups: z.array(z.string()),
+    cachedBytes: bytes,
+  }),
+  method: z.object({
+    discovery: z.enum(['bpf-inode-walk', 'procfs+tmpfs+walk', 'procfs+tmpfs']),
+    measure: z.enum(['cachestat', 'mincore']),
+    attribution: z.enum(['pagemap+kpageflags+kpagecgroup', 'pagemap+kpageflags', 'none']),
+    samplePages: z.number().int().nonnegative(),
+    filesMeasured: z.number().int().nonnegative(),
+    durationMs: z.number().nonnegative(),
+  }),
+  coverage: z.array(z.object({ section: z.string(), status: z.enum(['complete', 'partial', 'unavailable']), reason: z.string().optional() })),
+  files: z.array(FileCacheFileSchema),
+});
+export type FileCacheDocument = z.infer<typeof FileCacheDocumentSchema>;
+
+export function fileCacheDocument(a: FileCacheAnalysis): FileCacheDocument {
+  return { schema: FILECACHE_SCHEMA, scope: a.scope, method: a.method, coverage: a.coverage, files: a.files };
+}
+
+const B = (n: number | null): string => (n === null ? '-' : formatBytes(n));
+
+type ContainerLike = FileCacheDocument['files'][number]['container'];
+
+export function containerLabel(c: ContainerLike): string {
+  if (!c) return '';
+  if (c.podName) return `${c.podNamespace ? `${c.podNamespace}/` : ''}${c.podName}${c.name ? `/${c.name}` : ''}`;
+  return `${c.runtime}:${c.name ?? c.id.slice(0, 12)}`;
+}
+
+function flags(f: FileCacheDocument['files'][number], lang: Lang): string {
+  const out: string[] = [];
+  if (f.deleted) out.push(t(lang, 'filecache.flag.deleted'));
+  if (f.shmem) out.push(t(lang, 'filecache.flag.shmem'));
+  return out.join(',');
+}
+
+/** The files table (also used by `oscope mem`). */
+export function fileCacheTable(files: FileCacheDocument['files'], lang: Lang, s: Style): string {
+  return table(
+    ['CACHED', 'DIRTY', 'ACTIVE', 'SIZE', '', 'FILE', 'CONTAINER', 'CGROUP', 'HOLDERS'],
+    files.map((f) => {
+      const where = f.containerPath !== null ? `${f.path} ${s.dim(`(${f.containerPath})`)}` : f.path;
+      const cg = f.cgroups[0] ? `${f.cgroups[0].path}${f.cgroups.length > 1 ? ` +${f.cgroups.length - 1}` : ''}` : '';
+      const holders = f.holders.slice(0, 3).map((h) => `${h.comm}(${h.pid})`).join(' ') + (f.holders.length > 3 ? ` +${f.holders.length - 3}` : '');
+      return [B(f.cachedBytes), B(f.dirtyBytes), B(f.activeBytes), B(f.sizeBytes), s.yellow(flags(f, lang)), where, containerLabel(f.container), cg, holders];
+    }),
+    s,
+  );
+}
+
+export function renderFileCacheText(doc: FileCacheDocument, lang: Lang, s: Style): string {
+  const out: string[] = [];
+  const sc = doc.scope;
+  const scopeText = sc.kind === 'host' ? t(lang, 'filecache.scope.host') : `${t(lang, `filecache.scope.${sc.kind}`)} ${sc.query ?? ''} (${sc.cgroups.join(', ')})`;
+  out.push(s.bold(t(lang, 'filecache.summary', { scope: scopeText, cachedBytes: sc.cachedBytes, files: doc.files.length })));
+  out.push(section(t(lang, 'filecache.section.files'), s));
+  out.push(fileCacheTable(doc.files, lang, s));
+  const m = doc.method;
+  out.push(
+    renderCoverage(
+      { discovery: m.discovery, measure: m.measure, attribution: m.attribution, files: String(m.filesMeasured), durationMs: String(m.durationMs) },
+      doc.coverage,
+      lang,
+      s,
+    ),
+  );
+  return out.join('\n');
+}
