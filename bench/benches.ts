@@ -9,3 +9,4 @@ export const benches: Bench[] = [];
 benches.push((await import('./kpage.js')).kpageBench);
 benches.push((await import('./mem.js')).memBench);
 benches.push((await import('./filecache.js')).filecacheBench);
+benches.push((await import('./inspect.js')).inspectBench);

@@ -3,6 +3,7 @@ import type { CliContext } from '../context.js';
 import { registerCapture } from './capture.js';
 import { registerDoctor } from './doctor.js';
 import { registerFilecache } from './filecache.js';
+import { registerInspect } from './inspect.js';
 import { registerMem } from './mem.js';
 import { registerSimulate } from './simulate.js';
 
@@ -10,4 +11,4 @@ import { registerSimulate } from './simulate.js';
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerFilecache];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerFilecache, registerInspect];

@@ -2,9 +2,10 @@ import type { Catalog } from './index.js';
 import { common } from './en/common.js';
 import { mem } from './en/mem.js';
 import { filecache } from './en/filecache.js';
+import { inspect } from './en/inspect.js';
 
 /** English, the reference catalog. One file per area under ./en/, merged here. */
 export const en: Catalog = {
-  findings: { ...mem.findings, ...filecache.findings },
-  text: { ...common.text, ...mem.text, ...filecache.text },
+  findings: { ...mem.findings, ...filecache.findings, ...inspect.findings },
+  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text },
 };
