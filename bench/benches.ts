@@ -10,3 +10,4 @@ benches.push((await import('./kpage.js')).kpageBench);
 benches.push((await import('./mem.js')).memBench);
 benches.push((await import('./filecache.js')).filecacheBench);
 benches.push((await import('./inspect.js')).inspectBench);
+benches.push((await import('./memleak.js')).memleakBench);

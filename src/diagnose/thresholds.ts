@@ -40,6 +40,22 @@ export const DEFAULT_THRESHOLDS = {
   'mem.vmallocHighPct': 10,
   /** mem.cgroup.near-limit: workingset above this percent of the cgroup's limit. */
   'mem.cgroupNearLimitPct': 90,
+  /** memleak -c: SUnreclaim above this percent of MemTotal is reported as a possible slab leak. */
+  'memleak.checkSlabUnreclaimablePct': 10,
+  /** memleak -c: vmalloc'ed memory above this percent of MemTotal is reported as a possible vmalloc leak. */
+  'memleak.checkVmallocPct': 5,
+  /** memleak -c: kernel pages no counter explains above this percent of MemTotal (possible page leak). */
+  'memleak.checkUnaccountedPct': 5,
+  /** Growth watch: a cache/caller/counter must grow at least this fast (bytes per second) ... */
+  'memleak.minRateBytesPerS': 32 * 1024,
+  /** ... and by at least this much over the window ... */
+  'memleak.minGrowthBytes': 1024 * 1024,
+  /** ... with at least this percent of its non-zero sample-to-sample changes being increases ... */
+  'memleak.minMonotonicPct': 85,
+  /** ... and a linear fit this good (R² in percent): growth that is sustained, not a burst. */
+  'memleak.minFitPct': 80,
+  /** Tracing: keep one allocation in this many (1 = all); raise it on hosts with very many allocations. */
+  'memleak.sampleEvery': 1,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

@@ -4,6 +4,7 @@ import { registerCapture } from './capture.js';
 import { registerDoctor } from './doctor.js';
 import { registerFilecache } from './filecache.js';
 import { registerInspect } from './inspect.js';
+import { registerMemleak } from './memleak.js';
 import { registerMem } from './mem.js';
 import { registerSimulate } from './simulate.js';
 
@@ -11,4 +12,4 @@ import { registerSimulate } from './simulate.js';
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerFilecache, registerInspect];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerFilecache, registerInspect, registerMemleak];

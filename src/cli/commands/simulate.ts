@@ -110,6 +110,8 @@ function addScenarioCommand(sim: Command, s: Scenario, ctx: () => CliContext): v
     .addOption(new Option('--force', 'allow up to 80 % of MemAvailable instead of 50 %'))
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const c = ctx();
+      // A reader that goes away (`| head`) must not crash us before we clean up.
+      process.stdout.on('error', () => undefined);
       const input: Record<string, string | undefined> = {};
       for (const spec of [...s.options, DURATION_OPTION]) input[spec.key] = typeof o[spec.key] === 'string' ? (o[spec.key] as string) : undefined;
       let durationS = 0;

@@ -5,6 +5,9 @@ import { filecache } from './filecache.js';
 import { memcgZombie } from './memcg-zombie.js';
 import { shmLeak } from './shm-leak.js';
 import { sysvOrphan } from './sysv-orphan.js';
+import { pageLeak } from './page-leak.js';
+import { slabLeak } from './slab-leak.js';
+import { vmallocLeak } from './vmalloc-leak.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak];
 for (const s of SCENARIOS) registerScenario(s);

@@ -1,0 +1,166 @@
+/**
+ * Live: each leak scenario runs through `oscope simulate` while the memleak watch (with BPF tracing
+ * when the addon and bpf/memleak.bpf.o are built) looks at the kernel; the watch must name the cache or
+ * caller that leaks with a rate within 25 % of the injected one. A quiet machine must give no leak
+ * (this is a shared machine: up to three short watches, passing when one of them sees no leak). And a
+ * `kill -9` of a tracing memleak must leave no program attached.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { REPO_ROOT, needsRoot } from '../../helpers.js';
+import type { MemleakAnalysis } from '../../../src/diagnose/memleak/analyze.js';
+import { type MemleakOptions, runMemleak } from '../../../src/diagnose/memleak/run.js';
+import type { LeakType } from '../../../src/diagnose/memleak/sample.js';
+import { createBpfTracer } from '../../../src/diagnose/memleak/trace.js';
+import { resolveThresholds } from '../../../src/diagnose/thresholds.js';
+import { LiveHost } from '../../../src/host/live.js';
+import { cleanupRun, runScenario } from '../../../src/simulate/index.js';
+import { listStates } from '../../../src/simulate/state.js';
+import { findPython } from '../../../src/simulate/worker.js';
+
+const STATE = mkdtempSync('/tmp/oscope-test-memleak-state-');
+process.env.OSCOPE_STATE_DIR = STATE;
+after(async () => {
+  for (const s of listStates(STATE)) await cleanupRun(s.runId, STATE).catch(() => undefined);
+  rmSync(STATE, { recursive: true, force: true });
+});
+
+const MiB = 1024 ** 2;
+const host = new LiveHost();
+const th = resolveThresholds();
+const skip = needsRoot || (findPython() ? false : 'python3 is not installed');
+const tracerProbe = createBpfTracer(host);
+const tracingSkip = skip || ('unavailable' in tracerProbe ? tracerProbe.unavailable : false);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function watch(type: LeakType, durationS: number, extra: Partial<MemleakOptions> = {}): Promise<MemleakAnalysis> {
+  const t = createBpfTracer(host);
+  return runMemleak(host, {
+    type,
+    durationS,
+    sampleIntervalS: 0.5,
+    minAgeS: Math.round(durationS / 3),
+    thresholds: th,
+    ...('tracer' in t ? { tracer: t.tracer } : { noTracerReason: t.unavailable }),
+    ...extra,
+  });
+}
+
+/** Runs the scenario while watching; the scenario is interrupted (and cleaned up) once the watch ends. */
+async function leakAndWatch(scenario: string, type: LeakType, rate: number): Promise<MemleakAnalysis> {
+  const ac = new AbortController();
+  const durationS = 15;
+  const run = runScenario(scenario, { size: rate * (durationS + 30), rate }, { signal: ac.signal, stateDir: STATE });
+  run.catch(() => undefined);
+  await sleep(1500);
+  let a: MemleakAnalysis;
+  try {
+    a = await watch(type, durationS);
+  } finally {
+    ac.abort();
+    const done = await run.then((r) => r, () => undefined);
+    if (done) await cleanupRun(done.runId, STATE);
+  }
+  return a;
+}
+
+function assertLeak(a: MemleakAnalysis, name: RegExp, rate: number): void {
+  const msg = JSON.stringify({ verdict: a.verdict, growth: a.growth.slice(0, 4), coverage: a.coverage });
+  assert.equal(a.verdict.leaking, true, msg);
+  const top = a.growth[0]!;
+  assert.match(top.name, name, msg);
+  assert.ok(Math.abs(top.bytesPerS - rate) <= 0.25 * rate, `rate ${top.bytesPerS} is not within 25 % of ${rate}: ${msg}`);
+  assert.ok(a.method.growth, 'method says how growth was measured');
+  assert.ok(a.coverage.some((c) => c.section === 'tracing'), 'coverage says what tracing saw');
+  if (a.method.tracing) {
+    assert.equal(a.findings[0]?.id, 'mem.kernel.leak', msg);
+    assert.ok(a.callsites.length > 0, 'tracing found outstanding allocations');
+  } else assert.equal(a.findings[0]?.id, 'mem.kernel.leak-suspect', msg);
+}
+
+test('memleak: a quiet machine shows no leak (slab, vmalloc, page)', { skip: needsRoot }, async () => {
+  for (const type of ['slab', 'vmalloc', 'page'] as const) {
+    const seen: string[] = [];
+    let quiet = false;
+    for (let i = 0; i < 3 && !quiet; i++) {
+      const a = await watch(type, 6, { tracer: undefined, noTracerReason: 'quiet check' });
+      quiet = !a.verdict.leaking;
+      if (!quiet) seen.push(JSON.stringify(a.growth.slice(0, 2)));
+    }
+    assert.ok(quiet, `${type}: every watch saw a leak on a machine with no simulation: ${seen.join(' | ')}`);
+  }
+});
+
+test('memleak -t slab names eventpoll_epi during slab-leak', { skip }, async () => {
+  const rate = MiB;
+  const a = await leakAndWatch('slab-leak', 'slab', rate);
+  assertLeak(a, /^eventpoll_epi$/, rate);
+  if (a.method.tracing) assert.match(a.callsites[0]!.symbol, /epoll/);
+});
+
+test('memleak -t page names unaccounted pages (and pipe_write) during page-leak', { skip }, async () => {
+  const rate = MiB;
+  const a = await leakAndWatch('page-leak', 'page', rate);
+  assertLeak(a, /^unaccounted$/, rate);
+  if (a.method.tracing) assert.match(a.callsites[0]!.symbol, /pipe_write/);
+});
+
+test('memleak -t vmalloc names array_map_alloc during vmalloc-leak', { skip }, async () => {
+  const rate = MiB;
+  const a = await leakAndWatch('vmalloc-leak', 'vmalloc', rate);
+  assertLeak(a, /^array_map_alloc$/, rate);
+  if (a.method.tracing) assert.match(a.callsites[0]!.symbol, /array_map_alloc/);
+});
+
+function memleakProgs(): string[] {
+  const r = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' });
+  return (r.stdout ?? '').split('\n').filter((l) => /name oscope_ml_/.test(l));
+}
+
+test('memleak: kill -9 while tracing leaves no program attached', { skip: tracingSkip || (spawnSync('bpftool', ['version']).status === 0 ? false : 'bpftool is not installed') }, async () => {
+  assert.deepEqual(memleakProgs(), [], 'no memleak program before the test');
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'oscope'), 'memleak', '-t', 'vmalloc', '-i', '60', '--json'], { stdio: 'ignore' });
+  try {
+    let attached = false;
+    for (let i = 0; i < 100 && !attached; i++) {
+      await sleep(100);
+      attached = memleakProgs().length > 0;
+    }
+    assert.ok(attached, 'memleak attached its programs');
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+  let left = memleakProgs();
+  for (let i = 0; i < 50 && left.length > 0; i++) {
+    await sleep(100);
+    left = memleakProgs();
+  }
+  assert.deepEqual(left, [], 'the kernel removed every program with the process');
+});
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'oscope'), ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('oscope memleak CLI: -c and a short watch print schema-valid oscope.memleak/v1; bad flags exit 2 with one sentence', { skip: needsRoot }, async () => {
+  const { MemleakDocumentSchema } = await import('../../../src/report/memleak.js');
+  const check = cli(['memleak', '-c', '--json']);
+  assert.equal(check.status, 0, check.stderr);
+  const c = MemleakDocumentSchema.parse(JSON.parse(check.stdout));
+  assert.equal(c.type, 'check');
+  const run = cli(['memleak', '-t', 'vmalloc', '-i', '2', '--no-trace', '--json']);
+  assert.equal(run.status, 0, run.stderr);
+  const d = MemleakDocumentSchema.parse(JSON.parse(run.stdout));
+  assert.equal(d.type, 'vmalloc');
+  assert.ok(d.coverage.some((x) => x.section === 'tracing' && x.status === 'unavailable'));
+  for (const bad of [['-t', 'heap'], ['-i', 'soon'], ['-i', '5', '--min-age', '9'], ['-t', 'slab', '-i', '2', '--cache', 'oscope-test-no-such-cache']]) {
+    const r = cli(['memleak', ...bad]);
+    assert.equal(r.status, 2, `${bad.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
