@@ -56,6 +56,18 @@ export const DEFAULT_THRESHOLDS = {
   'memleak.minFitPct': 80,
   /** Tracing: keep one allocation in this many (1 = all); raise it on hosts with very many allocations. */
   'memleak.sampleEvery': 1,
+  /** runlatency: irqoff: interrupts off (a cpu-clock sample this late) longer than this (ms); 0 = off. */
+  'lat.irqoffMs': 10,
+  /** runlatency: softirq: raise-to-run delay or run time of one softirq longer than this (ms); 0 = off. */
+  'lat.softirqMs': 10,
+  /** runlatency: hardirq: one IRQ handler running longer than this (ms); 0 = off. */
+  'lat.hardirqMs': 5,
+  /** runlatency: nosched: a task in kernel mode not scheduling for longer than this while others wait (ms); 0 = off. */
+  'lat.noschedMs': 10,
+  /** runlatency: runqueue: wakeup-to-run delay longer than this (ms); 0 = off. */
+  'lat.runqueueMs': 50,
+  /** runlatency: cpu-clock sampling period of the irqoff/nosched watchdog (ms). */
+  'lat.samplePeriodMs': 1,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

@@ -89,7 +89,7 @@ export interface ScenarioContext {
 
 export interface Scenario {
   name: string;
-  area: 'memory';
+  area: 'memory' | 'latency';
   description: string;
   /** Scenario options, including its own defaults for size and rate; duration is added by the framework. */
   options: OptionSpec[];

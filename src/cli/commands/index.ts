@@ -5,6 +5,7 @@ import { registerDoctor } from './doctor.js';
 import { registerFilecache } from './filecache.js';
 import { registerInspect } from './inspect.js';
 import { registerMemleak } from './memleak.js';
+import { registerRunlatency } from './runlatency.js';
 import { registerMem } from './mem.js';
 import { registerSimulate } from './simulate.js';
 
@@ -12,4 +13,4 @@ import { registerSimulate } from './simulate.js';
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerFilecache, registerInspect, registerMemleak];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerFilecache, registerInspect, registerMemleak, registerRunlatency];

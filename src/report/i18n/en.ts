@@ -4,9 +4,10 @@ import { mem } from './en/mem.js';
 import { filecache } from './en/filecache.js';
 import { inspect } from './en/inspect.js';
 import { memleak } from './en/memleak.js';
+import { latency } from './en/latency.js';
 
 /** English, the reference catalog. One file per area under ./en/, merged here. */
 export const en: Catalog = {
-  findings: { ...mem.findings, ...filecache.findings, ...inspect.findings, ...memleak.findings },
-  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text },
+  findings: { ...mem.findings, ...filecache.findings, ...inspect.findings, ...memleak.findings, ...latency.findings },
+  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text, ...latency.text },
 };

@@ -3,11 +3,14 @@ import { registerScenario } from '../framework.js';
 import { dentryBloat } from './dentry-bloat.js';
 import { filecache } from './filecache.js';
 import { memcgZombie } from './memcg-zombie.js';
-import { shmLeak } from './shm-leak.js';
-import { sysvOrphan } from './sysv-orphan.js';
 import { pageLeak } from './page-leak.js';
+import { shmLeak } from './shm-leak.js';
 import { slabLeak } from './slab-leak.js';
+import { sysvOrphan } from './sysv-orphan.js';
 import { vmallocLeak } from './vmalloc-leak.js';
+import { runqHog } from './runq-hog.js';
+import { softirqStorm } from './softirq-storm.js';
+import { kernelBusy } from './kernel-busy.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy];
 for (const s of SCENARIOS) registerScenario(s);

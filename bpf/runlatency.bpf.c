@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * oscope runlatency: what delays tasks on a CPU, and who caused it.
+ *
+ *   runqueue  sched_wakeup/_new (and involuntary sched_switch) → sched_switch to the task: wakeup-to-run
+ *             delay; culprit = the task that ran longest on that CPU while the victim waited (the last
+ *             RL_SEGMENTS run segments of the CPU are kept); log2 histograms per (cgroup, CPU).
+ *   nosched   a per-CPU cpu-clock sample that finds a task in kernel mode, not scheduled for longer than
+ *             the threshold while others wait on its runqueue (rq->nr_running > 1): the sample's kernel
+ *             stack is kept and the event is sent when the task finally schedules (with the run length).
+ *   irqoff    the same cpu-clock samples: the hrtimer behind them cannot fire while interrupts are off,
+ *             so a sample arriving later than period + threshold after the previous one on that CPU
+ *             means irqs were off (or the vCPU was stolen by the hypervisor: user space tells those
+ *             apart with /proc/stat steal); the stack is where the CPU was when irqs came back on.
+ *             A context switch or interrupt entry (device IRQ, local timer) during the gap proves irqs
+ *             were on then: the irq-off section is measured from the last one, and a late sample
+ *             without such a stretch (a delayed timer, e.g. a vCPU the host did not run) is counted,
+ *             not reported.
+ *   softirq   softirq_raise → softirq_entry delay and softirq_entry → exit run time, per vector.
+ *   hardirq   irq_handler_entry → exit run time per IRQ.
+ *
+ * Every tracepoint program exists twice: tp_btf (preferred) and raw_tp (fallback); user space disables
+ * the autoload of the set it does not use. Nothing is pinned: closing the fds detaches everything.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "runlatency.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Configuration, set from JS before load. A threshold of 0 disables that kind. */
+const volatile __u64 runq_thresh_ns = 0;
+const volatile __u64 nosched_thresh_ns = 0;
+const volatile __u64 irqoff_thresh_ns = 0;
+const volatile __u64 softirq_thresh_ns = 0;
+const volatile __u64 hardirq_thresh_ns = 0;
+/* The cpu-clock sampling period (ns) of the perf events the tick program is attached to. */
+const volatile __u64 sample_period_ns = 1000000;
+const volatile __u32 targ_tgid = 0;   /* 0 = every process */
+const volatile __u64 targ_cgid = 0;   /* cgroup v2 id; 0 = every cgroup */
+const volatile __s32 targ_cpu = -1;   /* -1 = every CPU */
+const volatile bool want_hist = true;
+
+/* Events that did not fit in the ring buffer. */
+__u64 lost_events = 0;
+/* Late cpu-clock samples whose CPU switched tasks or took interrupts meanwhile: not irq-off. */
+__u64 timer_gaps = 0;
+
+#define TASK_RUNNING 0
+
+struct segment {
+  __u64 start;
+  __u64 end;
+  __u32 pid;
+  __u32 tgid;
+  char comm[RL_COMM_LEN];
+};
+
+struct cpu_state {
+  __u64 last_switch_ns; /* when the current task got the CPU */
+  __u64 last_sample_ns; /* the previous cpu-clock sample on this CPU */
+  __u64 raise_ns[RL_NR_SOFTIRQS];
+  __u64 sirq_entry_ns[RL_NR_SOFTIRQS];
+  __u64 hirq_entry_ns;
+  __u64 activity_ns;    /* last context switch or interrupt entry on this CPU: irqs were on then */
+  __s32 nosched_stack;
+  __u32 nosched_pending;
+  __u32 seg_next;
+  __u32 pad;
+  struct segment segs[RL_SEGMENTS];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct cpu_state);
+} cpu_states SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32);   /* thread id */
+  __type(value, __u64); /* when it became runnable */
+} wakeups SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct rl_hist_key);
+  __type(value, struct rl_hist);
+} hists SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_STACK_TRACE);
+  __uint(max_entries, 2048);
+  __uint(key_size, sizeof(__u32));
+  __uint(value_size, 127 * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Kernel < 5.14 calls it `state`. */
+struct task_struct___o {
+  volatile long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline long task_state(struct task_struct *t) {
+  if (bpf_core_field_exists(t->__state)) return BPF_CORE_READ(t, __state);
+  return BPF_CORE_READ((struct task_struct___o *)t, state);
+}
+
+static __always_inline __u64 task_cgid(struct task_struct *t) {
+  return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline struct cpu_state *state(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&cpu_states, &zero);
+}
+
+static __always_inline bool cpu_wanted(__u32 cpu) {
+  return targ_cpu < 0 || (__u32)targ_cpu == cpu;
+}
+
+static __always_inline bool task_wanted(struct task_struct *t) {
+  if (targ_tgid && BPF_CORE_READ(t, tgid) != targ_tgid) return false;
+  if (targ_cgid && task_cgid(t) != targ_cgid) return false;
+  return true;
+}
+
+static __always_inline struct rl_event *reserve(void) {
+  struct rl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    __sync_fetch_and_add(&lost_events, 1);
+    return NULL;
+  }
+  __builtin_memset(e, 0, sizeof(*e));
+  e->stack_id = -1;
+  return e;
+}
+
+static __always_inline void set_victim(struct rl_event *e, struct task_struct *t) {
+  e->pid = BPF_CORE_READ(t, pid);
+  e->tgid = BPF_CORE_READ(t, tgid);
+  e->cgroup_id = task_cgid(t);
+  BPF_CORE_READ_STR_INTO(&e->comm, t, comm);
+}
+
+/* The culprit: the non-idle task (other than `victim`) that ran longest on this CPU in [from, to]. */
+static __always_inline void set_culprit(struct rl_event *e, struct cpu_state *s, __u64 from, __u64 to, __u32 victim) {
+  __u64 best = 0;
+  int besti = -1;
+#pragma unroll
+  for (int i = 0; i < RL_SEGMENTS; i++) {
+    struct segment *g = &s->segs[i];
+    if (g->pid == 0 || g->pid == victim) continue;
+    __u64 a = g->start > from ? g->start : from;
+    __u64 b = g->end < to ? g->end : to;
+    if (b > a && b - a > best) {
+      best = b - a;
+      besti = i;
+    }
+  }
+  if (besti >= 0 && besti < RL_SEGMENTS) {
+    struct segment *g = &s->segs[besti];
+    e->culprit_pid = g->pid;
+    e->culprit_tgid = g->tgid;
+    __builtin_memcpy(e->culprit_comm, g->comm, RL_COMM_LEN);
+  }
+}
+
+static __always_inline void hist_add(struct task_struct *t, __u32 cpu, __u64 delta) {
+  struct rl_hist_key k = {.cgroup_id = task_cgid(t), .cpu = cpu};
+  struct rl_hist *h = bpf_map_lookup_elem(&hists, &k);
+  if (!h) {
+    struct rl_hist zero = {};
+    bpf_map_update_elem(&hists, &k, &zero, BPF_NOEXIST);
+    h = bpf_map_lookup_elem(&hists, &k);
+    if (!h) return;
+  }
+  __u64 us = delta / 1000;
+  __u32 slot = 0;
+#pragma unroll
+  for (int i = 0; i < RL_HIST_SLOTS - 1; i++) {
+    if (us >> (i + 1)) slot = i + 1;
+  }
+  if (slot < RL_HIST_SLOTS) __sync_fetch_and_add(&h->slots[slot], 1);
+  __sync_fetch_and_add(&h->count, 1);
+  __sync_fetch_and_add(&h->sum_ns, delta);
+  if (delta > h->max_ns) h->max_ns = delta;
+}
+
+static __always_inline int on_wakeup(struct task_struct *p) {
+  if (!runq_thresh_ns && !want_hist) return 0;
+  if (!task_wanted(p)) return 0;
+  __u32 pid = BPF_CORE_READ(p, pid);
+  if (pid == 0) return 0;
+  __u64 ts = bpf_ktime_get_ns();
+  bpf_map_update_elem(&wakeups, &pid, &ts, BPF_ANY);
+  return 0;
+}
+
+static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct task_struct *next) {
+  __u64 now = bpf_ktime_get_ns();
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct cpu_state *s = state();
+  if (!s) return 0;
+  __u32 prev_pid = BPF_CORE_READ(prev, pid);
+  __u32 next_pid = BPF_CORE_READ(next, pid);
+
+  /* A preempted task is runnable again at once: its wait starts now. */
+  if (prev_pid && task_state(prev) == TASK_RUNNING && (runq_thresh_ns || want_hist) && task_wanted(prev))
+    bpf_map_update_elem(&wakeups, &prev_pid, &now, BPF_ANY);
+
+  /* Close prev's run segment. */
+  __u64 run_start = s->last_switch_ns;
+  __u32 i = s->seg_next % RL_SEGMENTS;
+  if (i < RL_SEGMENTS) {
+    struct segment *g = &s->segs[i];
+    g->start = run_start ? run_start : now;
+    g->end = now;
+    g->pid = prev_pid;
+    g->tgid = BPF_CORE_READ(prev, tgid);
+    BPF_CORE_READ_STR_INTO(&g->comm, prev, comm);
+    s->seg_next = i + 1;
+  }
+
+  /* nosched: prev held the CPU in kernel mode while others waited (seen by the tick program). */
+  if (s->nosched_pending && run_start && nosched_thresh_ns && now - run_start > nosched_thresh_ns && cpu_wanted(cpu)) {
+    struct rl_event *e = reserve();
+    if (e) {
+      e->kind = RL_NOSCHED;
+      e->ts_ns = now;
+      e->latency_ns = now - run_start;
+      e->cpu = cpu;
+      e->stack_id = s->nosched_stack;
+      set_victim(e, next_pid ? next : prev);
+      e->culprit_pid = prev_pid;
+      e->culprit_tgid = BPF_CORE_READ(prev, tgid);
+      BPF_CORE_READ_STR_INTO(&e->culprit_comm, prev, comm);
+      bpf_ringbuf_submit(e, 0);
+    }
+  }
+  s->nosched_pending = 0;
+  s->nosched_stack = -1;
+  s->last_switch_ns = now;
+  s->activity_ns = now;
+
+  /* runqueue: next waited from its wakeup until now. */
+  if (!next_pid) return 0;
+  __u64 *tsp = bpf_map_lookup_elem(&wakeups, &next_pid);
+  if (!tsp) return 0;
+  __u64 woke = *tsp;
+  bpf_map_delete_elem(&wakeups, &next_pid);
+  if (now < woke || !cpu_wanted(cpu)) return 0;
+  __u64 delta = now - woke;
+  if (want_hist) hist_add(next, cpu, delta);
+  if (!runq_thresh_ns || delta <= runq_thresh_ns) return 0;
+  struct rl_event *e = reserve();
+  if (!e) return 0;
+  e->kind = RL_RUNQUEUE;
+  e->ts_ns = now;
+  e->latency_ns = delta;
+  e->cpu = cpu;
+  set_victim(e, next);
+  set_culprit(e, s, woke, now, next_pid);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+static __always_inline int on_softirq_raise(unsigned int vec) {
+  if (!softirq_thresh_ns) return 0;
+  struct cpu_state *s = state();
+  if (!s || vec >= RL_NR_SOFTIRQS) return 0;
+  if (!s->raise_ns[vec]) s->raise_ns[vec] = bpf_ktime_get_ns();
+  return 0;
+}
+
+static __always_inline int on_softirq_entry(unsigned int vec) {
+  if (!softirq_thresh_ns) return 0;
+  struct cpu_state *s = state();
+  if (!s || vec >= RL_NR_SOFTIRQS) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  __u64 raised = s->raise_ns[vec];
+  s->raise_ns[vec] = 0;
+  s->sirq_entry_ns[vec] = now;
+  __u32 cpu = bpf_get_smp_processor_id();
+  if (!raised || now < raised || now - raised <= softirq_thresh_ns || !cpu_wanted(cpu)) return 0;
+  struct rl_event *e = reserve();
+  if (!e) return 0;
+  e->kind = RL_SOFTIRQ_DELAY;
+  e->ts_ns = now;
+  e->latency_ns = now - raised;
+  e->cpu = cpu;
+  e->extra = vec;
+  set_victim(e, bpf_get_current_task_btf());
+  set_culprit(e, s, raised, now, 0);
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+static __always_inline int on_softirq_exit(void *ctx, unsigned int vec) {
+  if (!softirq_thresh_ns) return 0;
+  struct cpu_state *s = state();
+  if (!s || vec >= RL_NR_SOFTIRQS) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  __u64 entry = s->sirq_entry_ns[vec];
+  s->sirq_entry_ns[vec] = 0;
+  __u32 cpu = bpf_get_smp_processor_id();
+  if (!entry || now < entry || now - entry <= softirq_thresh_ns || !cpu_wanted(cpu)) return 0;
+  struct rl_event *e = reserve();
+  if (!e) return 0;
+  e->kind = RL_SOFTIRQ_RUN;
+  e->ts_ns = now;
+  e->latency_ns = now - entry;
+  e->cpu = cpu;
+  e->extra = vec;
+  set_victim(e, bpf_get_current_task_btf());
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+static __always_inline int on_hardirq_entry(void) {
+  struct cpu_state *s = state();
+  if (!s) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  s->activity_ns = now;
+  if (hardirq_thresh_ns) s->hirq_entry_ns = now;
+  return 0;
+}
+
+static __always_inline int on_timer_entry(void) {
+  struct cpu_state *s = state();
+  if (s) s->activity_ns = bpf_ktime_get_ns();
+  return 0;
+}
+
+static __always_inline int on_hardirq_exit(void *ctx, int irq, struct irqaction *action) {
+  if (!hardirq_thresh_ns) return 0;
+  struct cpu_state *s = state();
+  if (!s) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  __u64 entry = s->hirq_entry_ns;
+  s->hirq_entry_ns = 0;
+  __u32 cpu = bpf_get_smp_processor_id();
+  if (!entry || now < entry || now - entry <= hardirq_thresh_ns || !cpu_wanted(cpu)) return 0;
+  struct rl_event *e = reserve();
+  if (!e) return 0;
+  e->kind = RL_HARDIRQ;
+  e->ts_ns = now;
+  e->latency_ns = now - entry;
+  e->cpu = cpu;
+  e->extra = irq;
+  const char *name = BPF_CORE_READ(action, name);
+  if (name) bpf_probe_read_kernel_str(e->name, sizeof(e->name), name);
+  set_victim(e, bpf_get_current_task_btf());
+  bpf_ringbuf_submit(e, 0);
+  return 0;
+}
+
+/* ---- tp_btf (preferred) ---- */
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(oscope_rl_wake, struct task_struct *p) { return on_wakeup(p); }
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(oscope_rl_wnew, struct task_struct *p) { return on_wakeup(p); }
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(oscope_rl_switch, bool preempt, struct task_struct *prev, struct task_struct *next) {
+  return on_switch(ctx, prev, next);
+}
+
+SEC("tp_btf/softirq_raise")
+int BPF_PROG(oscope_rl_sraise, unsigned int vec) { return on_softirq_raise(vec); }
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(oscope_rl_sentry, unsigned int vec) { return on_softirq_entry(vec); }
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(oscope_rl_sexit, unsigned int vec) { return on_softirq_exit(ctx, vec); }
+
+SEC("tp_btf/irq_handler_entry")
+int BPF_PROG(oscope_rl_hentry, int irq, struct irqaction *action) { return on_hardirq_entry(); }
+
+SEC("tp_btf/irq_handler_exit")
+int BPF_PROG(oscope_rl_hexit, int irq, struct irqaction *action, int ret) { return on_hardirq_exit(ctx, irq, action); }
+
+/* x86 local APIC timer: proves interrupts were on (optional: attach failures are ignored). */
+SEC("tp_btf/local_timer_entry")
+int BPF_PROG(oscope_rl_ltimer, int vector) { return on_timer_entry(); }
+
+/* ---- raw_tp (fallback for kernels without tp_btf) ---- */
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(oscope_rl_wake_r, struct task_struct *p) { return on_wakeup(p); }
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(oscope_rl_wnew_r, struct task_struct *p) { return on_wakeup(p); }
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(oscope_rl_switch_r, bool preempt, struct task_struct *prev, struct task_struct *next) {
+  return on_switch(ctx, prev, next);
+}
+
+SEC("raw_tp/softirq_raise")
+int BPF_PROG(oscope_rl_sraise_r, unsigned int vec) { return on_softirq_raise(vec); }
+
+SEC("raw_tp/softirq_entry")
+int BPF_PROG(oscope_rl_sentry_r, unsigned int vec) { return on_softirq_entry(vec); }
+
+SEC("raw_tp/softirq_exit")
+int BPF_PROG(oscope_rl_sexit_r, unsigned int vec) { return on_softirq_exit(ctx, vec); }
+
+SEC("raw_tp/irq_handler_entry")
+int BPF_PROG(oscope_rl_hentry_r, int irq, struct irqaction *action) { return on_hardirq_entry(); }
+
+SEC("raw_tp/local_timer_entry")
+int BPF_PROG(oscope_rl_ltimer_r, int vector) { return on_timer_entry(); }
+
+SEC("raw_tp/irq_handler_exit")
+int BPF_PROG(oscope_rl_hexit_r, int irq, struct irqaction *action, int ret) { return on_hardirq_exit(ctx, irq, action); }
+
+/* ---- cpu-clock sampler, one perf event per CPU: irqoff and nosched ---- */
+
+SEC("perf_event")
+int oscope_rl_tick(struct bpf_perf_event_data *ctx) {
+  struct cpu_state *s = state();
+  if (!s) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  __u32 cpu = bpf_get_smp_processor_id();
+  __u64 last = s->last_sample_ns;
+  s->last_sample_ns = now;
+  /* Irqs were on at the last switch/interrupt entry: an irq-off section can only start after it. */
+  __u64 since = last;
+  __u64 allowance = sample_period_ns;
+  if (s->activity_ns > last && s->activity_ns < now) {
+    since = s->activity_ns;
+    allowance = 0;
+  }
+  if (!cpu_wanted(cpu)) return 0;
+  struct task_struct *cur = bpf_get_current_task_btf();
+  __u32 pid = BPF_CORE_READ(cur, pid);
+  bool kernel = (long)PT_REGS_IP(&ctx->regs) < 0;
+
+  bool late = irqoff_thresh_ns && last && now > last && now - last > sample_period_ns + irqoff_thresh_ns;
+  if (late && now - since <= allowance + irqoff_thresh_ns) {
+    /* The sampler's hrtimer was late but the CPU switched tasks or took interrupts meanwhile. */
+    __sync_fetch_and_add(&timer_gaps, 1);
+  } else if (late) {
+    struct rl_event *e = reserve();
+    if (e) {
+      e->kind = RL_IRQOFF;
+      e->ts_ns = now;
+      e->latency_ns = now - since - allowance;
+      e->cpu = cpu;
+      e->stack_id = kernel ? bpf_get_stackid(ctx, &stacks, 0) : -1;
+      set_victim(e, cur);
+      e->culprit_pid = pid;
+      e->culprit_tgid = BPF_CORE_READ(cur, tgid);
+      BPF_CORE_READ_STR_INTO(&e->culprit_comm, cur, comm);
+      bpf_ringbuf_submit(e, 0);
+    }
+  }
+
+  if (nosched_thresh_ns && kernel && pid && s->last_switch_ns && now - s->last_switch_ns > nosched_thresh_ns) {
+    /* The CPU's runqueue through the task's CFS runqueue (CONFIG_FAIR_GROUP_SCHED); when the kernel
+     * has no cfs_rq->rq, assume others wait (the event then only says the task did not schedule). */
+    unsigned int nr = 2;
+    if (bpf_core_field_exists(((struct cfs_rq *)0)->rq)) {
+      struct rq *rq = BPF_CORE_READ(cur, se.cfs_rq, rq);
+      if (rq) nr = BPF_CORE_READ(rq, nr_running);
+    }
+    if (nr > 1 && task_wanted(cur)) {
+      s->nosched_stack = bpf_get_stackid(ctx, &stacks, 0);
+      s->nosched_pending = 1;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * runlatency: the event layout shared by bpf/runlatency.bpf.c and its TypeScript decoder
+ * (src/diagnose/latency/bpf.ts, RL_EVENT_LAYOUT). Keep both in step; the asserts below pin the offsets.
+ */
+#ifndef OSCOPE_RUNLATENCY_H
+#define OSCOPE_RUNLATENCY_H
+
+#define RL_COMM_LEN 16
+#define RL_NAME_LEN 32
+#define RL_HIST_SLOTS 32
+#define RL_SEGMENTS 16
+#define RL_NR_SOFTIRQS 10
+
+enum rl_kind {
+  RL_RUNQUEUE = 1,
+  RL_NOSCHED = 2,
+  RL_IRQOFF = 3,
+  RL_SOFTIRQ_DELAY = 4,
+  RL_SOFTIRQ_RUN = 5,
+  RL_HARDIRQ = 6,
+};
+
+struct rl_event {
+  __u64 ts_ns;        /* bpf_ktime_get_ns() when the event ended */
+  __u64 latency_ns;
+  __u64 cgroup_id;    /* the victim's cgroup v2 id (kernfs inode) */
+  __u32 kind;         /* enum rl_kind */
+  __u32 cpu;
+  __u32 pid;          /* victim thread id */
+  __u32 tgid;
+  __u32 culprit_pid;
+  __u32 culprit_tgid;
+  __s32 stack_id;     /* kernel stack in `stacks`, or negative */
+  __u32 extra;        /* softirq vector, irq number */
+  char comm[RL_COMM_LEN];
+  char culprit_comm[RL_COMM_LEN];
+  char name[RL_NAME_LEN]; /* irq handler name */
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct rl_event) == 120, "rl_event layout changed: update RL_EVENT_LAYOUT");
+#endif
+
+struct rl_hist_key {
+  __u64 cgroup_id;
+  __u32 cpu;
+  __u32 pad;
+};
+
+struct rl_hist {
+  __u64 slots[RL_HIST_SLOTS]; /* slot i: latency in [2^i, 2^(i+1)) microseconds (slot 0 also < 1 us) */
+  __u64 count;
+  __u64 sum_ns;
+  __u64 max_ns;
+};
+
+#endif

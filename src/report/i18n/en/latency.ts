@@ -1,0 +1,68 @@
+import type { Catalog } from '../index.js';
+
+/**
+ * Messages of `oscope runlatency`. Placeholders (src/diagnose/latency/analyze.ts): count, maxMs,
+ * thresholdMs, totalMs, victim, victimPid, culprit, culpritPid, cpus, frame.
+ */
+export const latency: Catalog = {
+  findings: {
+    'lat.runqueue.high': {
+      title: 'Tasks waited {maxMs} on the run queue',
+      conclusion:
+        '{count} wakeups waited longer than {thresholdMs} to run (worst {maxMs}, CPUs {cpus}); {victim} [{victimPid}] suffered most, and {culprit} [{culpritPid}] held the CPU meanwhile.',
+      suggestions: [
+        'Check what {culprit} [{culpritPid}] runs: a real-time (SCHED_FIFO/RR) busy loop or a CPU-bound task on the same CPU starves others; `chrt -p {culpritPid}` and `taskset -p {culpritPid}` show its policy and CPUs.',
+        'Give the latency-sensitive task its own CPUs (cpuset, `taskset`), or lower the culprit\'s priority (`renice`, `chrt -o -p 0 {culpritPid}`), or cap it with a cgroup cpu.max.',
+      ],
+    },
+    'lat.irqoff': {
+      title: 'Interrupts were off for {maxMs}',
+      conclusion:
+        'A CPU ran with hard interrupts disabled for up to {maxMs} ({count} times over {thresholdMs}, CPUs {cpus}), in {culprit} [{culpritPid}] near {frame}; nothing else can run or be interrupted on that CPU meanwhile.',
+      suggestions: [
+        'Read the stack: the function that re-enabled interrupts (near {frame}) ends the irq-off section; search the kernel changelog for fixes to it.',
+        'On a VM, a stolen vCPU looks the same: gaps with hypervisor steal time were already left out; if events persist, check the host for CPU overcommit.',
+      ],
+    },
+    'lat.softirq.slow': {
+      title: 'Softirqs delayed or ran for {maxMs}',
+      conclusion:
+        '{count} softirqs waited or ran longer than {thresholdMs} (worst {maxMs}, CPUs {cpus}); most affected: {victim}, most to blame: {culprit}.',
+      suggestions: [
+        'Heavy network softirq load (NET_RX/NET_TX) calls for spreading interrupts (RPS/RFS, irqbalance, more queues) or reducing net.core.netdev_budget_usecs.',
+        'A delayed softirq under a busy task means bottom halves were disabled or ksoftirqd could not run: check the culprit\'s priority and CPU.',
+      ],
+    },
+    'lat.hardirq.slow': {
+      title: 'An interrupt handler ran for {maxMs}',
+      conclusion: '{count} hard interrupt handlers ran longer than {thresholdMs} (worst {maxMs}, CPUs {cpus}), mostly {culprit}, interrupting {victim}.',
+      suggestions: [
+        'A slow handler is a driver issue: update the driver or firmware of the device behind {culprit}, or move its IRQ to another CPU (/proc/irq/N/smp_affinity).',
+      ],
+    },
+    'lat.nosched': {
+      title: '{culprit} ran in the kernel for {maxMs} without scheduling',
+      conclusion:
+        '{culprit} [{culpritPid}] stayed in kernel mode without scheduling for up to {maxMs} ({count} times over {thresholdMs}, CPUs {cpus}) while other tasks waited, near {frame}.',
+      suggestions: [
+        'The stack names the long kernel path (near {frame}): a loop without cond_resched(); find what the process asks the kernel to do there (a huge munmap, close of many files, a big /proc read) and split the work.',
+        'On kernels with PREEMPT_DYNAMIC, booting with preempt=voluntary or preempt=full lets waiting tasks in sooner.',
+      ],
+    },
+  },
+  text: {
+    'lat.title': 'Scheduling and interrupt latency ({durationS} s, {cpus} CPUs)',
+    'lat.thresholds': 'thresholds',
+    'lat.section.summary': 'Summary per kind',
+    'lat.section.events': 'Worst events',
+    'lat.section.hist': 'Run-queue latency (wakeup to run) per CPU and cgroup',
+    'lat.steal': '{count} cpu-clock gaps were hypervisor steal time (the vCPU was not running), not irq-off.',
+    'lat.timerGaps': '{count} late cpu-clock samples had task switches or interrupts during the gap (interrupts were on: a delayed timer or a vCPU the host did not run), not irq-off.',
+    'lat.lost': '{count} events were lost (ring buffer full).',
+    'lat.watching': 'tracing latency for {durationS} s: Ctrl-C to stop early',
+    'lat.monitor.started': 'runlatency monitor started (pid {pid}); state in {file}',
+    'lat.monitor.stopped': 'runlatency monitor stopped (pid {pid}); nothing stays attached',
+    'lat.monitor.none': 'no runlatency monitor is running',
+    'lat.monitor.written': 'wrote {json} and {text}',
+  },
+};
