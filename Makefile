@@ -12,12 +12,16 @@ start: build
 
 test: build
 	@./scripts/ensure-test-deps.sh
+	@./scripts/ensure-test-deps-console.sh
+	@./scripts/ensure-test-deps-web.sh
 	$(NPM) run --silent typecheck
+	npx tsc -p web/tsconfig.json --noEmit
 	$(NPM) run --silent lint
 	$(NPM) test --silent
 
 build: deps
 	$(NPM) run --silent build
+	npx vite build --config web/vite.config.mjs --logLevel warn
 	@./scripts/build-native.sh
 	@./scripts/build-bpf.sh
 

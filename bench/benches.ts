@@ -11,4 +11,6 @@ benches.push((await import('./mem.js')).memBench);
 benches.push((await import('./filecache.js')).filecacheBench);
 benches.push((await import('./inspect.js')).inspectBench);
 benches.push((await import('./memleak.js')).memleakBench);
+benches.push((await import('./agent.js')).agentBench);
+benches.push((await import('./console.js')).consoleBench);
 benches.push((await import('./runlatency.js')).runlatencyBench);

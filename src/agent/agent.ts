@@ -1,0 +1,222 @@
+/**
+ * `oscope agent`: collects every interval, serves /metrics, evaluates alert rules, and (with a console)
+ * sends samples and alert events and runs the diagnoses the console asks for. Everything runs in this
+ * one process: no child processes, no BPF programs, no global kernel switches, so a SIGKILL leaves
+ * nothing behind. A task names a registered diagnosis and parameters that are validated again here;
+ * there is no way to make the agent run a command.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Host } from '../host/host.js';
+import { VERSION } from '../version.js';
+import { AlertEvaluator, type FiredEvent, type Rule } from './alerts.js';
+import { ConsoleClient } from './client.js';
+import { Collector, sampleOf } from './collect.js';
+import { AgentMetrics } from './metrics.js';
+import type { DiagnosisRegistry } from './registry.js';
+
+export interface AgentOptions {
+  host: Host;
+  registry: DiagnosisRegistry;
+  intervalMs: number;
+  /** HOST:PORT for /metrics; undefined = no HTTP server. */
+  listen?: { host: string; port: number };
+  console?: { url: string; token: string };
+  rules: Rule[];
+  webhook?: string;
+  /** How often to ask the console for a task (default 3 s). */
+  pollMs?: number;
+  cgroupMaxDepth?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningAgent {
+  metrics: AgentMetrics;
+  /** The address /metrics is served on. */
+  address?: { host: string; port: number };
+  client?: ConsoleClient;
+  /** One collection + evaluation now (also what the interval timer runs). */
+  tick(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`oscope agent: ${l}\n`));
+  const collector = new Collector(opts.host, { cgroupMaxDepth: opts.cgroupMaxDepth });
+  const metrics = new AgentMetrics();
+  const evaluator = new AlertEvaluator(opts.rules);
+  const client = opts.console ? new ConsoleClient({ url: opts.console.url, token: opts.console.token, log }) : undefined;
+  let stopped = false;
+  let busy = false;
+  let helloDone = false;
+
+  const hello = async (): Promise<void> => {
+    if (!client || helloDone) return;
+    const info = opts.host.info();
+    const r = await client.hello({ hostname: info.hostname, kernel: info.kernel, agentVersion: VERSION, diagnoses: opts.registry.names(), intervalS: opts.intervalMs / 1000 });
+    helloDone = true;
+    log(`connected to ${opts.console!.url} as node ${r.name}`);
+  };
+
+  const runDiagnosis = async (name: string, rawParams: unknown, onProgress: (step: string, done: number, total: number) => void): Promise<{ status: 'done'; report: { schema: string; [k: string]: unknown } } | { status: 'failed'; error: string }> => {
+    const v = opts.registry.validate(name, rawParams);
+    if (!v.ok) return { status: 'failed', error: v.reason };
+    try {
+      const doc = await v.entry.run(opts.host, v.params, onProgress);
+      metrics.tasksTotal.inc({ diagnosis: name, status: 'done' });
+      return { status: 'done', report: doc };
+    } catch (err) {
+      metrics.tasksTotal.inc({ diagnosis: name, status: 'failed' });
+      return { status: 'failed', error: (err as Error).message || String(err) };
+    }
+  };
+
+  const autoDiagnose = async (ev: FiredEvent): Promise<void> => {
+    const ad = ev.ruleDef.autoDiagnose;
+    if (!ad || ev.state !== 'firing') return;
+    log(`rule ${ev.rule} fired: running ${ad.diagnosis}`);
+    const result = await runDiagnosis(ad.diagnosis, ad.params, () => undefined);
+    client?.enqueueReport({ diagnosis: ad.diagnosis, params: ad.params, rule: ev.rule, result });
+    await client?.flush();
+  };
+
+  const webhook = async (events: FiredEvent[]): Promise<void> => {
+    if (!opts.webhook || events.length === 0) return;
+    const info = opts.host.info();
+    try {
+      const res = await fetch(opts.webhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ node: info.hostname, events: events.map(({ ruleDef: _r, ...e }) => e) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!res.ok) log(`webhook answered ${res.status}`);
+    } catch (err) {
+      log(`webhook failed: ${(err as Error).message}`);
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    let snap;
+    try {
+      snap = await collector.collect();
+    } catch (err) {
+      metrics.collectErrors.inc({ source: 'meminfo' });
+      log(`collection failed: ${(err as Error).message}`);
+      return;
+    }
+    metrics.update(snap);
+    const events = evaluator.evaluate(snap);
+    metrics.alertFiring.reset();
+    for (const f of evaluator.firing()) metrics.alertFiring.inc({ rule: f.rule, severity: f.severity });
+    for (const e of events) log(`alert ${e.state}: ${e.rule}: ${e.message}`);
+    if (client) {
+      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: sampleOf(snap) });
+      client.enqueueAlerts(events.map(({ ruleDef: _r, ...e }) => e));
+      metrics.outboxItems.set(client.pending);
+      try {
+        await hello();
+        await client.flush();
+      } catch {
+        /* console away: the outbox keeps everything */
+      }
+      metrics.outboxItems.set(client.pending);
+    }
+    void webhook(events);
+    for (const e of events) void autoDiagnose(e).catch((err: unknown) => log(`auto diagnosis failed: ${(err as Error).message}`));
+  };
+
+  const poll = async (): Promise<void> => {
+    if (!client || busy || stopped) return;
+    busy = true;
+    try {
+      await hello();
+      const task = await client.claim();
+      if (!task) return;
+      log(`running task ${task.id}: ${task.diagnosis}`);
+      let last = { step: 'starting', done: 0, total: 1 };
+      let running = true;
+      const beat = setInterval(() => {
+        if (!running) return;
+        client.progress(task.id, last.step, last.done, last.total).then(
+          (ok) => {
+            if (!ok) {
+              running = false;
+              log(`task ${task.id} is no longer running on the console; its result will be dropped`);
+            }
+          },
+          () => undefined,
+        );
+      }, Math.max(500, task.heartbeatMs));
+      try {
+        const result = await runDiagnosis(task.diagnosis, task.params, (step, done, total) => {
+          last = { step, done, total };
+        });
+        client.enqueueResult(task.id, result);
+        log(`task ${task.id} ${result.status}`);
+      } finally {
+        running = false;
+        clearInterval(beat);
+      }
+      await client.flush();
+    } catch {
+      /* console away: try again at the next poll */
+    } finally {
+      busy = false;
+    }
+  };
+
+  let server: Server | undefined;
+  let address: RunningAgent['address'];
+  if (opts.listen) {
+    server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' && path === '/metrics') {
+        metrics.text().then(
+          ({ contentType, body }) => {
+            res.writeHead(200, { 'content-type': contentType });
+            res.end(body);
+          },
+          (err: unknown) => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end(`${(err as Error).message}\n`);
+          },
+        );
+      } else if (req.method === 'GET' && path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ok: true, version: VERSION, console: client ? client.connected : null, outbox: client?.pending ?? 0 }));
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found: try /metrics\n');
+      }
+    });
+    const s = server;
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(opts.listen!.port, opts.listen!.host, () => resolve());
+    });
+    const a = server.address();
+    address = { host: opts.listen.host, port: typeof a === 'object' && a ? a.port : opts.listen.port };
+  }
+
+  await tick();
+  const timers = [setInterval(() => void tick(), opts.intervalMs)];
+  if (client) timers.push(setInterval(() => void poll(), opts.pollMs ?? 3000));
+  void poll();
+
+  return {
+    metrics,
+    address,
+    client,
+    tick,
+    stop: async () => {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      if (client) await client.flush().catch(() => undefined);
+      if (server) {
+        const s = server;
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+    },
+  };
+}

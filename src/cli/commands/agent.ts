@@ -1,0 +1,157 @@
+/** `oscope agent`: the always-on collector, /metrics endpoint, alert rules and diagnosis runner. */
+import { readFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { z } from 'zod';
+import { startAgent } from '../../agent/agent.js';
+import { resolveRules } from '../../agent/alerts.js';
+import { defaultRegistry } from '../../agent/diagnoses/index.js';
+import { zodReason } from '../../agent/registry.js';
+import { LiveHost } from '../../host/live.js';
+import type { CliContext } from '../context.js';
+import { EXIT, UserError } from '../errors.js';
+import type { RegisterCommand } from './index.js';
+
+export const DEFAULT_AGENT_CONFIG = '/etc/oscope/agent.json';
+
+interface AgentFlags {
+  console?: string;
+  token?: string;
+  tokenFile?: string;
+  interval: string;
+  listen: string;
+  metrics: boolean;
+  config?: string;
+  webhook?: string;
+  exitWithParent?: boolean;
+}
+
+/** `15s`, `500ms`, `2m`, or a bare number of seconds → milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new UserError(`${flag} takes a duration such as 15s, 500ms or 2m, got "${text}"`, EXIT.usage);
+  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (n <= 0) throw new UserError(`${flag} must be positive`, EXIT.usage);
+  return n;
+}
+
+/** `HOST:PORT` or `[v6]:PORT` → parts. */
+export function parseListen(text: string, flag = '--listen'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new UserError(`${flag} takes HOST:PORT (e.g. 127.0.0.1:9464), got "${text}"`, EXIT.usage);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+const AgentConfigSchema = z
+  .object({
+    rules: z.array(z.unknown()).default([]),
+    webhook: z.string().url().optional(),
+  })
+  .strict();
+
+function readConfig(file: string | undefined): z.infer<typeof AgentConfigSchema> {
+  let path = file;
+  if (!path) {
+    try {
+      readFileSync(DEFAULT_AGENT_CONFIG);
+      path = DEFAULT_AGENT_CONFIG;
+    } catch {
+      return { rules: [] };
+    }
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UserError(`cannot read agent config ${path}: ${(err as Error).message}`, EXIT.usage);
+  }
+  const r = AgentConfigSchema.safeParse(raw);
+  if (!r.success) throw new UserError(`agent config ${path}: ${zodReason(r.error)}`, EXIT.usage);
+  return r.data;
+}
+
+export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliContext) => {
+  program
+    .command('agent')
+    .description('always-on agent: Prometheus /metrics, alert rules, diagnoses on request from a console')
+    .option('--console <url>', 'console to report to, e.g. http://console:8420')
+    .option('--token <token>', 'agent token from the console (also: OSCOPE_AGENT_TOKEN)')
+    .option('--token-file <file>', 'read the agent token from this file')
+    .option('--interval <duration>', 'collection interval', '15s')
+    .option('--listen <host:port>', 'address of the /metrics endpoint', '127.0.0.1:9464')
+    .option('--no-metrics', 'do not serve /metrics')
+    .option('--config <file>', `JSON with {"rules": [...], "webhook": "https://..."} (default ${DEFAULT_AGENT_CONFIG} when present)`)
+    .option('--webhook <url>', 'POST alert events to this URL too')
+    .addOption(new Option('--exit-with-parent', 'exit when the parent process dies (used by `oscope console --local-agent`)').hideHelp())
+    .action(async (flags: AgentFlags) => {
+      const c = ctx();
+      const intervalMs = parseDuration(flags.interval, '--interval');
+      if (intervalMs < 1000) throw new UserError('--interval must be at least 1s', EXIT.usage);
+      const listen = flags.metrics ? parseListen(flags.listen) : undefined;
+      let token = flags.token ?? process.env.OSCOPE_AGENT_TOKEN;
+      if (flags.tokenFile) {
+        try {
+          token = readFileSync(flags.tokenFile, 'utf8').trim();
+        } catch (err) {
+          throw new UserError(`cannot read --token-file ${flags.tokenFile}: ${(err as Error).message}`, EXIT.usage);
+        }
+      }
+      if (flags.console) {
+        try {
+          const u = new URL(flags.console);
+          if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+        } catch {
+          throw new UserError(`--console takes an http(s) URL, got "${flags.console}"`, EXIT.usage);
+        }
+        if (!token) throw new UserError('--console needs a token: --token, --token-file or OSCOPE_AGENT_TOKEN', EXIT.usage);
+      }
+      const cfg = readConfig(flags.config);
+      let rules;
+      try {
+        rules = resolveRules(cfg.rules);
+      } catch (err) {
+        throw new UserError(`agent config: bad rule: ${err instanceof z.ZodError ? zodReason(err) : (err as Error).message}`, EXIT.usage);
+      }
+      const registry = defaultRegistry();
+      for (const r of rules) {
+        if (r.autoDiagnose) {
+          const v = registry.validate(r.autoDiagnose.diagnosis, r.autoDiagnose.params);
+          if (!v.ok) throw new UserError(`agent config: rule ${r.id}: ${v.reason}`, EXIT.usage);
+        }
+      }
+      let agent;
+      try {
+        agent = await startAgent({
+          host: new LiveHost(),
+          registry,
+          intervalMs,
+          listen,
+          console: flags.console && token ? { url: flags.console, token } : undefined,
+          rules,
+          webhook: flags.webhook ?? cfg.webhook,
+        });
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${flags.listen}: ${code}`, EXIT.usage);
+        throw err;
+      }
+      if (agent.address) c.err(`oscope agent: metrics on http://${agent.address.host}:${agent.address.port}/metrics, every ${intervalMs / 1000} s`);
+      await new Promise<void>((resolve) => {
+        const done = (): void => resolve();
+        process.once('SIGTERM', done);
+        process.once('SIGINT', done);
+        if (flags.exitWithParent) {
+          const parent = process.ppid;
+          const t = setInterval(() => {
+            if (process.ppid !== parent) {
+              clearInterval(t);
+              resolve();
+            }
+          }, 1000);
+          t.unref();
+        }
+      });
+      await agent.stop();
+      process.exit(0);
+    });
+};

@@ -1,0 +1,488 @@
+/**
+ * The console's HTTP server (fastify): the JSON API for people (session cookie), the agent endpoints
+ * (bearer token), the web UI (web/dist when built, else a placeholder page) and /healthz.
+ *
+ * Authentication is one hook in front of every /api/ route, including unknown ones: no credentials →
+ * 401; a person's session on an agent route or an agent token on a person route → 403. An agent token
+ * names its node, and every agent route acts on that node only. Request bodies and queries are parsed
+ * with the zod schemas of ./protocol.ts; a bad one answers 400 with the reason and changes nothing.
+ * The API reference is ./API.md.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { ZodError } from 'zod';
+import { canonicalParams, type DiagnosisRegistry, zodReason } from '../agent/registry.js';
+import { VERSION } from '../version.js';
+import { hashEquals, hashPassword, newAgentToken, newPassword, newSecret, parseAgentToken, sha256, verifyPassword } from './auth.js';
+import {
+  AgentReportBody,
+  AlertsBody,
+  type ClaimedTask,
+  CreateNodeBody,
+  CreateTaskBody,
+  HelloBody,
+  IdParams,
+  ListQuery,
+  LoginBody,
+  ProgressBody,
+  ResultBody,
+  SamplesBody,
+  SamplesQuery,
+} from './protocol.js';
+import { type AlertRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow } from './store/index.js';
+
+export const SESSION_COOKIE = 'oscope_session';
+
+export interface ConsoleTimings {
+  /** Session lifetime. */
+  sessionTtlMs: number;
+  /** A queued task not claimed within this times out. */
+  pickupTimeoutMs: number;
+  /** A running task without progress or heartbeat for this long times out. */
+  leaseMs: number;
+  /** A node is "online" when its agent was heard from within this. */
+  onlineWindowMs: number;
+}
+
+export const DEFAULT_TIMINGS: ConsoleTimings = {
+  sessionTtlMs: 12 * 3600_000,
+  pickupTimeoutMs: 5 * 60_000,
+  leaseMs: 60_000,
+  onlineWindowMs: 60_000,
+};
+
+export interface ServerOptions {
+  store: Store;
+  registry: DiagnosisRegistry;
+  timings?: Partial<ConsoleTimings>;
+  /** Directory of the built web UI (served when it has index.html). */
+  webDir?: string;
+  /** Secure cookies (behind TLS). Default false: the console listens on localhost by default. */
+  secureCookies?: boolean;
+  logger?: boolean;
+  now?: () => number;
+}
+
+type Principal = { kind: 'user'; user: UserRow; sessionHash: string } | { kind: 'agent'; node: NodeRow };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** Who may call the route: people (session) or agents (token). */
+    auth?: 'user' | 'agent';
+  }
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new HttpError(400, `invalid ${what}: ${zodReason(r.error)}`);
+  return r.data as z.output<S>;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function taskJson(t: TaskRow): Record<string, unknown> {
+  return {
+    id: t.id,
+    nodeId: t.nodeId,
+    diagnosis: t.diagnosis,
+    params: t.params,
+    status: t.status,
+    createdBy: t.createdBy,
+    createdAt: iso(t.createdAt),
+    startedAt: iso(t.startedAt),
+    finishedAt: iso(t.finishedAt),
+    progress: t.progress,
+    error: t.error,
+    reportSchema: t.reportSchema,
+  };
+}
+
+function alertJson(a: AlertRow): Record<string, unknown> {
+  return { id: a.id, nodeId: a.nodeId, rule: a.rule, severity: a.severity, state: a.state, ts: iso(a.ts), message: a.message, data: a.data };
+}
+
+const PLACEHOLDER = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>oscope console</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#222}code{background:#f2f2f2;padding:0 .3em}</style>
+</head><body><h1>oscope console</h1>
+<p>The web UI is not built (no <code>web/dist</code>). Run <code>make build</code>, or use the JSON API:
+log in with <code>POST /auth/login</code>, then <code>GET /api/nodes</code>. See <code>src/console/API.md</code>.</p>
+</body></html>
+`;
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const { store, registry } = opts;
+  const t: ConsoleTimings = { ...DEFAULT_TIMINGS, ...opts.timings };
+  const now = opts.now ?? Date.now;
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 * 1024, trustProxy: false });
+  await app.register(fastifyCookie);
+
+  /**
+   * When each node's agent was last heard from: kept in memory and written for all nodes at once every
+   * second (a hint for the UI, not acknowledged data), so a poll costs no write. A hello writes at once.
+   */
+  const seen = new Map<string, number>();
+  const flushSeen = async (): Promise<void> => {
+    if (seen.size === 0) return;
+    const batch = new Map(seen);
+    seen.clear();
+    await store.touchNodes(batch);
+  };
+  const seenTimer = setInterval(() => void flushSeen().catch((err: unknown) => app.log.error(err)), 1000);
+  seenTimer.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(seenTimer);
+    await flushSeen().catch(() => undefined);
+  });
+  const touch = async (node: NodeRow, info?: Record<string, unknown>): Promise<void> => {
+    const n = now();
+    if (info) await store.touchNode(node.id, n, info);
+    else seen.set(node.id, n);
+  };
+
+  const authenticate = async (req: FastifyRequest): Promise<Principal | undefined> => {
+    const h = req.headers.authorization;
+    if (typeof h === 'string' && h.startsWith('Bearer ')) {
+      const tok = parseAgentToken(h.slice(7).trim());
+      if (!tok) return undefined;
+      const node = await store.getNode(tok.nodeId);
+      if (!node || !hashEquals(node.tokenHash, sha256(tok.secret))) return undefined;
+      return { kind: 'agent', node };
+    }
+    const sid = req.cookies[SESSION_COOKIE];
+    if (typeof sid === 'string' && sid.length > 0 && sid.length < 100) {
+      const sessionHash = sha256(sid);
+      const user = await store.getSessionUser(sessionHash, now());
+      if (user) return { kind: 'user', user, sessionHash };
+    }
+    return undefined;
+  };
+
+  /** The path as the router sees it (percent-decoded), so `/%61pi/...` cannot slip past the check. */
+  const isApiPath = (url: string): boolean => {
+    let path = url.split('?')[0]!;
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return true; // undecodable: treat as API (401), never as open
+    }
+    return /^\/+api(\/|$)/i.test(path);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    // The route's own declaration decides first; any other path that looks like the API needs credentials too.
+    const need = req.routeOptions.config?.auth;
+    if (!need && !isApiPath(req.url)) return;
+    const p = await authenticate(req);
+    if (!p) {
+      await reply.code(401).header('www-authenticate', 'Bearer realm="oscope"').send({ error: 'authentication required: log in, or send an agent token' });
+      return reply;
+    }
+    req.principal = p;
+    if (need && need !== p.kind) {
+      await reply.code(403).send({ error: need === 'user' ? 'an agent token cannot use the people API' : 'only an agent may use the agent API' });
+      return reply;
+    }
+    if (p.kind === 'agent') await touch(p.node);
+  });
+
+  app.setErrorHandler(async (err: unknown, _req, reply) => {
+    if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: err.message, ...err.extra });
+    if (err instanceof ZodError) return reply.code(400).send({ error: zodReason(err) });
+    const e = err as { statusCode?: number; message?: string };
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.message ?? 'bad request' });
+    app.log.error(err);
+    return reply.code(500).send({ error: 'internal error' });
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    if (isApiPath(req.url) || req.method !== 'GET') return reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` });
+    // The single-page UI owns every other GET path.
+    if (webRoot) return reply.sendFile('index.html');
+    return reply.type('text/html; charset=utf-8').send(PLACEHOLDER);
+  });
+
+  const user = (req: FastifyRequest): UserRow => {
+    if (req.principal?.kind !== 'user') throw new HttpError(403, 'people only');
+    return req.principal.user;
+  };
+  const agent = (req: FastifyRequest): NodeRow => {
+    if (req.principal?.kind !== 'agent') throw new HttpError(403, 'agents only');
+    return req.principal.node;
+  };
+  const nodeOr404 = async (id: string): Promise<NodeRow> => {
+    const n = await store.getNode(id);
+    if (!n) throw new HttpError(404, `no node ${id}`);
+    return n;
+  };
+
+  const nodeJson = (n: NodeRow): Record<string, unknown> => {
+    const latest = n.latest;
+    const lastSeen = Math.max(n.lastSeenAt ?? 0, seen.get(n.id) ?? 0) || null;
+    return {
+      id: n.id,
+      name: n.name,
+      createdAt: iso(n.createdAt),
+      lastSeenAt: iso(lastSeen),
+      online: lastSeen !== null && lastSeen > now() - t.onlineWindowMs,
+      info: n.info,
+      latest: latest ? { ts: iso(latest.ts), ...latest.data } : null,
+    };
+  };
+
+  // --- unauthenticated ---
+
+  app.get('/healthz', async () => ({ ok: true, version: VERSION, store: store.kind }));
+
+  app.post('/auth/login', async (req, reply) => {
+    const body = parse(LoginBody, req.body, 'login');
+    const u = await store.getUserByName(body.username);
+    if (!(await verifyPassword(body.password, u?.passwordHash)) || !u) throw new HttpError(401, 'wrong user name or password');
+    const sid = newSecret();
+    const n = now();
+    await store.createSession(sha256(sid), u.id, n, n + t.sessionTtlMs);
+    void reply.setCookie(SESSION_COOKIE, sid, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: opts.secureCookies === true,
+      path: '/',
+      maxAge: Math.floor(t.sessionTtlMs / 1000),
+    });
+    return { user: { id: u.id, username: u.username } };
+  });
+
+  app.post('/auth/logout', async (req, reply) => {
+    const sid = req.cookies[SESSION_COOKIE];
+    if (typeof sid === 'string') await store.deleteSession(sha256(sid));
+    void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  // --- people ---
+
+  const U = { config: { auth: 'user' as const } };
+
+  app.get('/api/me', U, async (req) => {
+    const u = user(req);
+    return { id: u.id, username: u.username };
+  });
+
+  app.get('/api/diagnoses', U, async () => ({
+    diagnoses: registry.list().map((d) => ({ name: d.name, description: d.description, schema: d.schema, timeoutMs: d.timeoutMs, defaults: d.params.safeParse({}).success ? d.params.parse({}) : null })),
+  }));
+
+  app.get('/api/nodes', U, async () => ({ nodes: (await store.listNodes()).map(nodeJson) }));
+
+  app.post('/api/nodes', U, async (req, reply) => {
+    const body = parse(CreateNodeBody, req.body, 'node');
+    // The token hash needs the node id; create with a placeholder hash that no secret matches, then set it.
+    let node: NodeRow;
+    try {
+      node = await store.createNode(body.name, '00', now());
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw new HttpError(409, err.message);
+      throw err;
+    }
+    const tok = newAgentToken(node.id);
+    await store.setNodeToken(node.id, tok.hash);
+    return reply.code(201).send({ node: nodeJson(node), token: tok.token });
+  });
+
+  app.get('/api/nodes/:id', U, async (req) => nodeJson(await nodeOr404(parse(IdParams, req.params, 'path').id)));
+
+  app.post('/api/nodes/:id/token', U, async (req) => {
+    const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
+    const tok = newAgentToken(node.id);
+    await store.setNodeToken(node.id, tok.hash);
+    return { token: tok.token };
+  });
+
+  app.get('/api/nodes/:id/samples', U, async (req) => {
+    const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
+    const q = parse(SamplesQuery, req.query, 'query');
+    const until = q.until ? Date.parse(q.until) : now();
+    const since = q.since ? Date.parse(q.since) : until - 3600_000;
+    if (since > until) throw new HttpError(400, 'invalid query: since is after until');
+    const rows = await store.listSamples(node.id, since, until, q.limit);
+    return { samples: rows.map((r) => ({ ts: iso(r.ts), data: r.data })) };
+  });
+
+  app.post('/api/nodes/:id/tasks', U, async (req, reply) => {
+    const u = user(req);
+    const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
+    const body = parse(CreateTaskBody, req.body, 'task');
+    const v = registry.validate(body.diagnosis, body.params);
+    if (!v.ok) throw new HttpError(400, v.reason);
+    const n = now();
+    try {
+      const task = await store.createTask({
+        nodeId: node.id,
+        diagnosis: body.diagnosis,
+        params: v.params,
+        paramsKey: canonicalParams(v.params),
+        createdBy: `user:${u.username}`,
+        now: n,
+        pickupDeadlineAt: n + t.pickupTimeoutMs,
+      });
+      return reply.code(201).send({ task: taskJson(task) });
+    } catch (err) {
+      if (err instanceof StoreConflictError) {
+        throw new HttpError(409, `the same diagnosis with the same parameters is already queued or running on ${node.name}`, { activeTaskId: err.message });
+      }
+      throw err;
+    }
+  });
+
+  app.get('/api/tasks', U, async (req) => {
+    const q = parse(ListQuery, req.query, 'query');
+    return { tasks: (await store.listTasks({ nodeId: q.node, limit: q.limit })).map(taskJson) };
+  });
+
+  const taskOr404 = async (req: FastifyRequest): Promise<TaskRow> => {
+    const id = parse(IdParams, req.params, 'path').id;
+    const task = await store.getTask(id);
+    if (!task) throw new HttpError(404, `no task ${id}`);
+    return task;
+  };
+
+  app.get('/api/tasks/:id', U, async (req) => ({ task: taskJson(await taskOr404(req)) }));
+
+  app.get('/api/tasks/:id/report', U, async (req, reply) => {
+    const task = await taskOr404(req);
+    const r = await store.getReport(task.id);
+    if (!r) throw new HttpError(404, `task ${task.id} has no report (status ${task.status})`);
+    return reply.send(r.document);
+  });
+
+  app.post('/api/tasks/:id/cancel', U, async (req) => {
+    const task = await taskOr404(req);
+    if (!(await store.cancelTask(task.id, now()))) throw new HttpError(409, `task ${task.id} is not active (status ${task.status})`);
+    return { task: taskJson((await store.getTask(task.id))!) };
+  });
+
+  app.get('/api/alerts', U, async (req) => {
+    const q = parse(ListQuery, req.query, 'query');
+    return { alerts: (await store.listAlerts({ nodeId: q.node, limit: q.limit })).map(alertJson) };
+  });
+
+  // --- agents (each acts on its own node only) ---
+
+  const A = { config: { auth: 'agent' as const } };
+
+  app.post('/api/agent/hello', A, async (req) => {
+    const node = agent(req);
+    const body = parse(HelloBody, req.body, 'hello');
+    await touch(node, body);
+    return { nodeId: node.id, name: node.name, serverTime: new Date(now()).toISOString(), diagnoses: registry.names() };
+  });
+
+  app.post('/api/agent/samples', A, async (req) => {
+    const node = agent(req);
+    const body = parse(SamplesBody, req.body, 'samples');
+    const stored = await store.addSamples(
+      node.id,
+      body.samples.map((s) => ({ ts: Date.parse(s.ts), data: s.data })),
+    );
+    return { stored };
+  });
+
+  app.post('/api/agent/alerts', A, async (req) => {
+    const node = agent(req);
+    const body = parse(AlertsBody, req.body, 'alerts');
+    const stored = await store.addAlerts(body.events.map((e) => ({ ...e, nodeId: node.id, ts: Date.parse(e.ts) })));
+    return { stored };
+  });
+
+  app.post('/api/agent/tasks/claim', A, async (req) => {
+    const node = agent(req);
+    const n = now();
+    const task = await store.claimTask(node.id, n, n + t.leaseMs, (d) => registry.get(d)?.timeoutMs ?? 10 * 60_000);
+    const claimed: ClaimedTask | null = task ? { id: task.id, diagnosis: task.diagnosis, params: task.params, heartbeatMs: Math.floor(t.leaseMs / 3) } : null;
+    return { task: claimed };
+  });
+
+  const ownTask = async (req: FastifyRequest, node: NodeRow): Promise<TaskRow> => {
+    const id = parse(IdParams, req.params, 'path').id;
+    const task = await store.getTask(id);
+    // Another node's task is indistinguishable from a missing one.
+    if (!task || task.nodeId !== node.id) throw new HttpError(404, `no task ${id} for this node`);
+    return task;
+  };
+
+  app.post('/api/agent/tasks/:id/progress', A, async (req) => {
+    const node = agent(req);
+    const task = await ownTask(req, node);
+    const body = parse(ProgressBody, req.body, 'progress');
+    const n = now();
+    if (!(await store.heartbeatTask(task.id, node.id, body, n, n + t.leaseMs))) {
+      const cur = await store.getTask(task.id);
+      throw new HttpError(409, `task is not running (status ${cur?.status ?? 'unknown'})`, { status: cur?.status });
+    }
+    return { ok: true };
+  });
+
+  app.post('/api/agent/tasks/:id/result', A, async (req) => {
+    const node = agent(req);
+    const task = await ownTask(req, node);
+    const body = parse(ResultBody, req.body, 'result');
+    const fin = body.status === 'done' ? { status: 'done' as const, report: { schema: body.report.schema, document: body.report } } : { status: 'failed' as const, error: body.error };
+    const r = await store.finishTask(task.id, node.id, fin, now());
+    if (!r) throw new HttpError(404, `no task ${task.id} for this node`);
+    if (r.task.status !== body.status && !r.alreadyFinished) {
+      throw new HttpError(409, `task is no longer running (status ${r.task.status}); the result was not stored`, { status: r.task.status });
+    }
+    return { task: taskJson(r.task) };
+  });
+
+  app.post('/api/agent/reports', A, async (req, reply) => {
+    const node = agent(req);
+    const body = parse(AgentReportBody, req.body, 'report');
+    const v = registry.validate(body.diagnosis, body.params);
+    if (!v.ok) throw new HttpError(400, v.reason);
+    const n = now();
+    const fin = body.result.status === 'done'
+      ? { status: 'done' as const, report: { schema: body.result.report.schema, document: body.result.report } }
+      : { status: 'failed' as const, error: body.result.error };
+    const task = await store.createFinishedTask(
+      { nodeId: node.id, diagnosis: body.diagnosis, params: v.params, paramsKey: canonicalParams(v.params), createdBy: `alert:${body.rule}`, now: n, pickupDeadlineAt: n },
+      fin,
+    );
+    return reply.code(201).send({ task: taskJson(task) });
+  });
+
+  // --- the web UI ---
+
+  const webRoot = opts.webDir && existsSync(join(opts.webDir, 'index.html')) ? opts.webDir : undefined;
+  if (webRoot) {
+    await app.register(fastifyStatic, { root: webRoot, prefix: '/', wildcard: false, index: 'index.html' });
+  } else {
+    app.get('/', async (_req, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER));
+  }
+
+  return app;
+}
+
+/** Creates the first account when there is none; returns its password (to show once), else undefined. */
+export async function ensureAdmin(store: Store, username = 'admin', password?: string): Promise<string | undefined> {
+  if ((await store.countUsers()) > 0) return undefined;
+  const pw = password ?? newPassword();
+  await store.createUser(username, await hashPassword(pw), Date.now());
+  return pw;
+}

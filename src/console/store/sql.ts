@@ -1,0 +1,431 @@
+/**
+ * The Store implementation over a small SQL driver. Both engines run the same statements, written with
+ * `?` placeholders (the PostgreSQL driver numbers them); the only engine-specific parts live in the
+ * drivers (transactions, the unique-violation error, the claim query's row locking).
+ */
+import { randomUUID } from 'node:crypto';
+import { type Dialect, MIGRATIONS } from './migrations.js';
+import {
+  type AlertRow,
+  type FinishTask,
+  type NewTask,
+  type NodeRow,
+  type SampleRow,
+  type Store,
+  StoreConflictError,
+  type TaskProgress,
+  type TaskRow,
+  type TaskStatus,
+  type UserRow,
+} from './types.js';
+
+export type Row = Record<string, unknown>;
+export type Param = string | number | null;
+
+/** Thrown by drivers for a UNIQUE constraint violation. */
+export class UniqueViolation extends Error {}
+
+export interface SqlExec {
+  all(sql: string, params?: Param[]): Promise<Row[]>;
+  /** Returns the number of rows changed. */
+  run(sql: string, params?: Param[]): Promise<number>;
+}
+
+export interface SqlDriver extends SqlExec {
+  readonly dialect: Dialect;
+  /** Runs fn in one transaction (serialised with every other statement on SQLite). */
+  tx<T>(fn: (q: SqlExec) => Promise<T>): Promise<T>;
+  /** Runs fn holding an exclusive lock for migrations (an advisory lock on PostgreSQL). */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+const num = (v: unknown): number => Number(v);
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown): string => String(v);
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);
+
+function userRow(r: Row): UserRow {
+  return { id: str(r.id), username: str(r.username), passwordHash: str(r.password_hash), createdAt: num(r.created_at) };
+}
+
+function nodeRow(r: Row): NodeRow {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    tokenHash: str(r.token_hash),
+    createdAt: num(r.created_at),
+    lastSeenAt: numOrNull(r.last_seen_at),
+    info: json<Record<string, unknown>>(r.info, {}),
+    latest: r.latest_ts === null || r.latest_ts === undefined ? null : { ts: num(r.latest_ts), data: json<Record<string, unknown>>(r.latest, {}) },
+  };
+}
+
+function taskRow(r: Row): TaskRow {
+  return {
+    id: str(r.id),
+    nodeId: str(r.node_id),
+    diagnosis: str(r.diagnosis),
+    params: json<unknown>(r.params, {}),
+    paramsKey: str(r.params_key),
+    status: str(r.status) as TaskStatus,
+    createdBy: str(r.created_by),
+    createdAt: num(r.created_at),
+    pickupDeadlineAt: num(r.pickup_deadline_at),
+    startedAt: numOrNull(r.started_at),
+    leaseUntil: numOrNull(r.lease_until),
+    runDeadlineAt: numOrNull(r.run_deadline_at),
+    finishedAt: numOrNull(r.finished_at),
+    progress: json<TaskProgress | null>(r.progress, null),
+    error: strOrNull(r.error),
+    reportSchema: strOrNull(r.report_schema),
+  };
+}
+
+function alertRow(r: Row): AlertRow {
+  return {
+    id: str(r.id),
+    nodeId: str(r.node_id),
+    rule: str(r.rule),
+    severity: str(r.severity) as AlertRow['severity'],
+    state: str(r.state) as AlertRow['state'],
+    ts: num(r.ts),
+    message: str(r.message),
+    data: json<Record<string, unknown>>(r.data, {}),
+  };
+}
+
+export class SqlStore implements Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  constructor(private readonly db: SqlDriver) {
+    this.kind = db.dialect;
+  }
+
+  async migrate(): Promise<number> {
+    return this.db.withMigrationLock(async () => {
+      await this.db.run(`CREATE TABLE IF NOT EXISTS oscope_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+      const done = new Set((await this.db.all(`SELECT version FROM oscope_schema_migrations`)).map((r) => num(r.version)));
+      let version = done.size > 0 ? Math.max(...done) : 0;
+      for (const m of MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        await this.db.tx(async (q) => {
+          for (const stmt of m.sql(this.db.dialect)) await q.run(stmt);
+          await q.run(`INSERT INTO oscope_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, Date.now()]);
+        });
+        version = m.version;
+      }
+      return version;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // --- users and sessions ---
+
+  async countUsers(): Promise<number> {
+    const r = await this.db.all(`SELECT COUNT(*) AS n FROM users`);
+    return num(r[0]?.n ?? 0);
+  }
+
+  async createUser(username: string, passwordHash: string, now: number): Promise<UserRow> {
+    const id = randomUUID();
+    try {
+      await this.db.run(`INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)`, [id, username, passwordHash, now]);
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw new StoreConflictError(`user "${username}" already exists`);
+      throw err;
+    }
+    return { id, username, passwordHash, createdAt: now };
+  }
+
+  async getUserByName(username: string): Promise<UserRow | undefined> {
+    const r = await this.db.all(`SELECT * FROM users WHERE username = ?`, [username]);
+    return r[0] ? userRow(r[0]) : undefined;
+  }
+
+  async getUser(id: string): Promise<UserRow | undefined> {
+    const r = await this.db.all(`SELECT * FROM users WHERE id = ?`, [id]);
+    return r[0] ? userRow(r[0]) : undefined;
+  }
+
+  async createSession(idHash: string, userId: string, now: number, expiresAt: number): Promise<void> {
+    await this.db.run(`DELETE FROM sessions WHERE expires_at < ?`, [now]);
+    await this.db.run(`INSERT INTO sessions (id_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`, [idHash, userId, now, expiresAt]);
+  }
+
+  async getSessionUser(idHash: string, now: number): Promise<UserRow | undefined> {
+    const r = await this.db.all(`SELECT u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ? AND s.expires_at > ?`, [idHash, now]);
+    return r[0] ? userRow(r[0]) : undefined;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.db.run(`DELETE FROM sessions WHERE id_hash = ?`, [idHash]);
+  }
+
+  // --- nodes ---
+
+  async createNode(name: string, tokenHash: string, now: number): Promise<NodeRow> {
+    const id = randomUUID();
+    try {
+      await this.db.run(`INSERT INTO nodes (id, name, token_hash, created_at, info) VALUES (?, ?, ?, ?, '{}')`, [id, name, tokenHash, now]);
+    } catch (err) {
+      if (err instanceof UniqueViolation) throw new StoreConflictError(`node "${name}" already exists`);
+      throw err;
+    }
+    return { id, name, tokenHash, createdAt: now, lastSeenAt: null, info: {}, latest: null };
+  }
+
+  async setNodeToken(id: string, tokenHash: string): Promise<boolean> {
+    return (await this.db.run(`UPDATE nodes SET token_hash = ? WHERE id = ?`, [tokenHash, id])) > 0;
+  }
+
+  async getNode(id: string): Promise<NodeRow | undefined> {
+    const r = await this.db.all(`SELECT * FROM nodes WHERE id = ?`, [id]);
+    return r[0] ? nodeRow(r[0]) : undefined;
+  }
+
+  async getNodeByName(name: string): Promise<NodeRow | undefined> {
+    const r = await this.db.all(`SELECT * FROM nodes WHERE name = ?`, [name]);
+    return r[0] ? nodeRow(r[0]) : undefined;
+  }
+
+  async listNodes(): Promise<NodeRow[]> {
+    return (await this.db.all(`SELECT * FROM nodes ORDER BY name`)).map(nodeRow);
+  }
+
+  async touchNodes(seen: ReadonlyMap<string, number>): Promise<void> {
+    if (seen.size === 0) return;
+    await this.db.tx(async (q) => {
+      for (const [id, ts] of seen) await q.run(`UPDATE nodes SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`, [ts, id, ts]);
+    });
+  }
+
+  async touchNode(id: string, now: number, info?: Record<string, unknown>): Promise<void> {
+    if (info) await this.db.run(`UPDATE nodes SET last_seen_at = ?, info = ? WHERE id = ?`, [now, JSON.stringify(info), id]);
+    else await this.db.run(`UPDATE nodes SET last_seen_at = ? WHERE id = ?`, [now, id]);
+  }
+
+  // --- metrics history ---
+
+  async addSamples(nodeId: string, samples: { ts: number; data: Record<string, unknown> }[]): Promise<number> {
+    if (samples.length === 0) return 0;
+    return this.db.tx(async (q) => {
+      let n = 0;
+      let newest: { ts: number; data: Record<string, unknown> } | undefined;
+      for (const s of samples) {
+        n += await q.run(`INSERT INTO samples (node_id, ts, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, [nodeId, s.ts, JSON.stringify(s.data)]);
+        if (!newest || s.ts > newest.ts) newest = s;
+      }
+      if (newest) {
+        await q.run(`UPDATE nodes SET latest_ts = ?, latest = ? WHERE id = ? AND (latest_ts IS NULL OR latest_ts < ?)`, [newest.ts, JSON.stringify(newest.data), nodeId, newest.ts]);
+      }
+      return n;
+    });
+  }
+
+  async listSamples(nodeId: string, since: number, until: number, limit: number): Promise<SampleRow[]> {
+    // The newest `limit` samples in the range, returned oldest first.
+    const rows = await this.db.all(`SELECT * FROM samples WHERE node_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`, [nodeId, since, until, limit]);
+    return rows.reverse().map((r) => ({ nodeId: str(r.node_id), ts: num(r.ts), data: json<Record<string, unknown>>(r.data, {}) }));
+  }
+
+  async latestSample(nodeId: string): Promise<SampleRow | undefined> {
+    const r = await this.db.all(`SELECT * FROM samples WHERE node_id = ? ORDER BY ts DESC LIMIT 1`, [nodeId]);
+    return r[0] ? { nodeId: str(r[0].node_id), ts: num(r[0].ts), data: json<Record<string, unknown>>(r[0].data, {}) } : undefined;
+  }
+
+  pruneSamples(before: number): Promise<number> {
+    return this.db.run(`DELETE FROM samples WHERE ts < ?`, [before]);
+  }
+
+  // --- alerts ---
+
+  async addAlerts(alerts: AlertRow[]): Promise<number> {
+    if (alerts.length === 0) return 0;
+    return this.db.tx(async (q) => {
+      let n = 0;
+      for (const a of alerts) {
+        n += await q.run(`INSERT INTO alerts (id, node_id, rule, severity, state, ts, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [
+          a.id,
+          a.nodeId,
+          a.rule,
+          a.severity,
+          a.state,
+          a.ts,
+          a.message,
+          JSON.stringify(a.data),
+        ]);
+      }
+      return n;
+    });
+  }
+
+  async listAlerts(filter: { nodeId?: string; limit: number }): Promise<AlertRow[]> {
+    const rows = filter.nodeId
+      ? await this.db.all(`SELECT * FROM alerts WHERE node_id = ? ORDER BY ts DESC LIMIT ?`, [filter.nodeId, filter.limit])
+      : await this.db.all(`SELECT * FROM alerts ORDER BY ts DESC LIMIT ?`, [filter.limit]);
+    return rows.map(alertRow);
+  }
+
+  pruneAlerts(before: number): Promise<number> {
+    return this.db.run(`DELETE FROM alerts WHERE ts < ?`, [before]);
+  }
+
+  // --- tasks ---
+
+  private async insertTask(q: SqlExec, t: NewTask, id: string, status: TaskStatus): Promise<void> {
+    await q.run(
+      `INSERT INTO tasks (id, node_id, diagnosis, params, params_key, status, created_by, created_at, pickup_deadline_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [id, t.nodeId, t.diagnosis, JSON.stringify(t.params ?? {}), t.paramsKey, status, t.createdBy, t.now, t.pickupDeadlineAt],
+    );
+  }
+
+  async createTask(t: NewTask): Promise<TaskRow> {
+    const id = randomUUID();
+    try {
+      await this.insertTask(this.db, t, id, 'queued');
+    } catch (err) {
+      if (err instanceof UniqueViolation) {
+        const dup = await this.findActiveTask(t.nodeId, t.diagnosis, t.paramsKey);
+        throw new StoreConflictError(dup ? dup.id : 'an identical task is already active');
+      }
+      throw err;
+    }
+    return (await this.getTask(id))!;
+  }
+
+  async createFinishedTask(t: NewTask, fin: FinishTask): Promise<TaskRow> {
+    const id = randomUUID();
+    await this.db.tx(async (q) => {
+      await this.insertTask(q, { ...t }, id, fin.status);
+      await this.writeFinish(q, id, t.nodeId, fin, t.now, t.now);
+    });
+    return (await this.getTask(id))!;
+  }
+
+  async getTask(id: string): Promise<TaskRow | undefined> {
+    const r = await this.db.all(`SELECT * FROM tasks WHERE id = ?`, [id]);
+    return r[0] ? taskRow(r[0]) : undefined;
+  }
+
+  async findActiveTask(nodeId: string, diagnosis: string, paramsKey: string): Promise<TaskRow | undefined> {
+    const r = await this.db.all(`SELECT * FROM tasks WHERE node_id = ? AND diagnosis = ? AND params_key = ? AND status IN ('queued', 'running')`, [
+      nodeId,
+      diagnosis,
+      paramsKey,
+    ]);
+    return r[0] ? taskRow(r[0]) : undefined;
+  }
+
+  async listTasks(filter: { nodeId?: string; limit: number }): Promise<TaskRow[]> {
+    const rows = filter.nodeId
+      ? await this.db.all(`SELECT * FROM tasks WHERE node_id = ? ORDER BY created_at DESC, id LIMIT ?`, [filter.nodeId, filter.limit])
+      : await this.db.all(`SELECT * FROM tasks ORDER BY created_at DESC, id LIMIT ?`, [filter.limit]);
+    return rows.map(taskRow);
+  }
+
+  async claimTask(nodeId: string, now: number, leaseUntil: number, runTimeoutMs: (diagnosis: string) => number): Promise<TaskRow | undefined> {
+    // Most polls find nothing: answer those with one indexed read, without a write transaction.
+    const any = await this.db.all(`SELECT 1 AS x FROM tasks WHERE node_id = ? AND status = 'queued' LIMIT 1`, [nodeId]);
+    if (any.length === 0) return undefined;
+    return this.db.tx(async (q) => {
+      const lock = this.db.dialect === 'postgres' ? ' FOR UPDATE SKIP LOCKED' : '';
+      const rows = await q.all(`SELECT * FROM tasks WHERE node_id = ? AND status = 'queued' AND pickup_deadline_at > ? ORDER BY created_at, id LIMIT 1${lock}`, [nodeId, now]);
+      if (!rows[0]) return undefined;
+      const t = taskRow(rows[0]);
+      const runDeadline = now + runTimeoutMs(t.diagnosis);
+      await q.run(`UPDATE tasks SET status = 'running', started_at = ?, lease_until = ?, run_deadline_at = ? WHERE id = ? AND status = 'queued'`, [
+        now,
+        leaseUntil,
+        runDeadline,
+        t.id,
+      ]);
+      return { ...t, status: 'running' as const, startedAt: now, leaseUntil, runDeadlineAt: runDeadline };
+    });
+  }
+
+  async heartbeatTask(id: string, nodeId: string, progress: TaskProgress | null, now: number, leaseUntil: number): Promise<boolean> {
+    const changed = await this.db.run(
+      `UPDATE tasks SET lease_until = ?, progress = COALESCE(?, progress) WHERE id = ? AND node_id = ? AND status = 'running' AND run_deadline_at > ?`,
+      [leaseUntil, progress ? JSON.stringify(progress) : null, id, nodeId, now],
+    );
+    return changed > 0;
+  }
+
+  private async writeFinish(q: SqlExec, id: string, nodeId: string, fin: FinishTask, now: number, createdAt: number): Promise<void> {
+    if (fin.report) {
+      await q.run(`INSERT INTO reports (task_id, node_id, schema_name, document, created_at) VALUES (?, ?, ?, ?, ?)`, [
+        id,
+        nodeId,
+        fin.report.schema,
+        JSON.stringify(fin.report.document),
+        createdAt,
+      ]);
+    }
+    await q.run(`UPDATE tasks SET status = ?, finished_at = ?, lease_until = NULL, error = ?, report_schema = ? WHERE id = ?`, [
+      fin.status,
+      now,
+      fin.error ?? null,
+      fin.report?.schema ?? null,
+      id,
+    ]);
+  }
+
+  async finishTask(id: string, nodeId: string, fin: FinishTask, now: number): Promise<{ task: TaskRow; alreadyFinished: boolean } | undefined> {
+    return this.db.tx(async (q) => {
+      const lock = this.db.dialect === 'postgres' ? ' FOR UPDATE' : '';
+      const rows = await q.all(`SELECT * FROM tasks WHERE id = ? AND node_id = ?${lock}`, [id, nodeId]);
+      if (!rows[0]) return undefined;
+      const t = taskRow(rows[0]);
+      if (t.status !== 'running') {
+        // A result the agent sends again after a lost acknowledgement: same outcome, nothing changes.
+        if (t.status === fin.status) return { task: t, alreadyFinished: true };
+        return { task: t, alreadyFinished: false };
+      }
+      await this.writeFinish(q, id, nodeId, fin, now, now);
+      return { task: { ...t, status: fin.status, finishedAt: now, leaseUntil: null, error: fin.error ?? null, reportSchema: fin.report?.schema ?? null }, alreadyFinished: false };
+    });
+  }
+
+  async cancelTask(id: string, now: number): Promise<boolean> {
+    const n = await this.db.run(`UPDATE tasks SET status = 'cancelled', finished_at = ?, lease_until = NULL, error = ? WHERE id = ? AND status IN ('queued', 'running')`, [
+      now,
+      'cancelled by a user',
+      id,
+    ]);
+    return n > 0;
+  }
+
+  async expireTasks(now: number): Promise<TaskRow[]> {
+    return this.db.tx(async (q) => {
+      const rows = await q.all(
+        `SELECT t.*, n.name AS node_name, n.last_seen_at AS node_last_seen FROM tasks t JOIN nodes n ON n.id = t.node_id
+          WHERE (t.status = 'queued' AND t.pickup_deadline_at <= ?) OR (t.status = 'running' AND (t.lease_until <= ? OR t.run_deadline_at <= ?))`,
+        [now, now, now],
+      );
+      const out: TaskRow[] = [];
+      for (const r of rows) {
+        const t = taskRow(r);
+        const seen = numOrNull(r.node_last_seen);
+        const seenText = seen === null ? 'never' : new Date(seen).toISOString();
+        let reason: string;
+        if (t.status === 'queued') reason = `timed out: the agent of node ${str(r.node_name)} did not pick the task up (agent last seen ${seenText})`;
+        else if (t.runDeadlineAt !== null && t.runDeadlineAt <= now) reason = `timed out: the diagnosis ran longer than its limit on node ${str(r.node_name)}`;
+        else reason = `timed out: the agent of node ${str(r.node_name)} stopped reporting while running the task (agent last seen ${seenText})`;
+        const n = await q.run(`UPDATE tasks SET status = 'timeout', finished_at = ?, lease_until = NULL, error = ? WHERE id = ? AND status = ?`, [now, reason, t.id, t.status]);
+        if (n > 0) out.push({ ...t, status: 'timeout', finishedAt: now, leaseUntil: null, error: reason });
+      }
+      return out;
+    });
+  }
+
+  async getReport(taskId: string): Promise<{ schema: string; document: unknown; createdAt: number } | undefined> {
+    const r = await this.db.all(`SELECT * FROM reports WHERE task_id = ?`, [taskId]);
+    if (!r[0]) return undefined;
+    return { schema: str(r[0].schema_name), document: json<unknown>(r[0].document, null), createdAt: num(r[0].created_at) };
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The console's storage, behind one interface with two implementations over the same SQL:
+ * SQLite (better-sqlite3, a real file in WAL mode; the default) and PostgreSQL (pg; several console
+ * instances can share one database). Times are epoch milliseconds in the store and ISO 8601 in the API.
+ */
+
+export type TaskStatus = 'queued' | 'running' | 'done' | 'failed' | 'timeout' | 'cancelled';
+export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['queued', 'running'];
+
+export interface UserRow {
+  id: string;
+  username: string;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface NodeRow {
+  id: string;
+  name: string;
+  tokenHash: string;
+  createdAt: number;
+  /** Last authenticated request from the node's agent; null before the first one. */
+  lastSeenAt: number | null;
+  /** What the agent said about itself in its last hello (hostname, kernel, version, diagnoses). */
+  info: Record<string, unknown>;
+  /** The newest sample the node sent. */
+  latest: { ts: number; data: Record<string, unknown> } | null;
+}
+
+export interface TaskProgress {
+  step: string;
+  done: number;
+  total: number;
+}
+
+export interface TaskRow {
+  id: string;
+  nodeId: string;
+  diagnosis: string;
+  params: unknown;
+  /** Canonical params string: a task is a duplicate when node, diagnosis and this match an active task. */
+  paramsKey: string;
+  status: TaskStatus;
+  /** `user:<name>` or `alert:<rule id>`. */
+  createdBy: string;
+  createdAt: number;
+  /** A queued task not claimed by then times out. */
+  pickupDeadlineAt: number;
+  startedAt: number | null;
+  /** A running task without a heartbeat (progress) until then times out. */
+  leaseUntil: number | null;
+  /** The hard end of a running task (diagnosis timeout). */
+  runDeadlineAt: number | null;
+  finishedAt: number | null;
+  progress: TaskProgress | null;
+  error: string | null;
+  /** Set when a report is stored for the task. */
+  reportSchema: string | null;
+}
+
+export interface SampleRow {
+  nodeId: string;
+  ts: number;
+  data: Record<string, unknown>;
+}
+
+export interface AlertRow {
+  /** Given by the agent, so a re-sent event is stored once. */
+  id: string;
+  nodeId: string;
+  rule: string;
+  severity: 'info' | 'warning' | 'critical';
+  state: 'firing' | 'resolved';
+  ts: number;
+  message: string;
+  data: Record<string, unknown>;
+}
+
+export class StoreConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}
+
+export interface NewTask {
+  nodeId: string;
+  diagnosis: string;
+  params: unknown;
+  paramsKey: string;
+  createdBy: string;
+  now: number;
+  pickupDeadlineAt: number;
+}
+
+export interface FinishTask {
+  status: 'done' | 'failed';
+  error?: string;
+  report?: { schema: string; document: unknown };
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending migrations; returns the schema version. Called by openStore(). */
+  migrate(): Promise<number>;
+  close(): Promise<void>;
+
+  countUsers(): Promise<number>;
+  /** Throws StoreConflictError when the name is taken. */
+  createUser(username: string, passwordHash: string, now: number): Promise<UserRow>;
+  getUserByName(username: string): Promise<UserRow | undefined>;
+  getUser(id: string): Promise<UserRow | undefined>;
+
+  createSession(idHash: string, userId: string, now: number, expiresAt: number): Promise<void>;
+  /** The user of a live session, undefined when unknown or expired. */
+  getSessionUser(idHash: string, now: number): Promise<UserRow | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+
+  /** Throws StoreConflictError when the name is taken. */
+  createNode(name: string, tokenHash: string, now: number): Promise<NodeRow>;
+  setNodeToken(id: string, tokenHash: string): Promise<boolean>;
+  getNode(id: string): Promise<NodeRow | undefined>;
+  getNodeByName(name: string): Promise<NodeRow | undefined>;
+  listNodes(): Promise<NodeRow[]>;
+  touchNode(id: string, now: number, info?: Record<string, unknown>): Promise<void>;
+  /** Records when several nodes were last heard from, in one transaction (never moves a time back). */
+  touchNodes(seen: ReadonlyMap<string, number>): Promise<void>;
+
+  /** Stores samples; a sample already stored (same node and ts) is kept as it was. Returns rows added. */
+  addSamples(nodeId: string, samples: { ts: number; data: Record<string, unknown> }[]): Promise<number>;
+  listSamples(nodeId: string, since: number, until: number, limit: number): Promise<SampleRow[]>;
+  latestSample(nodeId: string): Promise<SampleRow | undefined>;
+  /** Retention: deletes samples older than `before`; returns how many. */
+  pruneSamples(before: number): Promise<number>;
+
+  /** Stores alert events; an event id already stored is ignored. Returns rows added. */
+  addAlerts(alerts: AlertRow[]): Promise<number>;
+  listAlerts(filter: { nodeId?: string; limit: number }): Promise<AlertRow[]>;
+  pruneAlerts(before: number): Promise<number>;
+
+  /** Queues a task; throws StoreConflictError (with the active duplicate's id in the message) on a duplicate. */
+  createTask(t: NewTask): Promise<TaskRow>;
+  /** Stores a finished task with its report in one transaction (a diagnosis the agent ran on its own). */
+  createFinishedTask(t: NewTask, fin: FinishTask): Promise<TaskRow>;
+  getTask(id: string): Promise<TaskRow | undefined>;
+  findActiveTask(nodeId: string, diagnosis: string, paramsKey: string): Promise<TaskRow | undefined>;
+  listTasks(filter: { nodeId?: string; limit: number }): Promise<TaskRow[]>;
+  /** Atomically moves the oldest queued task of the node to running. */
+  claimTask(nodeId: string, now: number, leaseUntil: number, runTimeoutMs: (diagnosis: string) => number): Promise<TaskRow | undefined>;
+  /** Records progress of a running task of this node and extends its lease; false when not running/not its own. */
+  heartbeatTask(id: string, nodeId: string, progress: TaskProgress | null, now: number, leaseUntil: number): Promise<boolean>;
+  /**
+   * Finishes a running task of this node, storing the report in the same transaction. Returns the
+   * task after the change; `alreadyFinished` when it was done before (an agent re-sending a result).
+   */
+  finishTask(id: string, nodeId: string, fin: FinishTask, now: number): Promise<{ task: TaskRow; alreadyFinished: boolean } | undefined>;
+  /** Cancels an active task; false when it is not active. */
+  cancelTask(id: string, now: number): Promise<boolean>;
+  /** Times out queued tasks past their pickup deadline and running tasks past their lease or run deadline. */
+  expireTasks(now: number): Promise<TaskRow[]>;
+  getReport(taskId: string): Promise<{ schema: string; document: unknown; createdAt: number } | undefined>;
+}

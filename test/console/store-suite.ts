@@ -1,0 +1,141 @@
+/**
+ * The store contract, run against every implementation (SQLite file, real PostgreSQL server).
+ * `open()` gives a fresh, migrated, empty store each time.
+ */
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { type Store, StoreConflictError } from '../../src/console/store/index.js';
+
+const timeout = (): number => 60_000;
+
+export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<void>[] {
+  const run = (name: string, fn: (s: Store) => Promise<void>): Promise<void> =>
+    t.test(name, async () => {
+      const s = await open();
+      try {
+        await fn(s);
+      } finally {
+        await s.close();
+      }
+    });
+  return [
+    run('migrations are idempotent', async (s) => {
+      assert.equal(await s.migrate(), 2);
+      assert.equal(await s.migrate(), 2);
+    }),
+    run('users and sessions', async (s) => {
+      assert.equal(await s.countUsers(), 0);
+      const u = await s.createUser('alice', 'hash', 1000);
+      await assert.rejects(s.createUser('alice', 'other', 1001), StoreConflictError);
+      assert.equal((await s.getUserByName('alice'))?.id, u.id);
+      await s.createSession('sess', u.id, 1000, 5000);
+      assert.equal((await s.getSessionUser('sess', 2000))?.username, 'alice');
+      assert.equal(await s.getSessionUser('sess', 6000), undefined, 'expired session');
+      await s.deleteSession('sess');
+      assert.equal(await s.getSessionUser('sess', 2000), undefined);
+    }),
+    run('nodes', async (s) => {
+      const n = await s.createNode('web-1', 'aa', 1);
+      await assert.rejects(s.createNode('web-1', 'bb', 2), StoreConflictError);
+      assert.ok(await s.setNodeToken(n.id, 'cc'));
+      await s.touchNode(n.id, 50, { hostname: 'web-1' });
+      const got = await s.getNode(n.id);
+      assert.equal(got?.tokenHash, 'cc');
+      assert.equal(got?.lastSeenAt, 50);
+      assert.deepEqual(got?.info, { hostname: 'web-1' });
+      assert.equal((await s.listNodes()).length, 1);
+    }),
+    run('samples: idempotent insert, range, retention', async (s) => {
+      const n = await s.createNode('n', 'aa', 1);
+      const big = Date.UTC(2026, 0, 1);
+      assert.equal(await s.addSamples(n.id, [{ ts: big, data: { a: 1 } }, { ts: big + 15_000, data: { a: 2 } }]), 2);
+      assert.equal(await s.addSamples(n.id, [{ ts: big, data: { a: 99 } }]), 0, 're-sent sample stored once');
+      const rows = await s.listSamples(n.id, big, big + 60_000, 10);
+      assert.deepEqual(rows.map((r) => r.data.a), [1, 2]);
+      assert.equal((await s.latestSample(n.id))?.ts, big + 15_000);
+      assert.deepEqual((await s.getNode(n.id))?.latest, { ts: big + 15_000, data: { a: 2 } }, 'the node keeps its newest sample');
+      await s.addSamples(n.id, [{ ts: big + 5000, data: { a: 0 } }]);
+      assert.equal((await s.getNode(n.id))?.latest?.ts, big + 15_000, 'an older late sample does not replace it');
+      assert.equal(await s.pruneSamples(big + 1), 1);
+      assert.deepEqual((await s.listSamples(n.id, 0, big + 60_000, 10)).map((r) => r.ts), [big + 5000, big + 15_000]);
+    }),
+    run('alerts: idempotent insert, newest first', async (s) => {
+      const n = await s.createNode('n', 'aa', 1);
+      const a = { id: '00000000-0000-4000-8000-000000000001', nodeId: n.id, rule: 'r', severity: 'warning' as const, state: 'firing' as const, ts: 10, message: 'm', data: { x: 1 } };
+      assert.equal(await s.addAlerts([a, { ...a, id: '00000000-0000-4000-8000-000000000002', ts: 20, state: 'resolved' }]), 2);
+      assert.equal(await s.addAlerts([a]), 0);
+      const got = await s.listAlerts({ nodeId: n.id, limit: 10 });
+      assert.deepEqual(got.map((x) => x.ts), [20, 10]);
+      assert.deepEqual(got[1]?.data, { x: 1 });
+    }),
+    run('tasks: queue, duplicate refused, claim, heartbeat, finish with report', async (s) => {
+      const n = await s.createNode('n', 'aa', 1);
+      const other = await s.createNode('o', 'bb', 1);
+      const base = { nodeId: n.id, diagnosis: 'mem', params: { top: 5 }, paramsKey: '{"top":5}', createdBy: 'user:a', now: 100, pickupDeadlineAt: 100 + timeout() };
+      const t1 = await s.createTask(base);
+      assert.equal(t1.status, 'queued');
+      await assert.rejects(s.createTask({ ...base, now: 101 }), (err: unknown) => err instanceof StoreConflictError && err.message === t1.id);
+      const t2 = await s.createTask({ ...base, params: { top: 6 }, paramsKey: '{"top":6}', now: 102 });
+      assert.equal(await s.claimTask(other.id, 200, 1000, () => 10_000), undefined, 'another node sees nothing');
+      const c = await s.claimTask(n.id, 200, 1000, () => 10_000);
+      assert.equal(c?.id, t1.id, 'oldest first');
+      assert.equal(c?.status, 'running');
+      await assert.rejects(s.createTask({ ...base, now: 201 }), StoreConflictError, 'running task still blocks duplicates');
+      assert.equal(await s.heartbeatTask(t1.id, other.id, null, 300, 2000), false, 'not its task');
+      assert.ok(await s.heartbeatTask(t1.id, n.id, { step: 'x', done: 1, total: 2 }, 300, 2000));
+      assert.deepEqual((await s.getTask(t1.id))?.progress, { step: 'x', done: 1, total: 2 });
+      assert.equal(await s.finishTask(t1.id, other.id, { status: 'done' }, 400), undefined, 'another node cannot finish it');
+      const fin = await s.finishTask(t1.id, n.id, { status: 'done', report: { schema: 'oscope.mem/v1', document: { schema: 'oscope.mem/v1', v: 1 } } }, 400);
+      assert.equal(fin?.task.status, 'done');
+      const again = await s.finishTask(t1.id, n.id, { status: 'done', report: { schema: 'oscope.mem/v1', document: { v: 2 } } }, 401);
+      assert.equal(again?.alreadyFinished, true, 're-sent result is accepted once');
+      assert.deepEqual((await s.getReport(t1.id))?.document, { schema: 'oscope.mem/v1', v: 1 });
+      // Done: a new identical task is allowed now.
+      const t3 = await s.createTask({ ...base, now: 500 });
+      assert.notEqual(t3.id, t1.id);
+      assert.ok(await s.cancelTask(t2.id, 600));
+      assert.equal(await s.cancelTask(t2.id, 601), false);
+      assert.equal((await s.listTasks({ nodeId: n.id, limit: 10 })).length, 3);
+    }),
+    run('tasks: timeouts with a clear status', async (s) => {
+      const n = await s.createNode('gone', 'aa', 1);
+      const base = { nodeId: n.id, diagnosis: 'mem', params: {}, paramsKey: '{}', createdBy: 'user:a', now: 100, pickupDeadlineAt: 1000 };
+      // `claimed` is picked up then its agent goes silent; `queued` is never picked up.
+      const claimed = await s.createTask(base);
+      const queued = await s.createTask({ ...base, params: { a: 1 }, paramsKey: '{"a":1}', now: 101 });
+      assert.equal((await s.claimTask(n.id, 150, 500, () => 100_000))?.id, claimed.id);
+      // Nothing expires before its time.
+      assert.deepEqual(await s.expireTasks(400), []);
+      const first = await s.expireTasks(600);
+      assert.deepEqual(first.map((t) => t.id), [claimed.id]);
+      const t = await s.getTask(claimed.id);
+      assert.equal(t?.status, 'timeout');
+      assert.match(t?.error ?? '', /stopped reporting.*last seen never/);
+      const second = await s.expireTasks(1000);
+      assert.deepEqual(second.map((x) => x.id), [queued.id]);
+      assert.match((await s.getTask(queued.id))?.error ?? '', /did not pick the task up/);
+      // A late result for a timed-out task is not stored.
+      const late = await s.finishTask(claimed.id, n.id, { status: 'done', report: { schema: 'x', document: {} } }, 1100);
+      assert.equal(late?.task.status, 'timeout');
+      assert.equal(await s.getReport(claimed.id), undefined);
+    }),
+    run('tasks: concurrent claims hand a task out once', async (s) => {
+      const n = await s.createNode('n', 'aa', 1);
+      for (let i = 0; i < 10; i++) await s.createTask({ nodeId: n.id, diagnosis: 'mem', params: { i }, paramsKey: `{"i":${i}}`, createdBy: 'u', now: i, pickupDeadlineAt: 1e12 });
+      const claims = await Promise.all(Array.from({ length: 20 }, () => s.claimTask(n.id, 100, 1e12, () => 1e9)));
+      const ids = claims.filter((c) => c !== undefined).map((c) => c.id);
+      assert.equal(ids.length, 10);
+      assert.equal(new Set(ids).size, 10);
+    }),
+    run('createFinishedTask stores task and report together', async (s) => {
+      const n = await s.createNode('n', 'aa', 1);
+      const t = await s.createFinishedTask(
+        { nodeId: n.id, diagnosis: 'mem', params: {}, paramsKey: '{}', createdBy: 'alert:r', now: 5, pickupDeadlineAt: 5 },
+        { status: 'done', report: { schema: 's', document: { schema: 's' } } },
+      );
+      assert.equal(t.status, 'done');
+      assert.equal(t.reportSchema, 's');
+      assert.deepEqual((await s.getReport(t.id))?.document, { schema: 's' });
+    }),
+  ];
+}

@@ -1,0 +1,274 @@
+/**
+ * The web UI end to end, in a real headless Chromium (Debian's `chromium`, driven by playwright-core):
+ * start the real console (`oscope console`) on a free port with a temporary SQLite file, start a real
+ * agent for this host (`oscope agent`) with one alert rule that fires at once, then in the browser: log
+ * in, see the node, run the memory panorama with one click, see the conclusions and the top-30 table
+ * (sort and filter it), switch to Simplified Chinese, see the alert. Screenshots of every page go to
+ * web/screenshots/ (the README shows them).
+ *
+ * Against a console that is already running: OSCOPE_E2E_URL=http://host:port OSCOPE_E2E_PASSWORD=...
+ * (user OSCOPE_E2E_USER, default admin); then the test starts nothing and uses the first online node.
+ *
+ * Skips with a reason when chromium, the built UI (web/dist) or the console/agent commands are missing.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { REPO_ROOT, testName } from '../helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const BIN = join(REPO_ROOT, 'bin', 'oscope');
+const WEB_DIST = join(REPO_ROOT, 'web', 'dist', 'index.html');
+// The README's screenshots are refreshed with OSCOPE_SCREENSHOTS=1; other runs keep theirs in a temp dir.
+const SHOTS = process.env.OSCOPE_SCREENSHOTS === '1' ? join(REPO_ROOT, 'web', 'screenshots') : join(tmpdir(), 'oscope-test-web-screenshots');
+/** A memory panorama with the kpageflags cross-check takes a few seconds here; allow for slow hosts. */
+const RUN_TIMEOUT_MS = 5 * 60_000;
+
+function skipReason(): string | false {
+  if (process.env.OSCOPE_E2E_URL) return existsSync(CHROMIUM) ? false : `needs ${CHROMIUM} (apt install chromium; scripts/ensure-test-deps-web.sh)`;
+  if (!existsSync(CHROMIUM)) return `needs ${CHROMIUM} (apt install chromium; scripts/ensure-test-deps-web.sh)`;
+  if (!existsSync(WEB_DIST)) return 'the web UI is not built (npx vite build --config web/vite.config.mjs)';
+  const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', timeout: 30_000 });
+  const out = `${help.stdout ?? ''}`;
+  for (const cmd of ['console', 'agent']) {
+    if (!new RegExp(`^\\s+${cmd}\\b`, 'm').test(out)) return `\`oscope ${cmd}\` is not available yet in this build`;
+  }
+  return false;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolveP, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolveP(port));
+    });
+  });
+}
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs: number, logs?: () => string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let lastErr = '';
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastErr = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${lastErr ? ` (${lastErr})` : ''}${logs ? `\n--- logs ---\n${logs()}` : ''}`);
+}
+
+/** A child process whose output is kept for the failure message. */
+function start(args: string[], env: NodeJS.ProcessEnv = {}): { proc: ChildProcess; logs: () => string } {
+  let buf = '';
+  const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const keep = (d: Buffer): void => {
+    buf = (buf + d.toString('utf8')).slice(-20_000);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  return { proc, logs: () => buf };
+}
+
+async function stop(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGTERM');
+  const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A laptop-screen picture of the page, from the top or from `at` (a selector scrolled to the top). */
+async function shot(page: Page, name: string, at?: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  if (at) await page.evaluate(`document.querySelector(${JSON.stringify(at)}).scrollIntoView({ block: 'start' }); window.scrollBy(0, -60);`);
+  else await page.evaluate('window.scrollTo(0, 0)');
+  // Let charts finish their entry animation before the picture.
+  await page.waitForTimeout(900);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+test('web UI: log in, see the node, run the memory panorama, read it in two languages, see an alert', { skip: skipReason(), timeout: 10 * 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oscope-test-web-'));
+  const userDataDir = join(dir, 'chromium-profile');
+  let consoleProc: { proc: ChildProcess; logs: () => string } | undefined;
+  let agentProc: { proc: ChildProcess; logs: () => string } | undefined;
+  let browser: BrowserContext | undefined;
+  const logs = (): string => `console:\n${consoleProc?.logs() ?? ''}\nagent:\n${agentProc?.logs() ?? ''}`;
+  try {
+    let url: string;
+    let username = 'admin';
+    let password: string;
+    let nodeName: string | undefined;
+    const ruleId = testName('rule').toLowerCase();
+
+    if (process.env.OSCOPE_E2E_URL) {
+      url = process.env.OSCOPE_E2E_URL.replace(/\/$/, '');
+      username = process.env.OSCOPE_E2E_USER ?? 'admin';
+      password = process.env.OSCOPE_E2E_PASSWORD ?? '';
+    } else {
+      const port = await freePort();
+      const db = join(dir, 'console.db');
+      url = `http://127.0.0.1:${port}`;
+      consoleProc = start(['console', '--listen', `127.0.0.1:${port}`, '--db', db]);
+      await waitFor('the console to answer /healthz', async () => ((await fetch(`${url}/healthz`)).ok ? true : undefined), 60_000, logs);
+      password = await waitFor('the admin password file', () => (existsSync(`${db}.admin-password`) ? readFileSync(`${db}.admin-password`, 'utf8').trim() : undefined), 10_000, logs);
+
+      // A real agent for this host, registered through the API, with a rule that fires on its first sample.
+      const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+      assert.equal(login.status, 200, 'the admin can log in through the API');
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      nodeName = testName('web');
+      const created = await fetch(`${url}/api/nodes`, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify({ name: nodeName }) });
+      assert.equal(created.status, 201, 'a node can be registered');
+      const { token } = (await created.json()) as { token: string };
+      const config = join(dir, 'agent.json');
+      writeFileSync(config, JSON.stringify({ rules: [{ id: ruleId, kind: 'memory_usage', thresholdPct: 0, forS: 0, severity: 'warning' }] }));
+      agentProc = start(['agent', '--console', url, '--interval', '2s', '--no-metrics', '--config', config], { OSCOPE_AGENT_TOKEN: token });
+    }
+
+    // A fresh profile (playwright passes it as --user-data-dir) and a laptop screen.
+    browser = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1440, height: 900 },
+      locale: 'en-US',
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+
+    // Log in.
+    await page.goto(url);
+    await page.getByTestId('login-form').waitFor();
+    await page.locator('input[name=username]').fill(username);
+    await page.locator('input[name=password]').fill(password);
+    await shot(page, '01-login');
+    await page.locator('button[type=submit]').click();
+
+    // The fleet, with this host's node online.
+    await page.getByTestId('fleet-table').waitFor();
+    const link = nodeName ? page.getByTestId('node-link').filter({ hasText: nodeName }) : page.getByTestId('node-link').first();
+    await link.waitFor({ timeout: 60_000 });
+    const row = page.locator('tr', { has: link });
+    await waitFor('the node to show online with its memory', async () => ((await row.innerText()).match(/online/) && (await row.innerText()).match(/GiB|MiB/) ? true : undefined), 60_000, logs);
+    await page.reload();
+    await link.waitFor();
+    await shot(page, '02-fleet');
+
+    // The node page: one click runs the memory panorama; progress shows while it runs; the result opens.
+    await link.click();
+    await page.getByTestId('node-title').waitFor();
+    const runMem = page.getByTestId('run-mem');
+    await waitFor('the memory panorama button to be enabled', async () => ((await runMem.isEnabled()) ? true : undefined), 30_000, logs);
+    await runMem.click();
+    await page.getByTestId('task-progress').waitFor({ timeout: 30_000 });
+    await shot(page, '03-node-running');
+    await page.waitForURL(/#\/tasks\//, { timeout: RUN_TIMEOUT_MS });
+
+    // The result leads with the conclusions, then the charts and tables.
+    await page.getByTestId('result-title').waitFor();
+    const conclusions = page.locator('.conclusions');
+    await conclusions.waitFor();
+    const findingCount = await page.locator('[data-testid=findings] > li').count();
+    if (findingCount === 0) await page.getByTestId('no-findings').waitFor();
+    else assert.ok((await page.locator('.finding-conclusion').first().innerText()).length > 10, 'each finding has a one-sentence conclusion');
+    const cardOrder = await page.locator('.page > .card h2').allInnerTexts();
+    assert.equal(cardOrder[0], 'Conclusions', `the conclusions come first (cards: ${cardOrder.join(', ')})`);
+    await page.getByTestId('chart-donut').locator('canvas').waitFor();
+
+    // The top-30 process table: at most 30 rows, sorted by RSS, filterable.
+    const procRows = page.getByTestId('processes-table').locator('tbody tr');
+    const n = await procRows.count();
+    assert.ok(n >= 1 && n <= 30, `the process table shows the top 30 (shows ${n})`);
+    const firstComm = (await procRows.first().locator('td').nth(1).innerText()).trim();
+    await page.getByTestId('processes-table').locator('input.filter').fill(firstComm);
+    const filtered = await procRows.allInnerTexts();
+    assert.ok(filtered.length >= 1 && filtered.every((r) => r.toLowerCase().includes(firstComm.toLowerCase())), 'the filter keeps only matching rows');
+    await page.getByTestId('processes-table').locator('input.filter').fill('');
+    await page.getByTestId('processes-table').locator('th', { hasText: 'PID' }).click();
+    const pids = (await procRows.locator('td:first-child').allInnerTexts()).map(Number);
+    assert.deepEqual(pids, [...pids].sort((x, y) => y - x), 'a click on PID sorts by PID');
+    await page.getByTestId('processes-table').locator('th', { hasText: 'RSS' }).click();
+    await shot(page, '04-result');
+    await shot(page, '05-result-tables', '#processes');
+
+    // Switch language: the UI labels change (findings stay in the language the run was made in).
+    await page.getByTestId('lang-switch').click();
+    await page.getByText('结论', { exact: true }).waitFor();
+    assert.equal(await page.getByTestId('nav-fleet').innerText(), '集群');
+    assert.equal(await page.evaluate('document.documentElement.lang'), 'zh-CN');
+    // The run was made in English; "run again" gets the conclusions in Chinese.
+    const firstResult = page.url();
+    await page.getByTestId('rerun').click();
+    await page.waitForURL((u) => u.toString() !== firstResult && /#\/tasks\//.test(u.toString()), { timeout: RUN_TIMEOUT_MS });
+    await page.locator('.conclusions').waitFor();
+    if ((await page.locator('.finding-conclusion').count()) > 0) {
+      assert.match(await page.locator('.finding-title').first().innerText(), /[\u4e00-\u9fff]/, 'the findings come in Chinese');
+    }
+    await shot(page, '06-result-zh');
+
+    // The alert the agent's rule raised, on the alerts page.
+    await page.getByTestId('nav-alerts').click();
+    await page.getByTestId('alerts-table').waitFor();
+    const alertRow = nodeName ? page.getByTestId('alerts-table').locator('tbody tr', { hasText: ruleId }) : page.getByTestId('alerts-table').locator('tbody tr').first();
+    await waitFor('the alert to show', async () => {
+      await page.reload();
+      await page.getByTestId('alerts-table').waitFor();
+      return (await alertRow.count()) > 0 ? true : undefined;
+    }, 60_000, logs);
+    assert.match(await alertRow.first().innerText(), /触发中|已恢复/);
+    await shot(page, '07-alerts-zh');
+    await page.getByTestId('lang-switch').click();
+    await page.getByText('firing').first().waitFor();
+    await shot(page, '08-alerts');
+
+    // A second run, then the two runs from the node's history side by side.
+    await page.getByTestId('nav-fleet').click();
+    await link.click();
+    await page.getByTestId('node-title').waitFor();
+    await waitFor('the memory panorama button to be enabled again', async () => ((await runMem.isEnabled()) ? true : undefined), 30_000, logs);
+    await runMem.click();
+    await page.waitForURL(/#\/tasks\//, { timeout: RUN_TIMEOUT_MS });
+    await page.getByTestId('result-title').locator('xpath=..').locator('a').first().click();
+    const picks = page.getByTestId('history-table').locator('tbody input[type=checkbox]');
+    await waitFor('two finished runs in the history', async () => ((await picks.count()) >= 2 ? true : undefined), 30_000, logs);
+    await shot(page, '09-node-history', '[data-testid=history-table]');
+    await picks.nth(0).check();
+    await picks.nth(1).check();
+    await page.getByTestId('compare-button').click();
+    const cmpRows = page.getByTestId('compare-table').locator('tbody tr');
+    await cmpRows.first().waitFor();
+    assert.ok((await cmpRows.count()) >= 5, 'the comparison lists the breakdown groups and counters');
+    await shot(page, '10-compare');
+
+    assert.deepEqual(pageErrors, [], 'no script errors in the page');
+  } catch (err) {
+    // Keep what the browser showed, for the failure message.
+    const page = browser?.pages()[0];
+    if (page) {
+      const file = join(tmpdir(), 'oscope-test-web-failure.png');
+      await page.screenshot({ path: file }).catch(() => undefined);
+      const text = await page.locator('body').innerText().catch(() => '');
+      (err as Error).message += `\n--- page ${page.url()} (screenshot ${file}) ---\n${text.slice(0, 2000)}`;
+    }
+    throw err;
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await stop(agentProc?.proc);
+    await stop(consoleProc?.proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,89 @@
+import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
+import { api, setUnauthorizedHandler } from './api.js';
+import { I18nContext, initialLang, type Lang, translator } from './i18n.js';
+import { href, useRoute } from './router.js';
+import { Login } from './pages/Login.js';
+import { Fleet } from './pages/Fleet.js';
+import { NodePage } from './pages/Node.js';
+import { Result } from './pages/Result.js';
+import { Compare } from './pages/Compare.js';
+import { Alerts } from './pages/Alerts.js';
+
+type Session = { state: 'checking' } | { state: 'out' } | { state: 'in'; username: string };
+
+export function App() {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const [session, setSession] = useState<Session>({ state: 'checking' });
+  const route = useRoute();
+
+  const setLang = useCallback((l: Lang) => {
+    localStorage.setItem('oscope.lang', l);
+    setLangState(l);
+  }, []);
+  const i18n = useMemo(() => ({ lang, t: translator(lang), setLang }), [lang, setLang]);
+  const { t } = i18n;
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = t('app.title');
+  }, [lang, t]);
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => setSession({ state: 'out' }));
+    api.me().then(
+      (u) => setSession({ state: 'in', username: u.username }),
+      () => setSession({ state: 'out' }),
+    );
+  }, []);
+
+  let page: ReactNode;
+  if (session.state === 'checking') page = <p className="muted pad">{t('common.loading')}</p>;
+  else if (session.state === 'out') page = <Login onLogin={(username) => setSession({ state: 'in', username })} />;
+  else {
+    const [head, a, b] = route;
+    if (head === 'nodes' && a) page = <NodePage key={a} nodeId={a} />;
+    else if (head === 'tasks' && a) page = <Result key={a} taskId={a} />;
+    else if (head === 'compare' && a && b) page = <Compare key={`${a}/${b}`} a={a} b={b} />;
+    else if (head === 'alerts') page = <Alerts />;
+    else page = <Fleet />;
+  }
+
+  const active = route[0] === 'alerts' ? 'alerts' : 'fleet';
+  return (
+    <I18nContext.Provider value={i18n}>
+      <header className="topbar">
+        <a className="brand" href={href()}>
+          <span className="logo">◎</span> oscope
+        </a>
+        {session.state === 'in' && (
+          <nav>
+            <a href={href()} className={active === 'fleet' ? 'active' : ''} data-testid="nav-fleet">
+              {t('nav.fleet')}
+            </a>
+            <a href={href('alerts')} className={active === 'alerts' ? 'active' : ''} data-testid="nav-alerts">
+              {t('nav.alerts')}
+            </a>
+          </nav>
+        )}
+        <div className="spacer" />
+        <button className="link" data-testid="lang-switch" onClick={() => setLang(lang === 'en' ? 'zh-CN' : 'en')}>
+          {t('lang.switch')}
+        </button>
+        {session.state === 'in' && (
+          <>
+            <span className="muted small">{session.username}</span>
+            <button
+              className="link"
+              onClick={() => {
+                void api.logout().finally(() => setSession({ state: 'out' }));
+              }}
+            >
+              {t('nav.logout')}
+            </button>
+          </>
+        )}
+      </header>
+      <main>{page}</main>
+    </I18nContext.Provider>
+  );
+}

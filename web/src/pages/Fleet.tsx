@@ -1,0 +1,86 @@
+import { api, firingAlerts, type Node } from '../api.js';
+import { DataTable, type Column } from '../components/DataTable.js';
+import { formatAge, formatBytes, formatPct } from '../format.js';
+import { useLoad } from '../hooks.js';
+import { useI18n } from '../i18n.js';
+import { href } from '../router.js';
+
+export function usedBytes(n: Node): number | null {
+  const l = n.latest;
+  if (!l || l.memTotalBytes === undefined || l.memAvailableBytes === undefined) return null;
+  return l.memTotalBytes - l.memAvailableBytes;
+}
+
+export function MemBar({ used, total }: { used: number | null; total: number | undefined }) {
+  if (used === null || !total) return <span className="muted">–</span>;
+  const f = used / total;
+  return (
+    <span className="membar" title={`${formatBytes(used)} / ${formatBytes(total)}`}>
+      <span className="membar-track">
+        <span className={`membar-fill ${f > 0.9 ? 'hot' : f > 0.75 ? 'warm' : ''}`} style={{ width: `${Math.min(100, f * 100)}%` }} />
+      </span>
+      <span className="membar-text">
+        {formatBytes(used)} <span className="muted">/ {formatBytes(total)} · {formatPct(f)}</span>
+      </span>
+    </span>
+  );
+}
+
+export function Fleet() {
+  const { t } = useI18n();
+  const nodes = useLoad(() => api.nodes(), [], 5000);
+  const alerts = useLoad(() => api.alerts(undefined, 1000), [], 10000);
+
+  const firing = firingAlerts(alerts.data ?? []);
+  const alertCount = (id: string): number => firing.filter((a) => a.nodeId === id).length;
+  const list = nodes.data ?? [];
+
+  const columns: Column<Node>[] = [
+    {
+      key: 'name',
+      label: t('fleet.node'),
+      value: (n) => n.name,
+      render: (n) => (
+        <a href={href('nodes', n.id)} className="strong" data-testid="node-link">
+          {n.name}
+        </a>
+      ),
+    },
+    {
+      key: 'status',
+      label: t('fleet.status'),
+      value: (n) => (n.online ? 1 : 0),
+      render: (n) => <span className={`dot ${n.online ? 'on' : 'off'}`}>{n.online ? t('fleet.online') : t('fleet.offline')}</span>,
+    },
+    { key: 'seen', label: t('fleet.lastSeen'), value: (n) => n.lastSeenAt ?? '', render: (n) => (n.lastSeenAt ? t('common.ago', { t: formatAge(n.lastSeenAt) }) : t('common.never')) },
+    { key: 'mem', label: t('fleet.memory'), numeric: true, value: (n) => usedBytes(n), render: (n) => <MemBar used={usedBytes(n)} total={n.latest?.memTotalBytes} /> },
+    {
+      key: 'alerts',
+      label: t('fleet.alerts'),
+      numeric: true,
+      value: (n) => alertCount(n.id),
+      render: (n) => {
+        const c = alertCount(n.id);
+        return c > 0 ? <a href={href('alerts')} className="pill pill-warn">{c}</a> : <span className="muted">0</span>;
+      },
+    },
+    { key: 'kernel', label: t('fleet.kernel'), value: (n) => n.info.kernel ?? '', className: 'muted small' },
+  ];
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <h1>{t('fleet.title')}</h1>
+        <span className="muted">{t('fleet.summary', { nodes: list.length, online: list.filter((n) => n.online).length, alerts: firing.length })}</span>
+      </div>
+      {nodes.error && <p className="error">{nodes.error}</p>}
+      {!nodes.data && !nodes.error ? (
+        <p className="muted">{t('common.loading')}</p>
+      ) : (
+        <div className="card">
+          <DataTable testId="fleet-table" columns={columns} rows={list} rowKey={(n) => n.id} initialSort={{ key: 'name', desc: false }} emptyText={t('fleet.empty')} />
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,250 @@
+import { useEffect, useMemo, useState } from 'react';
+import { ApiError, api, type DiagnosisInfo, type LatestCgroup, type Task } from '../api.js';
+import { Chart, type ChartOption } from '../components/Chart.js';
+import { DataTable, type Column } from '../components/DataTable.js';
+import { formatAge, formatBytes, formatDuration, formatTime } from '../format.js';
+import { useLoad } from '../hooks.js';
+import { itemLabel, type Key, type Lang, useI18n } from '../i18n.js';
+import { go, href } from '../router.js';
+import { MemBar, usedBytes } from './Fleet.js';
+
+/** The one-click diagnoses, in the order of the buttons. */
+export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect'] as const;
+const ACTIVE = new Set(['queued', 'running']);
+
+export function diagLabel(t: (k: Key) => string, name: string): string {
+  return (DIAGNOSES as readonly string[]).includes(name) ? t(`diag.${name}` as Key) : name;
+}
+
+/**
+ * The parameters sent with a task: the UI language when the diagnosis takes `lang`, and the scope when it
+ * takes `cgroup` (both recognised from the defaults GET /api/diagnoses lists; see web/API-ASSUMPTIONS.md).
+ */
+export function taskParams(d: DiagnosisInfo | undefined, lang: string, cgroup: string): Record<string, unknown> {
+  const p: Record<string, unknown> = {};
+  const defaults = d?.defaults ?? {};
+  if ('lang' in defaults) p.lang = lang;
+  if (cgroup && 'cgroup' in defaults) p.cgroup = cgroup;
+  return p;
+}
+
+export function TaskStatusPill({ task }: { task: Task }) {
+  const { t } = useI18n();
+  const cls = task.status === 'done' ? 'pill-ok' : task.status === 'failed' || task.status === 'timeout' ? 'pill-bad' : ACTIVE.has(task.status) ? 'pill-run' : '';
+  return <span className={`pill ${cls}`}>{t(`task.status.${task.status}` as Key)}</span>;
+}
+
+function Progress({ task, onCancel }: { task: Task; onCancel: () => void }) {
+  const { t } = useI18n();
+  const p = task.progress;
+  const frac = p && p.total > 0 ? Math.min(1, p.done / p.total) : null;
+  return (
+    <div className="progress-box" data-testid="task-progress">
+      <div className="progress-head">
+        <span className="spinner" />
+        <strong>{task.status === 'queued' ? t('node.queued') : t('node.running', { diagnosis: diagLabel(t, task.diagnosis) })}</strong>
+        <span className="muted small">{p ? `${p.step} ${p.total > 0 ? `${p.done}/${p.total}` : ''}` : ''}</span>
+        <div className="spacer" />
+        <button className="link" onClick={onCancel}>
+          {t('node.cancel')}
+        </button>
+      </div>
+      <div className={`progress ${frac === null ? 'indeterminate' : ''}`}>
+        <div className="progress-fill" style={frac === null ? undefined : { width: `${frac * 100}%` }} />
+      </div>
+    </div>
+  );
+}
+
+const TREND: [string, string][] = [
+  ['anon', 'anon'],
+  ['file', 'filecache'],
+  ['shmem', 'shmem'],
+  ['slab_reclaimable', 'slabReclaimable'],
+  ['slab_unreclaimable', 'slabUnreclaimable'],
+];
+
+function trendOption(lang: Lang, samples: { ts: string; data: { memTotalBytes?: number; memAvailableBytes?: number; components?: Record<string, number> } }[]): ChartOption {
+  const pts = samples.filter((s) => s.data.components);
+  return {
+    tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatBytes(Number(v)) },
+    legend: { top: 0, textStyle: { fontSize: 11 } },
+    grid: { left: 60, right: 16, top: 30, bottom: 24 },
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+    yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatBytes(v) } },
+    series: TREND.map(([k, item]) => ({
+      name: itemLabel(lang, item),
+      type: 'line',
+      stack: 'mem',
+      areaStyle: { opacity: 0.35 },
+      symbol: 'none',
+      lineStyle: { width: 1 },
+      data: pts.map((s) => [s.ts, s.data.components?.[k] ?? 0]),
+    })),
+  };
+}
+
+export function NodePage({ nodeId }: { nodeId: string }) {
+  const { t, lang } = useI18n();
+  const node = useLoad(() => api.node(nodeId), [nodeId], 5000);
+  const diagnoses = useLoad(() => api.diagnoses(), []);
+  const [since] = useState(() => new Date(Date.now() - 3600_000).toISOString());
+  const samples = useLoad(() => api.samples(nodeId, since), [nodeId], 30000);
+  const [current, setCurrent] = useState<Task>();
+  const history = useLoad(() => api.tasks(nodeId), [nodeId], current && ACTIVE.has(current.status) ? 1000 : 5000);
+  const [scope, setScope] = useState('');
+  const [error, setError] = useState<string>();
+  const [picked, setPicked] = useState<string[]>([]);
+
+  // Follow the task this page started; when it is done, open its result.
+  const live = current ? (history.data?.find((x) => x.id === current.id) ?? current) : undefined;
+  useEffect(() => {
+    if (live?.status === 'done') go('tasks', live.id);
+  }, [live?.id, live?.status]);
+  const running = (history.data ?? []).filter((x) => ACTIVE.has(x.status));
+
+  const run = (name: string): void => {
+    setError(undefined);
+    const d = diagnoses.data?.find((x) => x.name === name);
+    api.createTask(nodeId, name, taskParams(d, lang, scope)).then(
+      (task) => {
+        setCurrent(task);
+        history.reload();
+      },
+      (e: unknown) => {
+        setError(e instanceof Error ? e.message : String(e));
+        if (e instanceof ApiError && typeof e.body.activeTaskId === 'string') {
+          api.task(e.body.activeTaskId).then(setCurrent, () => undefined);
+        }
+        history.reload();
+      },
+    );
+  };
+
+  const cgroups: LatestCgroup[] = node.data?.latest?.cgroups ?? [];
+  const n = node.data;
+  const available = new Set((diagnoses.data ?? []).map((d) => d.name));
+  const agentKnows = n?.info.diagnoses;
+
+  const cgColumns: Column<LatestCgroup>[] = [
+    { key: 'path', label: 'cgroup', value: (c) => c.path, render: (c) => <code className="path">{c.path}</code> },
+    ...(cgroups.some((c) => c.container) ? [{ key: 'container', label: 'container', value: (c: LatestCgroup) => c.container ?? '' }] : []),
+    { key: 'usage', label: 'usage', numeric: true, value: (c) => c.usageBytes, render: (c) => formatBytes(c.usageBytes) },
+    { key: 'ws', label: 'workingset', numeric: true, value: (c) => c.workingsetBytes, render: (c) => formatBytes(c.workingsetBytes) },
+    { key: 'limit', label: 'limit', numeric: true, value: (c) => c.limitBytes, render: (c) => (c.limitBytes === null ? 'max' : formatBytes(c.limitBytes)) },
+  ];
+
+  const histColumns: Column<Task>[] = useMemo(
+    () => [
+      {
+        key: 'pick',
+        label: '⇄',
+        value: () => '',
+        render: (x) =>
+          x.status === 'done' && x.reportSchema === 'oscope.mem/v1' ? (
+            <input
+              type="checkbox"
+              aria-label="compare"
+              checked={picked.includes(x.id)}
+              onChange={(e) => setPicked((p) => (e.target.checked ? [...p.filter((y) => y !== x.id), x.id].slice(-2) : p.filter((y) => y !== x.id)))}
+            />
+          ) : null,
+      },
+      { key: 'created', label: t('task.created'), value: (x) => x.createdAt, render: (x) => <span className="nowrap">{formatTime(x.createdAt, lang)}</span> },
+      {
+        key: 'diag',
+        label: t('task.diagnosis'),
+        value: (x) => diagLabel(t, x.diagnosis),
+        render: (x) => (x.status === 'done' ? <a href={href('tasks', x.id)}>{diagLabel(t, x.diagnosis)}</a> : diagLabel(t, x.diagnosis)),
+      },
+      { key: 'status', label: t('task.status'), value: (x) => x.status, render: (x) => <TaskStatusPill task={x} /> },
+      { key: 'dur', label: t('task.duration'), value: (x) => (x.startedAt && x.finishedAt ? Date.parse(x.finishedAt) - Date.parse(x.startedAt) : null), numeric: true, render: (x) => formatDuration(x.startedAt, x.finishedAt) },
+      { key: 'by', label: t('task.by'), value: (x) => x.createdBy, className: 'muted small' },
+      { key: 'err', label: '', value: (x) => x.error ?? '', className: 'muted small wrap' },
+    ],
+    [t, lang, picked],
+  );
+
+  const trend = useMemo(() => trendOption(lang, samples.data ?? []), [lang, samples.data]);
+
+  if (node.error && !n) return <p className="error pad">{node.error}</p>;
+  if (!n) return <p className="muted pad">{t('common.loading')}</p>;
+
+  return (
+    <section className="page">
+      <div className="page-head">
+        <a className="muted" href={href()}>
+          ← {t('nav.fleet')}
+        </a>
+        <h1 data-testid="node-title">{n.name}</h1>
+        <span className={`dot ${n.online ? 'on' : 'off'}`}>{n.online ? t('fleet.online') : t('fleet.offline')}</span>
+        <span className="muted small">
+          {n.info.kernel ?? ''} · {t('fleet.lastSeen')}: {n.lastSeenAt ? t('common.ago', { t: formatAge(n.lastSeenAt) }) : t('common.never')}
+        </span>
+        <div className="spacer" />
+        <MemBar used={usedBytes(n)} total={n.latest?.memTotalBytes} />
+      </div>
+
+      <div className="card">
+        <h2>{t('node.run')}</h2>
+        <div className="scope-row">
+          <label>
+            {t('node.scope')}{' '}
+            <select value={scope} onChange={(e) => setScope(e.target.value)} data-testid="scope-select">
+              <option value="">{t('node.scope.host')}</option>
+              {cgroups.map((c) => (
+                <option key={c.path} value={c.path}>
+                  {c.container ? `${c.container} — ${c.path}` : c.path} ({formatBytes(c.usageBytes)})
+                </option>
+              ))}
+            </select>
+          </label>
+          <span className="muted small">{t('node.scope.hint')}</span>
+        </div>
+        <div className="diag-buttons">
+          {DIAGNOSES.map((d) => {
+            const ok = available.has(d) && (!agentKnows || agentKnows.length === 0 || agentKnows.includes(d));
+            const busy = running.some((x) => x.diagnosis === d);
+            return (
+              <button key={d} className="diag-button" disabled={!ok || busy} onClick={() => run(d)} data-testid={`run-${d}`} title={ok ? t(`diag.${d}.desc` as Key) : t('node.unavailable')}>
+                <span className="diag-name">{t(`diag.${d}` as Key)}</span>
+                <span className="diag-desc">{ok ? t(`diag.${d}.desc` as Key) : t('node.unavailable')}</span>
+              </button>
+            );
+          })}
+        </div>
+        {error && <p className="error">{error}</p>}
+        {live && ACTIVE.has(live.status) && <Progress task={live} onCancel={() => void api.cancelTask(live.id).then(setCurrent, (e: unknown) => setError(String(e)))} />}
+        {live && (live.status === 'failed' || live.status === 'timeout') && <p className="error">{t('result.failed', { error: live.error ?? live.status })}</p>}
+        {running
+          .filter((x) => x.id !== live?.id)
+          .map((x) => (
+            <Progress key={x.id} task={x} onCancel={() => void api.cancelTask(x.id).then(() => history.reload())} />
+          ))}
+      </div>
+
+      <div className="grid2">
+        <div className="card">
+          <h2>{t('node.memTrend')}</h2>
+          {(samples.data ?? []).length > 0 ? <Chart option={trend} height={300} /> : <p className="muted">{t('node.noSamples')}</p>}
+        </div>
+        <div className="card">
+          <h2>{t('node.cgroups')}</h2>
+          <DataTable columns={cgColumns} rows={cgroups} rowKey={(c) => c.path} initialSort={{ key: 'usage', desc: true }} limit={30} />
+        </div>
+      </div>
+
+      <div className="card">
+        <div className="card-head">
+          <h2>{t('node.history')}</h2>
+          <div className="spacer" />
+          <span className="muted small">{t('node.compareHint')}</span>
+          <button className="secondary" disabled={picked.length !== 2} onClick={() => go('compare', picked[0]!, picked[1]!)} data-testid="compare-button">
+            {t('node.compare')}
+          </button>
+        </div>
+        <DataTable testId="history-table" columns={histColumns} rows={history.data ?? []} rowKey={(x) => x.id} initialSort={{ key: 'created', desc: true }} />
+      </div>
+    </section>
+  );
+}
