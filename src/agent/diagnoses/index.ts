@@ -4,7 +4,8 @@
  */
 import { DiagnosisRegistry } from '../registry.js';
 import { memDiagnosis } from './mem.js';
+import { filecacheDiagnosis, memleakDiagnosis, runlatencyDiagnosis } from './more.js';
 
 export function defaultRegistry(): DiagnosisRegistry {
-  return new DiagnosisRegistry().register(memDiagnosis);
+  return new DiagnosisRegistry().register(memDiagnosis).register(filecacheDiagnosis).register(memleakDiagnosis).register(runlatencyDiagnosis);
 }
