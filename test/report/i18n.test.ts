@@ -24,6 +24,7 @@ test('i18n: every catalog has the same keys and placeholders as English', () => 
 test('i18n: params are formatted by their name', () => {
   assert.equal(formatMessage('{sizeBytes} {ratePct} {n} {latMs}', { sizeBytes: 1536, ratePct: 12.5, n: 1234567, latMs: 12.3 }, 'en'), '1.50 KiB 13% 1,234,567 12.3 ms');
   assert.equal(formatMessage('{missing}', {}, 'en'), '{missing}');
+  assert.equal(formatMessage('chrt -p {culpritPid}; cpu {cpu}; pid {pid}; {count}', { culpritPid: 14928, cpu: 1, pid: 12345, count: 12345 }, 'en'), 'chrt -p 14928; cpu 1; pid 12345; 12,345');
 });
 
 test('i18n: language from the locale', () => {

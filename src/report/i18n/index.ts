@@ -3,7 +3,8 @@
  * test suite checks that every other catalog has exactly the same keys and placeholders.
  *
  * Templates use `{name}` placeholders. A param whose name ends in `Bytes` is rendered as a size, `Pct`
- * as a percent, `Ms` as a duration, a number otherwise with digit grouping.
+ * as a percent, `Ms` as a duration, an identifier (`pid`, `culpritPid`, `cpu`, `shmid`...) as a plain
+ * number, any other number with digit grouping.
  */
 import { formatBytes, formatCount, formatDurationMs, formatPct } from '../format.js';
 import { en } from './en.js';
@@ -41,8 +42,12 @@ export function langFromEnv(env: NodeJS.ProcessEnv = process.env): Lang {
   return /^zh/i.test(loc) ? 'zh-CN' : 'en';
 }
 
+/** Params that name things (pids, ids, CPUs, IRQ numbers, shmids) print as plain numbers, never grouped. */
+const IDENTIFIER = /(?:^|[a-z])(?:pid|Pid|id|Id|ids|Ids|cpu|Cpu|irq|Irq|shmid|Shmid|inode|Inode|uid|Uid)$/;
+
 export function formatParam(name: string, value: string | number): string {
   if (typeof value === 'string') return value;
+  if (IDENTIFIER.test(name)) return String(value);
   if (/Bytes$/.test(name)) return formatBytes(value);
   if (/Pct$/.test(name)) return formatPct(value);
   if (/Ms$/.test(name)) return formatDurationMs(value);
