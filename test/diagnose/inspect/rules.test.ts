@@ -38,6 +38,12 @@ const EXPECT: Record<string, [string, string, string, number][]> = {
     ['error', 'HW-ERROR', 'hardware error (recoverable)', 1],
     ['warning', 'EDAC', 'EDAC CE memory error on MC0', 2],
   ],
+  'known-issues.log': [
+    ['error', 'KNOWN-EXT4-DIR-INDEX-FULL', 'ext4 directory index full on sdb1', 1],
+    ['error', 'KNOWN-PIDS-LIMIT', 'fork rejected by the pids limit of /kubepods/burstable/pod1b2c3d4e-aaaa-bbbb-cccc-1234567890ab', 1],
+    ['warning', 'KNOWN-XFS-ALLOC-DEADLOCK', 'XFS possible memory allocation deadlock', 2],
+    ['warning', 'KNOWN-SYN-BACKLOG', 'SYN backlog overflow on port 8080', 1],
+  ],
   'network.log': [
     ['error', 'NET-TX-TIMEOUT', 'NIC transmit timeout on eth0 (e1000e)', 1],
     ['error', 'NET-CONNTRACK-FULL', 'conntrack table full', 2],
