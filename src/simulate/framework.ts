@@ -28,6 +28,7 @@ import {
 } from './state.js';
 import { parseCount, parseSeconds, parseSize } from './units.js';
 import { Worker, findPython } from './worker.js';
+import { abortableSleep } from '../util/sleep.js';
 
 export { SIM_PREFIX } from './state.js';
 export type { Resource, RunState } from './state.js';
@@ -339,18 +340,7 @@ async function startRun(name: string, input: OptionInput, so: StartOptions): Pro
   }
 }
 
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { abortableSleep };
 
 /**
  * Creates a scenario and returns what it created, leaving it in place: the caller owns the run and must

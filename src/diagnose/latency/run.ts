@@ -12,6 +12,7 @@ import { analyzeLatency, buildHistograms, toLatencyEvent } from './analyze.js';
 import { type LatencyTracer, type RawLatencyEvent, type TracerOptions, startBpfTracer } from './bpf.js';
 import { PROC_STAT_PATH, type StealSample, isStealGap, parseStatSteal } from './steal.js';
 import type { CoverageEntry, KindThresholds, LatencyAnalysis, LatencyEvent } from './types.js';
+import { abortableSleep } from '../../util/sleep.js';
 
 /** The per-kind thresholds (ms) from the configurable lat.* thresholds. */
 export function kindThresholds(t: Thresholds): KindThresholds {
@@ -117,17 +118,7 @@ export function wallOffsetMs(): number {
   return Date.now() - monoMs();
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+const sleep = abortableSleep;
 
 /**
  * A live session: the tracer plus the steal sampler and the symboliser. Used by the one-shot run and

@@ -14,6 +14,7 @@ import type { Thresholds } from '../thresholds.js';
 import { type Callsite, type CheckInput, type CheckResult, type Coverage, type MemleakAnalysis, checkVerdict, decideVerdict, instantCheck } from './analyze.js';
 import { type GrowthSample, pickSuspect, rankGrowth } from './growth.js';
 import { type LeakType, type SlabFacts, pcpFreeBytes, readSlabFacts, sampleBytes, unaccountedBytes } from './sample.js';
+import { abortableSleep } from '../../util/sleep.js';
 
 /** What tracing is asked to follow: the kind, and (once known) the suspect cache/caller. */
 export interface TraceTarget {
@@ -54,17 +55,7 @@ export interface MemleakOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+const defaultSleep = abortableSleep;
 
 function denied(err: unknown): boolean {
   return err instanceof HostError && (err.denied || err.notFound);
