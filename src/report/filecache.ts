@@ -3,6 +3,7 @@
  * tests), and its text rendering. Built from a FileCacheAnalysis (src/diagnose/filecache/).
  */
 import { z } from 'zod';
+import { ContainerSchema } from './container.js';
 import type { FileCacheAnalysis } from '../diagnose/filecache/types.js';
 import { formatBytes } from './format.js';
 import { type Lang, t } from './i18n/index.js';
@@ -12,14 +13,8 @@ export const FILECACHE_SCHEMA = 'oscope.filecache/v1';
 
 const bytes = z.number().int().nonnegative();
 
-export const FileCacheContainerSchema = z.object({
-  runtime: z.string(),
-  id: z.string(),
-  name: z.string().optional(),
-  podName: z.string().optional(),
-  podNamespace: z.string().optional(),
-  podUid: z.string().optional(),
-});
+/** Kept under this name for readers of the filecache schema; the shape is the shared ContainerSchema. */
+export const FileCacheContainerSchema = ContainerSchema;
 
 export const FileCacheFileSchema = z.object({
   path: z.string(),

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { HostInfo } from '../host/host.js';
 import type { MemAnalysis } from '../diagnose/memory/types.js';
 import { FileCacheFileSchema, fileCacheTable } from './filecache.js';
+import { ContainerSchema } from './container.js';
 import { FindingSchema, localizeFindings } from './finding.js';
 import { formatBytes, formatCount } from './format.js';
 import { type Lang, t } from './i18n/index.js';
@@ -14,14 +15,6 @@ import { type Style, table, section, renderFindings, renderCoverage } from './te
 export const MEM_SCHEMA = 'oscope.mem/v1';
 
 const bytes = z.number().int().nonnegative();
-const ContainerSchema = z.object({
-  runtime: z.string(),
-  id: z.string(),
-  name: z.string().optional(),
-  podName: z.string().optional(),
-  podNamespace: z.string().optional(),
-  podUid: z.string().optional(),
-});
 
 export const MemDocumentSchema = z.object({
   schema: z.literal(MEM_SCHEMA),
