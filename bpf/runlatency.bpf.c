@@ -11,11 +11,19 @@
  *   irqoff    the same cpu-clock samples: the hrtimer behind them cannot fire while interrupts are off,
  *             so a sample arriving later than period + threshold after the previous one on that CPU
  *             means irqs were off (or the vCPU was stolen by the hypervisor: user space tells those
- *             apart with /proc/stat steal); the stack is where the CPU was when irqs came back on.
- *             A context switch or interrupt entry (device IRQ, local timer) during the gap proves irqs
- *             were on then: the irq-off section is measured from the last one, and a late sample
- *             without such a stretch (a delayed timer, e.g. a vCPU the host did not run) is counted,
- *             not reported.
+ *             apart with /proc/stat steal). The timer interrupt is taken at the first instruction
+ *             that re-enables interrupts, so the sample's kernel stack is where the irq-off section
+ *             ended (e.g. _raw_spin_unlock_irq < the function that held the lock).
+ *             Late samples that are not irq-off are counted (timer_gaps), not reported:
+ *             - the sample landed in the idle task or in user mode: interrupts were on there, the
+ *               timer itself was late (on a VM, a halted vCPU the host woke late);
+ *             - a context switch or interrupt entry happened while the sampler was already overdue
+ *               and well before the sample (more than BURST_NS): interrupts were on during the gap.
+ *               Interrupts that were pending while irqs were off are delivered together with the
+ *               late timer (the "burst"); they say nothing about the gap and are ignored.
+ *             The latency is measured from when the sample was due (previous + period), or from the
+ *             last proof that interrupts were on when that is later: a lower bound, at most one
+ *             period short of the real section.
  *   softirq   softirq_raise → softirq_entry delay and softirq_entry → exit run time, per vector.
  *   hardirq   irq_handler_entry → exit run time per IRQ.
  *
@@ -39,14 +47,24 @@ const volatile __u64 hardirq_thresh_ns = 0;
 /* The cpu-clock sampling period (ns) of the perf events the tick program is attached to. */
 const volatile __u64 sample_period_ns = 1000000;
 const volatile __u32 targ_tgid = 0;   /* 0 = every process */
-const volatile __u64 targ_cgid = 0;   /* cgroup v2 id; 0 = every cgroup */
+const volatile __u64 targ_cgid = 0;   /* cgroup id (kernfs inode) in the hierarchy below; 0 = every cgroup */
+/* Which hierarchy cgroup ids come from (filter, events, histograms): -1 = cgroup v2 (the default
+ * hierarchy), else the cgroup v1 hierarchy of the controller with this subsystem id (/proc/cgroups order). */
+const volatile __s32 targ_ssid = -1;
+/* Histograms per (cgroup, CPU); false: per CPU only (cgroup_id 0), a handful of map entries. */
+const volatile bool hist_by_cgroup = true;
 const volatile __s32 targ_cpu = -1;   /* -1 = every CPU */
 const volatile bool want_hist = true;
 
 /* Events that did not fit in the ring buffer. */
 __u64 lost_events = 0;
-/* Late cpu-clock samples whose CPU switched tasks or took interrupts meanwhile: not irq-off. */
+/* Late cpu-clock samples that were not irq-off (idle, user mode, or interrupts were on meanwhile). */
 __u64 timer_gaps = 0;
+
+/* Interrupts delivered within this long before a late sample are the ones that were pending while
+ * irqs were off (delivered together with the late timer), not proof that irqs were on. */
+#define BURST_NS 500000ULL
+#define RL_MAX_SSID 32
 
 #define TASK_RUNNING 0
 
@@ -64,7 +82,8 @@ struct cpu_state {
   __u64 raise_ns[RL_NR_SOFTIRQS];
   __u64 sirq_entry_ns[RL_NR_SOFTIRQS];
   __u64 hirq_entry_ns;
-  __u64 activity_ns;    /* last context switch or interrupt entry on this CPU: irqs were on then */
+  __u64 activity_ns;    /* last context switch or interrupt entry while the sampler was not overdue */
+  __u64 overdue_ns;     /* first switch or interrupt entry after the sample became overdue (0: none) */
   __s32 nosched_stack;
   __u32 nosched_pending;
   __u32 seg_next;
@@ -116,7 +135,16 @@ static __always_inline long task_state(struct task_struct *t) {
 }
 
 static __always_inline __u64 task_cgid(struct task_struct *t) {
-  return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+  if (targ_ssid < 0) return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+  /* cgroup v1: the task's css of that controller → its cgroup's kernfs node (id = directory inode). */
+  __u32 ssid = (__u32)targ_ssid;
+  if (ssid >= RL_MAX_SSID) return 0;
+  struct css_set *cs = BPF_CORE_READ(t, cgroups);
+  struct cgroup_subsys_state *css = NULL;
+  if (!cs) return 0;
+  bpf_core_read(&css, sizeof(css), &cs->subsys[ssid]);
+  if (!css) return 0;
+  return BPF_CORE_READ(css, cgroup, kn, id);
 }
 
 static __always_inline struct cpu_state *state(void) {
@@ -175,8 +203,24 @@ static __always_inline void set_culprit(struct rl_event *e, struct cpu_state *s,
   }
 }
 
+/*
+ * A context switch or interrupt entry: interrupts were on (a switch re-enables them in
+ * finish_task_switch). While the cpu-clock sample is not overdue it bounds where an irq-off section
+ * can start; once it is overdue, it is either pending work delivered with the late timer or proof that
+ * the timer was late with interrupts on: the tick program tells those apart by how long before the
+ * sample it came.
+ */
+static __always_inline void mark_irqs_on(struct cpu_state *s, __u64 now) {
+  __u64 last = s->last_sample_ns;
+  if (irqoff_thresh_ns && last && now > last + sample_period_ns + irqoff_thresh_ns) {
+    if (!s->overdue_ns) s->overdue_ns = now;
+  } else {
+    s->activity_ns = now;
+  }
+}
+
 static __always_inline void hist_add(struct task_struct *t, __u32 cpu, __u64 delta) {
-  struct rl_hist_key k = {.cgroup_id = task_cgid(t), .cpu = cpu};
+  struct rl_hist_key k = {.cgroup_id = hist_by_cgroup ? task_cgid(t) : 0, .cpu = cpu};
   struct rl_hist *h = bpf_map_lookup_elem(&hists, &k);
   if (!h) {
     struct rl_hist zero = {};
@@ -250,7 +294,7 @@ static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct
   s->nosched_pending = 0;
   s->nosched_stack = -1;
   s->last_switch_ns = now;
-  s->activity_ns = now;
+  mark_irqs_on(s, now);
 
   /* runqueue: next waited from its wakeup until now. */
   if (!next_pid) return 0;
@@ -330,14 +374,14 @@ static __always_inline int on_hardirq_entry(void) {
   struct cpu_state *s = state();
   if (!s) return 0;
   __u64 now = bpf_ktime_get_ns();
-  s->activity_ns = now;
+  mark_irqs_on(s, now);
   if (hardirq_thresh_ns) s->hirq_entry_ns = now;
   return 0;
 }
 
 static __always_inline int on_timer_entry(void) {
   struct cpu_state *s = state();
-  if (s) s->activity_ns = bpf_ktime_get_ns();
+  if (s) mark_irqs_on(s, bpf_ktime_get_ns());
   return 0;
 }
 
@@ -436,36 +480,36 @@ int oscope_rl_tick(struct bpf_perf_event_data *ctx) {
   __u64 now = bpf_ktime_get_ns();
   __u32 cpu = bpf_get_smp_processor_id();
   __u64 last = s->last_sample_ns;
+  __u64 overdue = s->overdue_ns;
   s->last_sample_ns = now;
-  /* Irqs were on at the last switch/interrupt entry: an irq-off section can only start after it. */
-  __u64 since = last;
-  __u64 allowance = sample_period_ns;
-  if (s->activity_ns > last && s->activity_ns < now) {
-    since = s->activity_ns;
-    allowance = 0;
-  }
+  s->overdue_ns = 0;
   if (!cpu_wanted(cpu)) return 0;
   struct task_struct *cur = bpf_get_current_task_btf();
   __u32 pid = BPF_CORE_READ(cur, pid);
   bool kernel = (long)PT_REGS_IP(&ctx->regs) < 0;
 
-  bool late = irqoff_thresh_ns && last && now > last && now - last > sample_period_ns + irqoff_thresh_ns;
-  if (late && now - since <= allowance + irqoff_thresh_ns) {
-    /* The sampler's hrtimer was late but the CPU switched tasks or took interrupts meanwhile. */
-    __sync_fetch_and_add(&timer_gaps, 1);
-  } else if (late) {
-    struct rl_event *e = reserve();
-    if (e) {
-      e->kind = RL_IRQOFF;
-      e->ts_ns = now;
-      e->latency_ns = now - since - allowance;
-      e->cpu = cpu;
-      e->stack_id = kernel ? bpf_get_stackid(ctx, &stacks, 0) : -1;
-      set_victim(e, cur);
-      e->culprit_pid = pid;
-      e->culprit_tgid = BPF_CORE_READ(cur, tgid);
-      BPF_CORE_READ_STR_INTO(&e->culprit_comm, cur, comm);
-      bpf_ringbuf_submit(e, 0);
+  __u64 due = last + sample_period_ns;
+  if (irqoff_thresh_ns && last && now > due + irqoff_thresh_ns) {
+    /* Irqs were on at the last switch/interrupt entry: the section can only start after it. */
+    __u64 since = s->activity_ns > due && s->activity_ns < now ? s->activity_ns : due;
+    if (!kernel || pid == 0 || (overdue && overdue < now && now - overdue > BURST_NS)) {
+      /* Idle or user mode (interrupts on), or interrupts taken during the gap: a late timer. */
+      __sync_fetch_and_add(&timer_gaps, 1);
+    } else if (now - since > irqoff_thresh_ns) {
+      struct rl_event *e = reserve();
+      if (e) {
+        e->kind = RL_IRQOFF;
+        e->ts_ns = now;
+        e->latency_ns = now - since;
+        e->cpu = cpu;
+        e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+        e->extra = overdue && overdue < now ? (__u32)((now - overdue) / 1000) : 0;
+        set_victim(e, cur);
+        e->culprit_pid = pid;
+        e->culprit_tgid = BPF_CORE_READ(cur, tgid);
+        BPF_CORE_READ_STR_INTO(&e->culprit_comm, cur, comm);
+        bpf_ringbuf_submit(e, 0);
+      }
     }
   }
 

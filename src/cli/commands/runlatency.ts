@@ -3,14 +3,20 @@
  * kernel, run-queue delay), who suffered and who caused it.
  *
  *   oscope runlatency -i 10 [--json]            one shot: events as they happen, then a summary
- *   oscope runlatency enable [kind=Nms ...]     a detached background monitor (state in a file)
+ *   oscope runlatency enable [kind=Nms ...]     a background monitor: in the running agent (asked over
+ *                                               its local socket, src/agent/local.ts), else a detached
+ *                                               process (state in a file)
  *   oscope runlatency report --out DIR          what the monitor has seen, as JSON and text
  *   oscope runlatency disable                   stops it (its BPF links and perf events go with it)
+ *
+ * A detached monitor started while no agent ran keeps being used by report/disable even when an agent
+ * comes up later; enable refuses to start a second monitor.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { type LocalAgent, LocalAgentError, connectLocalAgent } from '../../agent/local.js';
 import { LatencySession, LatencyUnavailableError, type LatencyFilters, kindThresholds, runLatency } from '../../diagnose/latency/run.js';
 import { LATENCY_KINDS, type KindThresholds, type LatencyAnalysis, type LatencyKind } from '../../diagnose/latency/types.js';
 import { HostError } from '../../host/host.js';
@@ -114,7 +120,7 @@ function filtersFrom(f: LatencyFlags): LatencyFilters {
 function addFilterOptions(cmd: Command): Command {
   return cmd
     .option('--pid <pid>', 'only this process (victim of runqueue/nosched events)')
-    .option('--cgroup <path>', 'only tasks of this cgroup v2 (path under the cgroup2 mount)')
+    .option('--cgroup <path>', 'only tasks of this cgroup: a cgroup v2 path (under the cgroup2 mount), or cgroup v1 as controller:/path or a path under a v1 controller mount (/sys/fs/cgroup/memory/x)')
     .option('--container <id>', 'only tasks of this container (id prefix) or systemd service')
     .option('--cpu <n>', 'only this CPU')
     .option('--threshold <kind=Nms,...>', 'thresholds per kind (irqoff, softirq, hardirq, nosched, runqueue; 0 = off) or key=value (repeatable)', collectKeyValue)
@@ -201,13 +207,32 @@ async function monitorMain(c: CliContext, stateFile: string): Promise<void> {
   session.close();
 }
 
+/** The agent's answer as a UserError (its sentence); anything else as it is. */
+function agentError(err: unknown): never {
+  if (err instanceof LocalAgentError) throw new UserError(`the agent says: ${err.message}`, err.status >= 500 ? EXIT.failure : EXIT.usage);
+  if (err instanceof Error) throw new UserError(`the agent did not answer: ${err.message}`, EXIT.failure);
+  throw err;
+}
+
 async function enable(c: CliContext, kindsArgs: string[], flags: LatencyFlags): Promise<void> {
-  requireRoot('oscope runlatency enable');
   const file = monitorStateFile();
   const old = readMonitorState(file);
   if (old && isSameProcessAlive(old.owner)) throw new UserError(`a runlatency monitor already runs (pid ${old.owner.pid}): \`oscope runlatency disable\` first`, EXIT.usage);
   const { kinds } = latencyThresholds({ ...flags, threshold: [...(flags.threshold ?? []), ...kindsArgs] });
   const filters = filtersFrom(flags);
+  const agent = await connectLocalAgent();
+  if (agent) {
+    let st;
+    try {
+      st = await agent.runlatencyEnable({ thresholds: kinds, filters });
+    } catch (err) {
+      agentError(err);
+    }
+    if (c.json) c.out(JSON.stringify({ schema: MONITOR_STATE_SCHEMA, running: st.running, where: 'agent', pid: st.pid, socket: agent.socket, thresholds: st.thresholds ?? kinds }));
+    else c.out(t(c.lang, 'lat.monitor.startedAgent', { pid: String(st.pid), socket: agent.socket }));
+    return;
+  }
+  requireRoot('oscope runlatency enable');
   const snapshot = join(dirname(file), 'runlatency-snapshot.json');
   try {
     unlinkSync(snapshot);
@@ -239,7 +264,7 @@ async function enable(c: CliContext, kindsArgs: string[], flags: LatencyFlags): 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (c.json) c.out(JSON.stringify({ schema: MONITOR_STATE_SCHEMA, running: true, pid: owner.pid, stateFile: file, thresholds: kinds }));
+  if (c.json) c.out(JSON.stringify({ schema: MONITOR_STATE_SCHEMA, running: true, where: 'process', pid: owner.pid, stateFile: file, thresholds: kinds }));
   else c.out(t(c.lang, 'lat.monitor.started', { pid: String(owner.pid), file }));
 }
 
@@ -259,24 +284,61 @@ function unlinkQuiet(file: string): void {
   }
 }
 
-function runningMonitor(): MonitorState {
+/** The detached monitor when one runs. */
+function detachedMonitor(): MonitorState | undefined {
   const st = readMonitorState(monitorStateFile());
-  if (!st || !isSameProcessAlive(st.owner)) throw new UserError('no runlatency monitor is running: start one with `oscope runlatency enable`', EXIT.usage);
-  return st;
+  return st && isSameProcessAlive(st.owner) ? st : undefined;
 }
 
-async function report(c: CliContext, out: string | undefined): Promise<void> {
-  const st = runningMonitor();
-  // Ask for a fresh snapshot and wait for it (up to 5 s; else take the last periodic one).
+/** The agent when one answers and hosts a running monitor. */
+async function agentMonitor(): Promise<{ agent: LocalAgent; pid: number } | undefined> {
+  const agent = await connectLocalAgent();
+  if (!agent) return undefined;
+  try {
+    const st = await agent.runlatencyStatus();
+    return st.running ? { agent, pid: st.pid } : undefined;
+  } catch (err) {
+    return agentError(err);
+  }
+}
+
+const NO_MONITOR = 'no runlatency monitor is running: start one with `oscope runlatency enable`';
+
+/** A fresh analysis from the detached monitor (asks it for a snapshot, waits up to 5 s). */
+async function detachedReport(st: MonitorState): Promise<LatencyAnalysis> {
   const before = statMtime(st.snapshot);
   process.kill(st.owner.pid, 'SIGUSR1');
   const until = Date.now() + 5000;
   while (Date.now() < until && statMtime(st.snapshot) === before) await new Promise((r) => setTimeout(r, 50));
   const text = tryRead(st.snapshot);
   if (!text) throw new UserError(`the monitor has written no snapshot yet (${st.snapshot})`, EXIT.failure);
-  const a = JSON.parse(text) as LatencyAnalysis;
+  return JSON.parse(text) as LatencyAnalysis;
+}
+
+async function report(c: CliContext, out: string | undefined): Promise<void> {
+  const st = detachedMonitor();
+  let a: LatencyAnalysis;
+  let where: 'agent' | 'process';
+  let pid: number;
+  if (st) {
+    a = await detachedReport(st);
+    where = 'process';
+    pid = st.owner.pid;
+  } else {
+    const am = await agentMonitor();
+    if (!am) throw new UserError(NO_MONITOR, EXIT.usage);
+    try {
+      a = await am.agent.runlatencyReport();
+    } catch (err) {
+      agentError(err);
+    }
+    where = 'agent';
+    pid = am.pid;
+  }
+  const from = t(c.lang, where === 'agent' ? 'lat.monitor.from.agent' : 'lat.monitor.from.process', { pid: String(pid) });
   const doc = runlatencyDocument(a, c.lang);
   if (out === undefined) {
+    if (!c.json) c.err(from);
     c.out(render(c, a));
     return;
   }
@@ -284,8 +346,8 @@ async function report(c: CliContext, out: string | undefined): Promise<void> {
   const json = join(out, 'runlatency.json');
   const txt = join(out, 'runlatency.txt');
   writeFileSync(json, `${JSON.stringify(doc, null, 2)}\n`);
-  writeFileSync(txt, `${renderRunlatencyText(doc, c.lang, plainStyle)}\n`);
-  c.out(c.json ? JSON.stringify({ json, text: txt }) : t(c.lang, 'lat.monitor.written', { json, text: txt }));
+  writeFileSync(txt, `${from}\n\n${renderRunlatencyText(doc, c.lang, plainStyle)}\n`);
+  c.out(c.json ? JSON.stringify({ json, text: txt, where, pid }) : `${t(c.lang, 'lat.monitor.written', { json, text: txt })} (${from})`);
 }
 
 function statMtime(file: string): number {
@@ -299,15 +361,26 @@ function statMtime(file: string): number {
 async function disable(c: CliContext): Promise<void> {
   const file = monitorStateFile();
   const st = readMonitorState(file);
-  if (!st || !isSameProcessAlive(st.owner)) {
+  if (st && isSameProcessAlive(st.owner)) {
+    if ((await killVerified(st.owner, 'SIGTERM', 5000)) === 'alive') await killVerified(st.owner, 'SIGKILL', 5000);
     unlinkQuiet(file);
-    c.out(c.json ? JSON.stringify({ running: false }) : t(c.lang, 'lat.monitor.none'));
+    unlinkQuiet(st.snapshot);
+    c.out(c.json ? JSON.stringify({ running: false, where: 'process', stopped: st.owner.pid }) : t(c.lang, 'lat.monitor.stopped', { pid: String(st.owner.pid) }));
     return;
   }
-  if ((await killVerified(st.owner, 'SIGTERM', 5000)) === 'alive') await killVerified(st.owner, 'SIGKILL', 5000);
   unlinkQuiet(file);
-  unlinkQuiet(st.snapshot);
-  c.out(c.json ? JSON.stringify({ running: false, stopped: st.owner.pid }) : t(c.lang, 'lat.monitor.stopped', { pid: String(st.owner.pid) }));
+  const am = await agentMonitor();
+  if (am) {
+    let r;
+    try {
+      r = await am.agent.runlatencyDisable();
+    } catch (err) {
+      agentError(err);
+    }
+    c.out(c.json ? JSON.stringify({ running: r.running, where: 'agent', stopped: am.pid }) : t(c.lang, 'lat.monitor.stoppedAgent', { pid: String(am.pid) }));
+    return;
+  }
+  c.out(c.json ? JSON.stringify({ running: false }) : t(c.lang, 'lat.monitor.none'));
 }
 
 export const registerRunlatency: RegisterCommand = (program: Command, ctx: () => CliContext) => {
@@ -317,8 +390,10 @@ export const registerRunlatency: RegisterCommand = (program: Command, ctx: () =>
       .description('scheduling and interrupt latency: irq-off, softirq, hardirq, no-schedule in the kernel, run-queue delay; victim, culprit, stack')
       .option('-i, --interval <seconds>', 'trace this long, printing events as they happen, then a summary', '10'),
   ).action(async (flags: LatencyFlags) => oneShot(ctx(), flags));
-  addFilterOptions(cmd.command('enable').description('start a background monitor (detached process); thresholds as kind=Nms').argument('[thresholds...]')).action(
-    async (args: string[], flags: LatencyFlags) => enable(ctx(), args, flags),
+  addFilterOptions(cmd.command('enable').description('start a background monitor (in the running agent, else a detached process); thresholds as kind=Nms').argument('[thresholds...]')).action(
+    // The parent command defines the same filter options and takes them wherever they are written
+    // (`runlatency enable --cpu 1`): merge both.
+    async (args: string[], _flags: LatencyFlags, command: Command) => enable(ctx(), args, command.optsWithGlobals<LatencyFlags>()),
   );
   cmd
     .command('report')

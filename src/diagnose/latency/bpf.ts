@@ -135,12 +135,16 @@ export interface TracerOptions {
   samplePeriodMs: number;
   /** Only this process (tgid). */
   pid?: number;
-  /** Only this cgroup v2 id. */
+  /** Only this cgroup (kernfs id = directory inode) of the hierarchy `cgroupSsid` says. */
   cgroupId?: bigint;
+  /** The hierarchy of cgroup ids (filter, events, histograms): undefined = cgroup v2, else the v1 hierarchy of the controller with this subsystem id. */
+  cgroupSsid?: number;
   /** Only this CPU. */
   cpu?: number;
   /** Collect wakeup-to-run histograms (default true). */
   histograms?: boolean;
+  /** Histograms per (cgroup, CPU) (default true); false: per CPU only, a few map entries. */
+  histogramsByCgroup?: boolean;
   onEvent: (e: RawLatencyEvent) => void;
 }
 
@@ -177,6 +181,8 @@ function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: TracerOptions, 
       .setRodata('sample_period_ns', ms2ns(o.samplePeriodMs))
       .setRodata('targ_tgid', o.pid ?? 0)
       .setRodata('targ_cgid', o.cgroupId ?? 0n)
+      .setRodata('targ_ssid', o.cgroupSsid ?? -1)
+      .setRodata('hist_by_cgroup', o.histogramsByCgroup ?? true)
       .setRodata('targ_cpu', o.cpu ?? -1)
       .setRodata('want_hist', o.histograms ?? true);
     obj.load();
@@ -256,11 +262,14 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
   const tp = flavour === 'tp_btf' ? 'tp_btf' : 'raw_tp';
   method.runqueue = `${tp} sched_wakeup/sched_wakeup_new/sched_switch (wakeup-to-run; culprit = longest runner of the CPU while waiting)`;
   method.nosched = `cpu-clock perf_event every ${o.samplePeriodMs} ms (kernel mode, rq->nr_running > 1) + ${tp} sched_switch`;
-  method.irqoff = `cpu-clock perf_event every ${o.samplePeriodMs} ms (late hrtimer samples with no task switch or hard IRQ meanwhile; hypervisor steal told apart with /proc/stat)`;
+  method.irqoff = `cpu-clock perf_event every ${o.samplePeriodMs} ms (hrtimer samples later than period + threshold that land in kernel code of a non-idle task with no interrupt taken during the gap; hypervisor steal told apart with /proc/stat)`;
   method.softirq = `${tp} softirq_raise/entry/exit`;
   method.hardirq = `${tp} irq_handler_entry/exit`;
   for (const k of ['irqoff', 'softirq', 'hardirq', 'nosched', 'runqueue'] as const) {
-    if (o.thresholds[k] <= 0) {
+    if (k === 'runqueue' && o.thresholds[k] <= 0 && (o.histograms ?? true) && !failedKinds.has(k)) {
+      coverage.push({ section: k, status: 'partial', reason: 'histograms only (no events: threshold 0)' });
+      method.runqueue = `${tp} sched_wakeup/sched_wakeup_new/sched_switch (wakeup-to-run histograms only)`;
+    } else if (o.thresholds[k] <= 0) {
       coverage.push({ section: k, status: 'unavailable', reason: 'turned off (threshold 0)' });
       delete method[k];
     } else if (failedKinds.has(k)) {

@@ -1,17 +1,20 @@
 /**
  * The one-shot run of `oscope runlatency -i SECONDS`: start the tracer, hand each event over as it
  * arrives, sample /proc/stat steal to tell hypervisor steal apart from irq-off, and at the end read the
- * histograms and analyse. Also the cgroup v2 lookups the filters and histograms need.
+ * histograms and analyse. Also the cgroup (v2, and v1 controller hierarchies) lookups the filters and
+ * histograms need, and the long-lived `LatencySession` the background monitor and the agent keep open.
  */
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { identifyContainer } from '../../containers/identify.js';
 import type { Host } from '../../host/host.js';
+import { parseCgroups } from '../../kernel/procfs/cgroups.js';
+import { parseMountinfo } from '../../kernel/procfs/pid/mountinfo.js';
 import { type KallsymsTable, readKallsyms } from '../../kernel/syms/kallsyms.js';
 import type { Thresholds } from '../thresholds.js';
 import { analyzeLatency, buildHistograms, toLatencyEvent } from './analyze.js';
-import { type LatencyTracer, type RawLatencyEvent, type TracerOptions, startBpfTracer } from './bpf.js';
+import { type LatencyTracer, type RawLatencyEvent, RL_HIST_SLOTS, type TracerOptions, startBpfTracer } from './bpf.js';
 import { PROC_STAT_PATH, type StealSample, isStealGap, parseStatSteal } from './steal.js';
-import type { CoverageEntry, KindThresholds, LatencyAnalysis, LatencyEvent } from './types.js';
+import { LATENCY_KINDS, type CoverageEntry, type KindThresholds, type LatencyAnalysis, type LatencyEvent, type LatencyKind } from './types.js';
 import { abortableSleep } from '../../util/sleep.js';
 
 /** The per-kind thresholds (ms) from the configurable lat.* thresholds. */
@@ -21,7 +24,11 @@ export function kindThresholds(t: Thresholds): KindThresholds {
 
 export interface LatencyFilters {
   pid?: number;
-  /** A cgroup v2 path, relative to the cgroup2 mount ("/system.slice/x.service") or absolute under it. */
+  /**
+   * A cgroup: a cgroup v2 path, relative to the cgroup2 mount ("/system.slice/x.service") or absolute
+   * under it; or a cgroup v1 one, as `controller:/path` ("memory:/x") or absolute under a v1 controller
+   * mount ("/sys/fs/cgroup/memory/x").
+   */
   cgroup?: string;
   /** A container id (prefix of at least 4 characters) or systemd service name. */
   container?: string;
@@ -38,6 +45,53 @@ export interface RunOptions {
   onEvent?: (e: LatencyEvent) => void;
   /** For tests: another tracer factory. */
   startTracer?: (o: TracerOptions) => { tracer: LatencyTracer } | { unavailable: string };
+}
+
+/** What a long-lived session (monitor, agent) can ask for besides RunOptions. */
+export interface SessionOptions extends Omit<RunOptions, 'durationS' | 'signal'> {
+  /** Keep at most this many events (the worst ones when full). Default 10000. */
+  maxEvents?: number;
+  /** Only these detectors run (the others are off whatever their threshold). Default: all with a threshold > 0. */
+  kinds?: readonly LatencyKind[];
+  /**
+   * Only the run-queue histograms: no events, no symbols, no steal sampler, and one histogram per CPU
+   * (not per cgroup) unless `histogramsByCgroup`. What the agent keeps open for its Prometheus
+   * histogram; read it with `runqueueHistogram()`.
+   */
+  histogramsOnly?: boolean;
+  /** Histograms per (cgroup, CPU) (default true, false with histogramsOnly). */
+  histogramsByCgroup?: boolean;
+}
+
+/** One CPU's cumulative wakeup-to-run histogram since the session started. */
+export interface RunqueueCpuHistogram {
+  cpu: number;
+  /** Wakeups per log2-µs slot: slot i counts [2^i, 2^(i+1)) µs; upper bounds in RUNQUEUE_SLOT_LE_MS. */
+  slots: number[];
+  count: number;
+  sumNs: number;
+  maxNs: number;
+}
+
+/** Upper bound (ms) of each histogram slot: 2^(i+1) µs (the last slot also takes everything above). */
+export const RUNQUEUE_SLOT_LE_MS: readonly number[] = Array.from({ length: RL_HIST_SLOTS }, (_, i) => 2 ** (i + 1) / 1000);
+
+/** Where cgroup ids come from: the cgroup v2 hierarchy, or one v1 controller's. */
+export interface CgroupHierarchy {
+  version: 1 | 2;
+  /** Mount point of the hierarchy. */
+  mount: string;
+  /** v1: the controller and its subsystem id (its index in /proc/cgroups). */
+  controller?: string;
+  ssid?: number;
+}
+
+export interface ResolvedCgroup {
+  /** The cgroup's id: the kernfs node id (= the directory's inode) in its hierarchy. */
+  id: bigint;
+  /** Path relative to the hierarchy's mount ('/' = its root). */
+  path: string;
+  hierarchy: CgroupHierarchy;
 }
 
 export class LatencyUnavailableError extends Error {
@@ -85,26 +139,73 @@ export async function walkCgroup2(host: Host, mount: string, limit = 20000): Pro
   return out;
 }
 
-/** Resolves --cgroup / --container to a cgroup v2 id and its path. Throws LatencyUnavailableError. */
-export async function resolveCgroupFilter(host: Host, f: LatencyFilters): Promise<{ id: bigint; path: string } | undefined> {
-  if (f.cgroup === undefined && f.container === undefined) return undefined;
-  const mount = await cgroup2Mount(host);
-  if (!mount) throw new LatencyUnavailableError('--cgroup and --container need cgroup v2 (no cgroup2 mount on this host)');
-  if (f.cgroup !== undefined) {
-    const rel = f.cgroup.startsWith(mount) ? f.cgroup.slice(mount.length) || '/' : f.cgroup;
-    try {
-      const st = await host.stat(join(mount, rel));
-      if (!st.isDirectory) throw new Error('not a directory');
-      return { id: BigInt(st.ino), path: rel.startsWith('/') ? rel : `/${rel}` };
-    } catch {
-      throw new LatencyUnavailableError(`no cgroup v2 ${rel} under ${mount}`);
+/** The cgroup v1 hierarchies of controllers: controller → mount point and subsystem id. */
+export async function cgroupV1Hierarchies(host: Host): Promise<Map<string, CgroupHierarchy>> {
+  const out = new Map<string, CgroupHierarchy>();
+  const cg = await host.tryReadText('/proc/cgroups');
+  const mi = await host.tryReadText('/proc/self/mountinfo');
+  if (cg === undefined || mi === undefined) return out;
+  // /proc/cgroups lists the controllers in subsystem-id order (for_each_subsys).
+  const ssids = new Map([...parseCgroups(cg).controllers.keys()].map((name, i) => [name, i] as const));
+  // Prefer a mount of the hierarchy's root (bind mounts and container views show a subtree).
+  const mounts = parseMountinfo(mi).filter((m) => m.fsType === 'cgroup').sort((x, y) => (x.root === '/' ? 0 : 1) - (y.root === '/' ? 0 : 1));
+  for (const m of mounts) {
+    for (const opt of m.superOptions.keys()) {
+      const ssid = ssids.get(opt);
+      if (ssid !== undefined && !out.has(opt)) out.set(opt, { version: 1, mount: m.mountPoint, controller: opt, ssid });
     }
   }
+  return out;
+}
+
+async function cgroupDir(host: Host, h: CgroupHierarchy, rel: string, what: string): Promise<ResolvedCgroup> {
+  const path = rel === '' ? '/' : rel.startsWith('/') ? rel : `/${rel}`;
+  try {
+    const st = await host.stat(join(h.mount, path));
+    if (!st.isDirectory) throw new Error('not a directory');
+    return { id: BigInt(st.ino), path, hierarchy: h };
+  } catch {
+    throw new LatencyUnavailableError(`no ${what} ${path} under ${h.mount}`);
+  }
+}
+
+/**
+ * Resolves --cgroup / --container to a cgroup id, its path and its hierarchy. `--cgroup` takes a v2
+ * path (relative to or under the cgroup2 mount), `controller:/path` for a cgroup v1 controller
+ * hierarchy, or an absolute path under a v1 controller mount. Throws LatencyUnavailableError.
+ */
+export async function resolveCgroupFilter(host: Host, f: LatencyFilters): Promise<ResolvedCgroup | undefined> {
+  if (f.cgroup === undefined && f.container === undefined) return undefined;
+  const mount = await cgroup2Mount(host);
+  if (f.cgroup !== undefined) {
+    const want = f.cgroup;
+    const v1 = await cgroupV1Hierarchies(host);
+    const ctl = /^([a-z_0-9]+):(\/.*)?$/.exec(want);
+    if (ctl) {
+      const h = v1.get(ctl[1]!);
+      if (!h) {
+        const known = [...v1.keys()].join(', ');
+        throw new LatencyUnavailableError(`no cgroup v1 hierarchy of the ${ctl[1]} controller on this host${known ? ` (v1 controllers: ${known})` : ''}`);
+      }
+      return cgroupDir(host, h, ctl[2] ?? '/', `${ctl[1]} cgroup`);
+    }
+    if (isAbsolute(want)) {
+      // An absolute path under a v1 controller mount: the longest matching mount wins.
+      const under = [...v1.values()].filter((h) => want === h.mount || want.startsWith(`${h.mount}/`)).sort((x, y) => y.mount.length - x.mount.length)[0];
+      if (under && !(mount && (want === mount || want.startsWith(`${mount}/`)) && mount.length > under.mount.length)) {
+        return cgroupDir(host, under, want.slice(under.mount.length), `${under.controller!} cgroup`);
+      }
+    }
+    if (!mount) throw new LatencyUnavailableError(`no cgroup v2 mount on this host: give a cgroup v1 one as controller:/path (e.g. memory:${want.startsWith('/') ? want : `/${want}`})`);
+    const rel = want === mount || want.startsWith(`${mount}/`) ? want.slice(mount.length) : want;
+    return cgroupDir(host, { version: 2, mount }, rel, 'cgroup v2');
+  }
+  if (!mount) throw new LatencyUnavailableError('--container needs cgroup v2 (no cgroup2 mount on this host)');
   const want = f.container!;
   if (want.length < 4) throw new LatencyUnavailableError('--container takes a container id of at least 4 characters or a service name');
   for (const [rel, id] of await walkCgroup2(host, mount)) {
     const c = identifyContainer(rel);
-    if (c && (c.containerId.startsWith(want) || c.serviceName === want) && c.cgroupPath === rel) return { id, path: rel };
+    if (c && (c.containerId.startsWith(want) || c.serviceName === want) && c.cgroupPath === rel) return { id, path: rel, hierarchy: { version: 2, mount } };
   }
   throw new LatencyUnavailableError(`no container ${want} in the cgroup v2 hierarchy at ${mount}`);
 }
@@ -121,8 +222,13 @@ export function wallOffsetMs(): number {
 const sleep = abortableSleep;
 
 /**
- * A live session: the tracer plus the steal sampler and the symboliser. Used by the one-shot run and
- * by the background monitor (which keeps one open for hours and snapshots it).
+ * A live session: the tracer plus the steal sampler and the symboliser. Used by the one-shot run, by
+ * the background monitor (which keeps one open for hours and snapshots it) and by the agent (the
+ * monitor, and a histogram-only session for its Prometheus histogram).
+ *
+ *   const s = await LatencySession.start(host, { thresholds, samplePeriodMs, filters });
+ *   await s.snapshot();   // LatencyAnalysis so far; the session keeps running
+ *   s.close();            // detaches everything (BPF links and perf events are fd-scoped)
  */
 export class LatencySession {
   readonly events: LatencyEvent[] = [];
@@ -134,47 +240,93 @@ export class LatencySession {
   private timer: NodeJS.Timeout | undefined;
   private readonly offset = wallOffsetMs();
   private tracerCoverage: CoverageEntry[] = [];
+  private closedFlag = false;
 
   private constructor(
     private readonly host: Host,
     readonly tracer: LatencyTracer,
     private readonly syms: KallsymsTable | undefined,
+    /** The thresholds in effect (kinds that are not running are 0). */
     readonly thresholds: KindThresholds,
     private readonly onEvent: ((e: LatencyEvent) => void) | undefined,
     readonly maxEvents: number,
+    /** The filters it was started with. */
+    readonly filters: LatencyFilters,
+    /** The hierarchy histogram and event cgroup ids come from. */
+    private readonly hierarchy: CgroupHierarchy | undefined,
+    private readonly byCgroup: boolean,
   ) {}
 
-  static async start(host: Host, o: Omit<RunOptions, 'durationS' | 'signal'> & { maxEvents?: number }): Promise<LatencySession> {
+  static async start(host: Host, o: SessionOptions): Promise<LatencySession> {
     const f = o.filters ?? {};
     const cg = await resolveCgroupFilter(host, f);
+    const only = o.histogramsOnly === true;
+    const kinds = only ? [] : (o.kinds ?? LATENCY_KINDS);
+    const thresholds = Object.fromEntries(LATENCY_KINDS.map((k) => [k, kinds.includes(k) ? o.thresholds[k] : 0])) as KindThresholds;
+    const byCgroup = o.histogramsByCgroup ?? !only;
     let syms: KallsymsTable | undefined;
-    try {
-      syms = await readKallsyms(host);
-    } catch {
-      syms = undefined;
+    if (!only) {
+      try {
+        syms = await readKallsyms(host);
+      } catch {
+        syms = undefined;
+      }
     }
     const box: { session?: LatencySession } = {};
     const queued: RawLatencyEvent[] = [];
     const start = o.startTracer ?? startBpfTracer;
     const r = start({
-      thresholds: o.thresholds,
+      thresholds,
       samplePeriodMs: o.samplePeriodMs,
+      histograms: true,
+      histogramsByCgroup: byCgroup,
       ...(f.pid !== undefined ? { pid: f.pid } : {}),
       ...(cg ? { cgroupId: cg.id } : {}),
+      ...(cg?.hierarchy.ssid !== undefined ? { cgroupSsid: cg.hierarchy.ssid } : {}),
       ...(f.cpu !== undefined ? { cpu: f.cpu } : {}),
       onEvent: (e) => (box.session ? box.session.take(e) : queued.push(e)),
     });
     if ('unavailable' in r) throw new LatencyUnavailableError(r.unavailable);
-    const session = new LatencySession(host, r.tracer, syms, o.thresholds, o.onEvent, o.maxEvents ?? 10000);
+    const session = new LatencySession(host, r.tracer, syms, thresholds, o.onEvent, o.maxEvents ?? 10000, f, cg?.hierarchy, byCgroup);
     box.session = session;
     session.tracerCoverage = [...r.tracer.coverage];
-    if (cg) session.tracerCoverage.push({ section: 'filter', status: 'complete', reason: `cgroup v2 ${cg.path}` });
-    if (!syms || syms.restricted) session.tracerCoverage.push({ section: 'stacks', status: 'partial', reason: syms?.restrictedReason ?? 'cannot read /proc/kallsyms: stacks are raw addresses' });
-    await session.sampleSteal();
-    session.timer = setInterval(() => void session.sampleSteal(), 200);
-    session.timer.unref();
+    if (cg) {
+      const where = cg.hierarchy.version === 2 ? `cgroup v2 ${cg.path}` : `cgroup v1 ${cg.hierarchy.controller!}:${cg.path}`;
+      session.tracerCoverage.push({ section: 'filter', status: 'complete', reason: where });
+    }
+    if (!only && (!syms || syms.restricted)) session.tracerCoverage.push({ section: 'stacks', status: 'partial', reason: syms?.restrictedReason ?? 'cannot read /proc/kallsyms: stacks are raw addresses' });
+    if (thresholds.irqoff > 0) {
+      await session.sampleSteal();
+      session.timer = setInterval(() => void session.sampleSteal(), 200);
+      session.timer.unref();
+    }
     for (const e of queued) session.take(e);
     return session;
+  }
+
+  /** True once close() ran. */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /**
+   * The cumulative wakeup-to-run histogram per CPU since the start (summed over cgroups), without
+   * symbolisation or cgroup names: cheap enough to read every few seconds.
+   */
+  runqueueHistogram(): RunqueueCpuHistogram[] {
+    const by = new Map<number, RunqueueCpuHistogram>();
+    for (const h of this.tracer.histograms()) {
+      let c = by.get(h.cpu);
+      if (!c) {
+        c = { cpu: h.cpu, slots: new Array<number>(RL_HIST_SLOTS).fill(0), count: 0, sumNs: 0, maxNs: 0 };
+        by.set(h.cpu, c);
+      }
+      for (let i = 0; i < RL_HIST_SLOTS; i++) c.slots[i]! += h.slots[i] ?? 0;
+      c.count += h.count;
+      c.sumNs += h.sumNs;
+      c.maxNs = Math.max(c.maxNs, h.maxNs);
+    }
+    return [...by.values()].sort((a, b) => a.cpu - b.cpu);
   }
 
   private async sampleSteal(): Promise<void> {
@@ -226,16 +378,18 @@ export class LatencySession {
     await this.sampleSteal();
     const raw = this.tracer.histograms();
     let names = new Map<bigint, string>();
-    if (raw.length > 0) {
-      const mount = await cgroup2Mount(this.host);
-      if (mount) names = new Map([...(await walkCgroup2(this.host, mount))].map(([p, id]) => [id, p]));
+    if (raw.length > 0 && this.byCgroup) {
+      const h = this.hierarchy;
+      const mount = h ? h.mount : await cgroup2Mount(this.host);
+      const prefix = h?.version === 1 ? `${h.controller!}:` : '';
+      if (mount) names = new Map([...(await walkCgroup2(this.host, mount))].map(([p, id]) => [id, `${prefix}${p}`]));
     }
     return analyzeLatency({
       durationS: (monoMs() - this.startedMono) / 1000,
       cpus: new Set(raw.map((h) => h.cpu)).size || 0,
       thresholds: this.thresholds,
       events: [...this.events].sort((a, b) => a.at.localeCompare(b.at)),
-      histograms: buildHistograms(raw, (id) => names.get(id)),
+      histograms: this.byCgroup ? buildHistograms(raw, (id) => names.get(id)) : { runqueue: { perCpu: buildHistograms(raw, () => undefined).runqueue.perCpu, perCgroup: [] } },
       stealGaps: this.stealGaps,
       timerGaps: this.tracer.timerGaps(),
       lostEvents: this.tracer.lostEvents(),
@@ -255,6 +409,7 @@ export class LatencySession {
   }
 
   close(): void {
+    this.closedFlag = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.tracer.close();

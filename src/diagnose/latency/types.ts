@@ -47,7 +47,10 @@ export interface CpuHistogram extends LatencyHistogram {
 }
 
 export interface CgroupHistogram extends LatencyHistogram {
-  /** cgroup v2 path ('/' for the root), or `id:<n>` when the cgroup is gone. */
+  /**
+   * cgroup v2 path ('/' for the root); `controller:/path` when the run filtered on a cgroup v1
+   * hierarchy (ids then come from that hierarchy); `id:<n>` when the cgroup is gone.
+   */
   cgroup: string;
 }
 

@@ -11,6 +11,7 @@ import { vmallocLeak } from './vmalloc-leak.js';
 import { runqHog } from './runq-hog.js';
 import { softirqStorm } from './softirq-storm.js';
 import { kernelBusy } from './kernel-busy.js';
+import { irqOff } from './irq-off.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff];
 for (const s of SCENARIOS) registerScenario(s);

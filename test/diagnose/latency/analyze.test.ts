@@ -153,3 +153,9 @@ test('threshold flags: kind=Nms lists, units and generic keys', () => {
   const r = latencyThresholds({ threshold: ['irqoff=20ms,runqueue=30ms', 'lat.noschedMs=15', 'softirq=0'] });
   assert.deepEqual(r.kinds, { irqoff: 20, softirq: 0, hardirq: 5, nosched: 15, runqueue: 30 });
 });
+
+test('topFrame: an irq-off sample lands where interrupts came back on; the frame is the lock holder', () => {
+  // The stack of a real irq-off event (oscope simulate irq-off: /proc/pagetypeinfo free-list walks).
+  assert.equal(topFrame(['_raw_spin_unlock_irq+0x11', 'pagetypeinfo_show+0x18c', 'seq_read_iter+0x12f', 'proc_reg_read_iter+0x5a', 'vfs_read+0x28e']), 'pagetypeinfo_show');
+  assert.equal(topFrame(['_raw_spin_unlock_irqrestore+0x19', '__rmqueue_pcplist+0x645', 'get_page_from_freelist+0x2fe']), '__rmqueue_pcplist');
+});
