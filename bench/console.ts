@@ -3,13 +3,15 @@
  * sample every 15 s and asking for tasks every 3 s, plus a person loading the node list and a stored
  * memory panorama report, for OSCOPE_BENCH_CONSOLE_S seconds (default 60). Reports API latency p50/p99
  * per endpoint, next to GET /healthz (the HTTP floor of the same server) measured in the same run.
- * Target (issue 7): API p99 under 100 ms with 500 agents.
+ * Target (issue 7): API p99 under 100 ms with 500 agents. Then the render time of a node's memory
+ * panorama result page in headless Chromium (bench/web.ts; target under 1 s).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bench } from './benches.js';
+import { measureResultRender } from './web.js';
 
 const BIN = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'bin', 'oscope');
 
@@ -110,6 +112,12 @@ export const consoleBench: Bench = {
     } finally {
       child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+    }
+    // The page a person opens most: a node's memory panorama, in a real browser (its own console, idle).
+    try {
+      await measureResultRender();
+    } catch (err) {
+      console.log(`   web UI render: skipped (${(err as Error).message.split('\n')[0]})`);
     }
   },
 };

@@ -79,7 +79,12 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   };
   const retain = (): void => {
     const n = Date.now();
-    Promise.all([store.pruneSamples(n - opts.retentionDays * 86400_000), store.pruneAlerts(n - (opts.alertRetentionDays ?? 90) * 86400_000)]).catch((err: unknown) =>
+    Promise.all([
+      store.pruneSamples(n - opts.retentionDays * 86400_000),
+      store.pruneAlerts(n - (opts.alertRetentionDays ?? 90) * 86400_000),
+      // Login-throttle windows last minutes; a day-old one is dead.
+      store.pruneLoginThrottles(n - 86400_000),
+    ]).catch((err: unknown) =>
       log(`retention sweep failed: ${(err as Error).message}`),
     );
   };

@@ -13,6 +13,15 @@ const jsonObject = z.record(z.unknown());
 
 export const LoginBody = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }).strict();
 
+/** A person's user name: what a login accepts, restricted when an admin creates one. */
+const username = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'letters, digits and . _ @ - only, starting with a letter or digit');
+/** At least 10 characters: the console guards fleet-wide root actions. */
+const newPassword = z.string().min(10, 'at least 10 characters').max(1024);
+
+export const CreateUserBody = z.object({ username, password: newPassword, role: z.enum(['admin', 'viewer']).default('viewer') }).strict();
+
+export const ChangePasswordBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword }).strict();
+
 export const CreateNodeBody = z.object({ name }).strict();
 
 export const IdParams = z.object({ id }).strict();
@@ -21,6 +30,15 @@ export const ListQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     node: id.optional(),
+  })
+  .strict();
+
+export const AlertsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    node: id.optional(),
+    severity: z.enum(['info', 'warning', 'critical']).optional(),
+    state: z.enum(['firing', 'resolved']).optional(),
   })
   .strict();
 
@@ -62,7 +80,10 @@ export const AlertEventSchema = z
     severity: z.enum(['info', 'warning', 'critical']),
     state: z.enum(['firing', 'resolved']),
     ts: isoTime,
+    /** English; what older consoles and agents use. */
     message: z.string().max(2000),
+    /** The message in each UI language (the web shows `messages[lang] ?? message`). */
+    messages: z.object({ en: z.string().max(2000), 'zh-CN': z.string().max(2000) }).strict().optional(),
     data: jsonObject.default({}),
   })
   .strict();

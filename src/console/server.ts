@@ -21,7 +21,10 @@ import { hashEquals, hashPassword, newAgentToken, newPassword, newSecret, parseA
 import {
   AgentReportBody,
   AlertsBody,
+  AlertsQuery,
+  ChangePasswordBody,
   type ClaimedTask,
+  CreateUserBody,
   CreateNodeBody,
   CreateTaskBody,
   HelloBody,
@@ -34,6 +37,20 @@ import {
   SamplesQuery,
 } from './protocol.js';
 import { type AlertRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow } from './store/index.js';
+
+/**
+ * Login throttling: failed logins are counted per user name and per client address in a fixed window
+ * (in the store, so every console sharing a database counts together). Past a limit, logins for that
+ * name or from that address answer 429 with Retry-After until the window ends, even with the right
+ * password. A successful login clears the name's count (not the address's).
+ */
+export interface LoginLimits {
+  perUser: number;
+  perIp: number;
+  windowMs: number;
+}
+
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perUser: 5, perIp: 20, windowMs: 15 * 60_000 };
 
 export const SESSION_COOKIE = 'oscope_session';
 
@@ -65,6 +82,7 @@ export interface ServerOptions {
   secureCookies?: boolean;
   logger?: boolean;
   now?: () => number;
+  loginLimits?: Partial<LoginLimits>;
 }
 
 type Principal = { kind: 'user'; user: UserRow; sessionHash: string } | { kind: 'agent'; node: NodeRow };
@@ -76,6 +94,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Who may call the route: people (session) or agents (token). */
     auth?: 'user' | 'agent';
+    /** People with the admin role only (a viewer only reads). */
+    admin?: boolean;
   }
 }
 
@@ -115,7 +135,11 @@ export function taskJson(t: TaskRow): Record<string, unknown> {
 }
 
 function alertJson(a: AlertRow): Record<string, unknown> {
-  return { id: a.id, nodeId: a.nodeId, rule: a.rule, severity: a.severity, state: a.state, ts: iso(a.ts), message: a.message, data: a.data };
+  return { id: a.id, nodeId: a.nodeId, rule: a.rule, severity: a.severity, state: a.state, ts: iso(a.ts), message: a.message, messages: a.messages, data: a.data };
+}
+
+function userJson(u: UserRow): Record<string, unknown> {
+  return { id: u.id, username: u.username, role: u.role, createdAt: iso(u.createdAt) };
 }
 
 const PLACEHOLDER = `<!doctype html>
@@ -129,6 +153,10 @@ log in with <code>POST /auth/login</code>, then <code>GET /api/nodes</code>. See
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const { store, registry } = opts;
+  const webDir = opts.webDir;
+  /** Looked up per request: the UI may be built (or rebuilt) while the console runs. */
+  const hasIndex = (): boolean => webDir !== undefined && existsSync(join(webDir, 'index.html'));
+  const staticOn = webDir !== undefined && existsSync(webDir);
   const t: ConsoleTimings = { ...DEFAULT_TIMINGS, ...opts.timings };
   const now = opts.now ?? Date.now;
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 * 1024, trustProxy: false });
@@ -200,6 +228,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       await reply.code(403).send({ error: need === 'user' ? 'an agent token cannot use the people API' : 'only an agent may use the agent API' });
       return reply;
     }
+    if (req.routeOptions.config?.admin === true && !(p.kind === 'user' && p.user.role === 'admin')) {
+      await reply.code(403).send({ error: 'only an admin may do this (your role is viewer)' });
+      return reply;
+    }
     if (p.kind === 'agent') await touch(p.node);
   });
 
@@ -215,7 +247,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.setNotFoundHandler(async (req, reply) => {
     if (isApiPath(req.url) || req.method !== 'GET') return reply.code(404).send({ error: `no such endpoint: ${req.method} ${req.url.split('?')[0]}` });
     // The single-page UI owns every other GET path.
-    if (webRoot) return reply.sendFile('index.html');
+    if (staticOn && hasIndex()) return reply.header('cache-control', 'no-cache').sendFile('index.html');
     return reply.type('text/html; charset=utf-8').send(PLACEHOLDER);
   });
 
@@ -251,10 +283,39 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/healthz', async () => ({ ok: true, version: VERSION, store: store.kind }));
 
+  const limits: LoginLimits = { ...DEFAULT_LOGIN_LIMITS, ...opts.loginLimits };
+  /** 429 when the name or the address is past its limit in the current window. */
+  const checkThrottle = async (keys: { key: string; limit: number; what: string }[]): Promise<void> => {
+    const n = now();
+    for (const k of keys) {
+      const th = await store.getLoginThrottle(k.key);
+      if (!th || th.windowStart <= n - limits.windowMs || th.failures < k.limit) continue;
+      const retryAfterS = Math.max(1, Math.ceil((th.windowStart + limits.windowMs - n) / 1000));
+      throw new HttpError(429, `too many failed logins ${k.what}; try again in ${retryAfterS} s`, { retryAfterS });
+    }
+  };
+
   app.post('/auth/login', async (req, reply) => {
     const body = parse(LoginBody, req.body, 'login');
+    const userKey = `user:${body.username.toLowerCase()}`;
+    const ipKey = `ip:${req.ip}`;
+    try {
+      await checkThrottle([
+        { key: ipKey, limit: limits.perIp, what: 'from this address' },
+        { key: userKey, limit: limits.perUser, what: 'for this user name' },
+      ]);
+    } catch (err) {
+      if (err instanceof HttpError && err.statusCode === 429) void reply.header('retry-after', String(err.extra.retryAfterS));
+      throw err;
+    }
     const u = await store.getUserByName(body.username);
-    if (!(await verifyPassword(body.password, u?.passwordHash)) || !u) throw new HttpError(401, 'wrong user name or password');
+    if (!(await verifyPassword(body.password, u?.passwordHash)) || !u) {
+      const n = now();
+      await store.recordLoginFailure(ipKey, n, n - limits.windowMs);
+      await store.recordLoginFailure(userKey, n, n - limits.windowMs);
+      throw new HttpError(401, 'wrong user name or password');
+    }
+    await store.clearLoginThrottle(userKey);
     const sid = newSecret();
     const n = now();
     await store.createSession(sha256(sid), u.id, n, n + t.sessionTtlMs);
@@ -265,7 +326,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       path: '/',
       maxAge: Math.floor(t.sessionTtlMs / 1000),
     });
-    return { user: { id: u.id, username: u.username } };
+    return { user: { id: u.id, username: u.username, role: u.role } };
   });
 
   app.post('/auth/logout', async (req, reply) => {
@@ -278,10 +339,51 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // --- people ---
 
   const U = { config: { auth: 'user' as const } };
+  /** Changes something: admins only. */
+  const ADMIN = { config: { auth: 'user' as const, admin: true } };
 
   app.get('/api/me', U, async (req) => {
     const u = user(req);
-    return { id: u.id, username: u.username };
+    return { id: u.id, username: u.username, role: u.role };
+  });
+
+  app.post('/api/me/password', U, async (req) => {
+    const u = user(req);
+    const body = parse(ChangePasswordBody, req.body, 'password change');
+    // 403, not 401: the session is fine, the proof is not (a 401 would log the UI out).
+    if (!(await verifyPassword(body.currentPassword, u.passwordHash))) throw new HttpError(403, 'the current password is wrong');
+    if (body.newPassword === body.currentPassword) throw new HttpError(400, 'invalid password change: the new password is the same as the current one');
+    const sessionHash = req.principal?.kind === 'user' ? req.principal.sessionHash : undefined;
+    await store.setUserPassword(u.id, await hashPassword(body.newPassword), sessionHash);
+    return { ok: true };
+  });
+
+  // --- user management (admins) ---
+
+  app.get('/api/users', ADMIN, async () => ({ users: (await store.listUsers()).map(userJson) }));
+
+  app.post('/api/users', ADMIN, async (req, reply) => {
+    const body = parse(CreateUserBody, req.body, 'user');
+    try {
+      const u = await store.createUser(body.username, await hashPassword(body.password), now(), body.role);
+      return reply.code(201).send({ user: userJson(u) });
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw new HttpError(409, err.message);
+      throw err;
+    }
+  });
+
+  app.delete('/api/users/:id', ADMIN, async (req) => {
+    const me = user(req);
+    const id = parse(IdParams, req.params, 'path').id;
+    if (id === me.id) throw new HttpError(409, 'you cannot remove your own account; ask another admin');
+    try {
+      if (!(await store.deleteUser(id))) throw new HttpError(404, `no user ${id}`);
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw new HttpError(409, err.message);
+      throw err;
+    }
+    return { ok: true };
   });
 
   app.get('/api/diagnoses', U, async () => ({
@@ -290,7 +392,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/api/nodes', U, async () => ({ nodes: (await store.listNodes()).map(nodeJson) }));
 
-  app.post('/api/nodes', U, async (req, reply) => {
+  app.post('/api/nodes', ADMIN, async (req, reply) => {
     const body = parse(CreateNodeBody, req.body, 'node');
     // The token hash needs the node id; create with a placeholder hash that no secret matches, then set it.
     let node: NodeRow;
@@ -307,7 +409,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   app.get('/api/nodes/:id', U, async (req) => nodeJson(await nodeOr404(parse(IdParams, req.params, 'path').id)));
 
-  app.post('/api/nodes/:id/token', U, async (req) => {
+  app.post('/api/nodes/:id/token', ADMIN, async (req) => {
     const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
     const tok = newAgentToken(node.id);
     await store.setNodeToken(node.id, tok.hash);
@@ -324,7 +426,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { samples: rows.map((r) => ({ ts: iso(r.ts), data: r.data })) };
   });
 
-  app.post('/api/nodes/:id/tasks', U, async (req, reply) => {
+  app.post('/api/nodes/:id/tasks', ADMIN, async (req, reply) => {
     const u = user(req);
     const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
     const body = parse(CreateTaskBody, req.body, 'task');
@@ -371,15 +473,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.send(r.document);
   });
 
-  app.post('/api/tasks/:id/cancel', U, async (req) => {
+  app.post('/api/tasks/:id/cancel', ADMIN, async (req) => {
     const task = await taskOr404(req);
     if (!(await store.cancelTask(task.id, now()))) throw new HttpError(409, `task ${task.id} is not active (status ${task.status})`);
     return { task: taskJson((await store.getTask(task.id))!) };
   });
 
   app.get('/api/alerts', U, async (req) => {
-    const q = parse(ListQuery, req.query, 'query');
-    return { alerts: (await store.listAlerts({ nodeId: q.node, limit: q.limit })).map(alertJson) };
+    const q = parse(AlertsQuery, req.query, 'query');
+    return { alerts: (await store.listAlerts({ nodeId: q.node, severity: q.severity, state: q.state, limit: q.limit })).map(alertJson) };
   });
 
   // --- agents (each acts on its own node only) ---
@@ -406,7 +508,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.post('/api/agent/alerts', A, async (req) => {
     const node = agent(req);
     const body = parse(AlertsBody, req.body, 'alerts');
-    const stored = await store.addAlerts(body.events.map((e) => ({ ...e, nodeId: node.id, ts: Date.parse(e.ts) })));
+    const stored = await store.addAlerts(body.events.map((e) => ({ ...e, messages: e.messages ?? null, nodeId: node.id, ts: Date.parse(e.ts) })));
     return { stored };
   });
 
@@ -469,9 +571,18 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // --- the web UI ---
 
-  const webRoot = opts.webDir && existsSync(join(opts.webDir, 'index.html')) ? opts.webDir : undefined;
-  if (webRoot) {
-    await app.register(fastifyStatic, { root: webRoot, prefix: '/', wildcard: false, index: 'index.html' });
+  // One wildcard route looks each file up when asked, so a rebuilt UI (new hashed asset names) is served
+  // without a restart. Hashed assets are cached for good; index.html is revalidated every time.
+  if (staticOn) {
+    await app.register(fastifyStatic, {
+      root: webDir,
+      prefix: '/',
+      wildcard: true,
+      index: 'index.html',
+      setHeaders: (reply, path) => {
+        reply.header('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
   } else {
     app.get('/', async (_req, reply: FastifyReply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER));
   }
@@ -483,6 +594,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 export async function ensureAdmin(store: Store, username = 'admin', password?: string): Promise<string | undefined> {
   if ((await store.countUsers()) > 0) return undefined;
   const pw = password ?? newPassword();
-  await store.createUser(username, await hashPassword(pw), Date.now());
+  await store.createUser(username, await hashPassword(pw), Date.now(), 'admin');
   return pw;
 }

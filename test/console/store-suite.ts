@@ -20,8 +20,8 @@ export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<
     });
   return [
     run('migrations are idempotent', async (s) => {
-      assert.equal(await s.migrate(), 2);
-      assert.equal(await s.migrate(), 2);
+      assert.equal(await s.migrate(), 3);
+      assert.equal(await s.migrate(), 3);
     }),
     run('users and sessions', async (s) => {
       assert.equal(await s.countUsers(), 0);
@@ -33,6 +33,38 @@ export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<
       assert.equal(await s.getSessionUser('sess', 6000), undefined, 'expired session');
       await s.deleteSession('sess');
       assert.equal(await s.getSessionUser('sess', 2000), undefined);
+    }),
+    run('user management: roles, the last admin stays, a password change ends other sessions', async (s) => {
+      const admin = await s.createUser('admin', 'h0', 1000);
+      assert.equal(admin.role, 'admin', 'the default role is admin');
+      const viewer = await s.createUser('vic', 'h1', 1001, 'viewer');
+      assert.equal((await s.getUser(viewer.id))?.role, 'viewer');
+      assert.deepEqual((await s.listUsers()).map((u) => [u.username, u.role]), [['admin', 'admin'], ['vic', 'viewer']]);
+      await assert.rejects(s.deleteUser(admin.id), StoreConflictError, 'the last admin cannot be removed');
+      assert.ok(await s.getUser(admin.id), 'and is still there');
+      await s.createSession('v1', viewer.id, 1000, 9000);
+      assert.equal(await s.deleteUser(viewer.id), true);
+      assert.equal(await s.getSessionUser('v1', 2000), undefined, "a removed user's sessions end");
+      assert.equal(await s.deleteUser(viewer.id), false, 'twice: no such user');
+      await s.createSession('a1', admin.id, 1000, 9000);
+      await s.createSession('a2', admin.id, 1000, 9000);
+      assert.equal(await s.setUserPassword(admin.id, 'h9', 'a1'), true);
+      assert.equal((await s.getUser(admin.id))?.passwordHash, 'h9');
+      assert.ok(await s.getSessionUser('a1', 2000), 'the session that changed it stays');
+      assert.equal(await s.getSessionUser('a2', 2000), undefined, 'other sessions end');
+      assert.equal(await s.setUserPassword('00000000-0000-4000-8000-000000000000', 'x'), false);
+    }),
+    run('login throttle: counts in a window, starts over after it, clears', async (s) => {
+      assert.equal(await s.getLoginThrottle('user:a'), undefined);
+      assert.deepEqual(await s.recordLoginFailure('user:a', 1000, 0), { failures: 1, windowStart: 1000 });
+      assert.deepEqual(await s.recordLoginFailure('user:a', 2000, 0), { failures: 2, windowStart: 1000 });
+      await Promise.all([1, 2, 3].map((i) => s.recordLoginFailure('user:a', 2000 + i, 0)));
+      assert.deepEqual(await s.getLoginThrottle('user:a'), { failures: 5, windowStart: 1000 }, 'concurrent failures all count');
+      assert.deepEqual(await s.recordLoginFailure('user:a', 70_000, 60_000), { failures: 1, windowStart: 70_000 }, 'an old window starts over');
+      await s.recordLoginFailure('ip:1', 500, 0);
+      assert.equal(await s.pruneLoginThrottles(1000), 1);
+      await s.clearLoginThrottle('user:a');
+      assert.equal(await s.getLoginThrottle('user:a'), undefined);
     }),
     run('nodes', async (s) => {
       const n = await s.createNode('web-1', 'aa', 1);
@@ -61,12 +93,19 @@ export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<
     }),
     run('alerts: idempotent insert, newest first', async (s) => {
       const n = await s.createNode('n', 'aa', 1);
-      const a = { id: '00000000-0000-4000-8000-000000000001', nodeId: n.id, rule: 'r', severity: 'warning' as const, state: 'firing' as const, ts: 10, message: 'm', data: { x: 1 } };
+      const a = { id: '00000000-0000-4000-8000-000000000001', nodeId: n.id, rule: 'r', severity: 'warning' as const, state: 'firing' as const, ts: 10, message: 'm', messages: null, data: { x: 1 } };
       assert.equal(await s.addAlerts([a, { ...a, id: '00000000-0000-4000-8000-000000000002', ts: 20, state: 'resolved' }]), 2);
       assert.equal(await s.addAlerts([a]), 0);
       const got = await s.listAlerts({ nodeId: n.id, limit: 10 });
       assert.deepEqual(got.map((x) => x.ts), [20, 10]);
       assert.deepEqual(got[1]?.data, { x: 1 });
+      const localized = { en: 'memory high', 'zh-CN': '内存使用率高' };
+      await s.addAlerts([{ ...a, id: '00000000-0000-4000-8000-000000000003', ts: 30, severity: 'critical', messages: localized }]);
+      assert.deepEqual((await s.listAlerts({ limit: 1 }))[0]?.messages, localized, 'localized messages are kept');
+      assert.equal((await s.listAlerts({ limit: 10 }))[1]?.messages, null);
+      assert.deepEqual((await s.listAlerts({ severity: 'critical', limit: 10 })).map((x) => x.ts), [30]);
+      assert.deepEqual((await s.listAlerts({ state: 'resolved', limit: 10 })).map((x) => x.ts), [20]);
+      assert.deepEqual((await s.listAlerts({ nodeId: n.id, state: 'firing', severity: 'warning', limit: 10 })).map((x) => x.ts), [10]);
     }),
     run('tasks: queue, duplicate refused, claim, heartbeat, finish with report', async (s) => {
       const n = await s.createNode('n', 'aa', 1);

@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,11 +30,18 @@ const SHOTS = process.env.OSCOPE_SCREENSHOTS === '1' ? join(REPO_ROOT, 'web', 's
 /** A memory panorama with the kpageflags cross-check takes a few seconds here; allow for slow hosts. */
 const RUN_TIMEOUT_MS = 5 * 60_000;
 
+let skipCache: string | false | undefined;
+/** Worked out once for both tests (it runs the CLI, which is slow on a loaded machine). */
 function skipReason(): string | false {
+  return (skipCache ??= computeSkipReason());
+}
+
+function computeSkipReason(): string | false {
   if (process.env.OSCOPE_E2E_URL) return existsSync(CHROMIUM) ? false : `needs ${CHROMIUM} (apt install chromium; scripts/ensure-test-deps-web.sh)`;
   if (!existsSync(CHROMIUM)) return `needs ${CHROMIUM} (apt install chromium; scripts/ensure-test-deps-web.sh)`;
   if (!existsSync(WEB_DIST)) return 'the web UI is not built (npx vite build --config web/vite.config.mjs)';
-  const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', timeout: 30_000 });
+  const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8', timeout: 120_000 });
+  if (help.error || help.signal) return `\`oscope --help\` did not answer (${help.error?.message ?? help.signal})`;
   const out = `${help.stdout ?? ''}`;
   for (const cmd of ['console', 'agent']) {
     if (!new RegExp(`^\\s+${cmd}\\b`, 'm').test(out)) return `\`oscope ${cmd}\` is not available yet in this build`;
@@ -268,6 +276,227 @@ test('web UI: log in, see the node, run the memory panorama, read it in two lang
   } finally {
     await browser?.close().catch(() => undefined);
     await stop(agentProc?.proc);
+    await stop(consoleProc?.proc);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A real document from the CLI on this host (`oscope <args> --json`). */
+function cliDocument(args: string[]): Record<string, unknown> {
+  const r = spawnSync(process.execPath, [BIN, ...args, '--json'], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, timeout: 5 * 60_000 });
+  if (r.status !== 0) throw new Error(`oscope ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+function viewsSkipReason(): string | false {
+  if (process.env.OSCOPE_E2E_URL) return 'starts its own console';
+  if (typeof process.geteuid === 'function' && process.geteuid() !== 0) return 'needs root (real file cache and run-latency documents from this host)';
+  return skipReason();
+}
+
+test('web UI: file cache and run latency views, language switch on a result, a localized alert with filters, user management', { skip: viewsSkipReason(), timeout: 10 * 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oscope-test-web-views-'));
+  let consoleProc: { proc: ChildProcess; logs: () => string } | undefined;
+  let browser: BrowserContext | undefined;
+  const logs = (): string => `console:\n${consoleProc?.logs() ?? ''}`;
+  try {
+    const port = await freePort();
+    const db = join(dir, 'console.db');
+    const url = `http://127.0.0.1:${port}`;
+    consoleProc = start(['console', '--listen', `127.0.0.1:${port}`, '--db', db]);
+    await waitFor('the console to answer /healthz', async () => ((await fetch(`${url}/healthz`)).ok ? true : undefined), 60_000, logs);
+    const password = await waitFor('the admin password file', () => (existsSync(`${db}.admin-password`) ? readFileSync(`${db}.admin-password`, 'utf8').trim() : undefined), 10_000, logs);
+    const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const P = { cookie, 'content-type': 'application/json' };
+    const nodeName = testName('views');
+    const created = (await (await fetch(`${url}/api/nodes`, { method: 'POST', headers: P, body: JSON.stringify({ name: nodeName }) })).json()) as { node: { id: string }; token: string };
+    const A = { authorization: `Bearer ${created.token}`, 'content-type': 'application/json' };
+    // Real documents from this host, stored through the console's own agent endpoints.
+    const store = async (diagnosis: string, params: Record<string, unknown>, doc: unknown): Promise<string> => {
+      const { task } = (await (await fetch(`${url}/api/nodes/${created.node.id}/tasks`, { method: 'POST', headers: P, body: JSON.stringify({ diagnosis, params }) })).json()) as { task: { id: string } };
+      await fetch(`${url}/api/agent/tasks/claim`, { method: 'POST', headers: A, body: '{}' });
+      const r = await fetch(`${url}/api/agent/tasks/${task.id}/result`, { method: 'POST', headers: A, body: JSON.stringify({ status: 'done', report: doc }) });
+      assert.equal(r.status, 200, await r.text());
+      return task.id;
+    };
+    const fcDoc = cliDocument(['filecache']);
+    const fcTask = await store('filecache', {}, fcDoc);
+    const rlTask = await store('runlatency', { durationS: 3 }, cliDocument(['runlatency', '-i', '3']));
+    // An alert in both languages (what agents that localize send), and one in English only.
+    const ev = (id: string, severity: string, extra: Record<string, unknown>) => ({ id, rule: 'oscope-test-rule', severity, state: 'firing', ts: new Date().toISOString(), data: {}, ...extra });
+    const sent = await fetch(`${url}/api/agent/alerts`, {
+      method: 'POST',
+      headers: A,
+      body: JSON.stringify({
+        events: [
+          ev(randomUUID(), 'critical', { message: 'Memory usage is 97% of 24 GiB.', messages: { en: 'Memory usage is 97% of 24 GiB.', 'zh-CN': '内存使用率为 24 GiB 的 97%。' } }),
+          ev(randomUUID(), 'info', { message: 'English only.' }),
+        ],
+      }),
+    });
+    assert.equal(sent.status, 200, await sent.text());
+    // Samples: one from an older agent (no run-queue or log-anomaly fields), then two with them.
+    const inf = null; // the last bucket bound, +Inf, as JSON writes it
+    const rqSample = (p99Ms: number, total: number) => ({
+      memTotalBytes: 2 ** 34,
+      memAvailableBytes: 2 ** 33,
+      runqueueLatency: { leMs: [0.004, 0.008, 0.016, 1.024, inf], counts: [50, 30, 15, 5, 0], count: 100, p50Ms: 0.006, p99Ms, maxMs: p99Ms * 2 },
+      logAnomalies: { total, byRule: total > 0 ? { 'HANG': total } : {} },
+    });
+    const now = Date.now();
+    const samples = await fetch(`${url}/api/agent/samples`, {
+      method: 'POST',
+      headers: A,
+      body: JSON.stringify({
+        samples: [
+          { ts: new Date(now - 90_000).toISOString(), data: { memTotalBytes: 2 ** 34, memAvailableBytes: 2 ** 33 } },
+          { ts: new Date(now - 60_000).toISOString(), data: rqSample(0.5, 2) },
+          { ts: new Date(now - 30_000).toISOString(), data: rqSample(1.5, 1) },
+        ],
+      }),
+    });
+    assert.equal(samples.status, 200, await samples.text());
+
+    browser = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1440, height: 900 },
+      locale: 'en-US',
+    });
+    const page = browser.pages()[0] ?? (await browser.newPage());
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('dialog', (d) => void d.accept());
+    const logIn = async (user: string, pw: string): Promise<void> => {
+      await page.goto(url);
+      await page.getByTestId('login-form').waitFor();
+      await page.locator('input[name=username]').fill(user);
+      await page.locator('input[name=password]').fill(pw);
+      await page.locator('button[type=submit]').click();
+      await page.getByTestId('fleet-table').waitFor();
+    };
+    const logOut = async (): Promise<void> => {
+      await page.getByRole('button', { name: /Log out|退出登录/ }).click();
+      await page.getByTestId('login-form').waitFor();
+    };
+    await logIn('admin', password);
+
+    // The file cache result: conclusions first, then charts, the top-30 files table, per-container totals.
+    await page.goto(`${url}/#/tasks/${fcTask}`);
+    await page.getByTestId('conclusions').waitFor();
+    const cards = await page.locator('.page > .card h2').allInnerTexts();
+    assert.equal(cards[0], 'Conclusions', `the conclusions come first (cards: ${cards.join(', ')})`);
+    assert.match(await page.locator('.finding-title').first().innerText(), /Page cache by file/);
+    assert.match(await page.locator('.finding-conclusion').first().innerText(), /files listed hold/);
+    await page.getByTestId('chart-fc-files').locator('canvas').waitFor();
+    await page.getByTestId('chart-fc-cgroups').locator('canvas').waitFor();
+    const fileRows = page.getByTestId('files-table').locator('tbody tr');
+    const nFiles = await fileRows.count();
+    const docFiles = (fcDoc.files as { path: string }[]).length;
+    assert.equal(nFiles, Math.min(30, docFiles), 'the top 30 files');
+    if (nFiles > 0) {
+      const firstPath = (fcDoc.files as { path: string; cachedBytes: number }[]).sort((a, b) => b.cachedBytes - a.cachedBytes)[0]!.path;
+      assert.match(await fileRows.first().innerText(), new RegExp(firstPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'sorted by cache, largest first');
+      await page.getByTestId('files-table').locator('input.filter').fill(firstPath);
+      assert.ok((await fileRows.allInnerTexts()).every((r) => r.includes(firstPath)), 'the filter keeps only matching rows');
+      await page.getByTestId('files-table').locator('input.filter').fill('');
+      await page.getByTestId('fc-cgroups-table').locator('tbody tr').first().waitFor();
+    }
+    await shot(page, '11-filecache');
+
+    // Switch language on the result: the conclusions the UI draws come in Chinese at once.
+    await page.getByTestId('lang-switch').click();
+    await page.getByText('结论', { exact: true }).waitFor();
+    assert.match(await page.locator('.finding-title').first().innerText(), /按文件的页缓存/);
+    assert.match(await page.locator('.finding-conclusion').first().innerText(), /[\u4e00-\u9fff]/);
+    assert.match(await page.getByTestId('files-table').locator('th').first().innerText(), /文件/);
+
+    // The run latency result (in Chinese now): a summary sentence, per-CPU and per-cgroup histograms, events.
+    await page.goto(`${url}/#/tasks/${rlTask}`);
+    await page.getByTestId('conclusions').waitFor();
+    assert.match(await page.getByTestId('conclusion-summary').innerText(), /次唤醒等待 CPU/);
+    await page.getByTestId('lat-percpu-hist').locator('canvas').waitFor();
+    await page.getByTestId('lat-percpu-pct').locator('canvas').waitFor();
+    await page.getByTestId('lat-percgroup-hist').locator('canvas').waitFor();
+    await page.getByTestId('events-table').waitFor();
+    await page.getByTestId('lang-switch').click();
+    await page.getByText('Conclusions', { exact: true }).waitFor();
+    assert.match(await page.getByTestId('conclusion-summary').innerText(), /wakeups waited for a CPU/);
+    await shot(page, '12-runlatency');
+
+    // The alerts page: the localized message in the UI language; filters by severity and node.
+    await page.getByTestId('nav-alerts').click();
+    await page.getByTestId('alerts-table').waitFor();
+    await page.getByTestId('filter-severity').selectOption('critical');
+    const msgs = page.getByTestId('alerts-table').getByTestId('alert-message');
+    await waitFor('only the critical alert', async () => ((await msgs.allInnerTexts()).join('|') === 'Memory usage is 97% of 24 GiB.' ? true : undefined), 10_000);
+    await page.getByTestId('lang-switch').click();
+    await waitFor('the alert in Chinese', async () => ((await msgs.allInnerTexts()).join('|') === '内存使用率为 24 GiB 的 97%。' ? true : undefined), 10_000);
+    await page.getByTestId('filter-severity').selectOption('info');
+    await waitFor('an English-only alert in English', async () => ((await msgs.allInnerTexts()).join('|') === 'English only.' ? true : undefined), 10_000);
+    await page.getByTestId('filter-severity').selectOption('');
+    await page.getByTestId('filter-node').selectOption({ label: nodeName });
+    await waitFor('both alerts of the node', async () => ((await msgs.count()) === 2 ? true : undefined), 10_000);
+    await page.getByTestId('lang-switch').click();
+
+    // User management: add a viewer, who can read but not run or manage; they change their password; remove them.
+    const viewer = testName('viewer').slice(0, 60);
+    await page.getByTestId('nav-users').click();
+    await page.getByTestId('users-table').waitFor();
+    const addForm = page.getByTestId('add-user-form');
+    await addForm.locator('input[name=username]').fill(viewer);
+    await addForm.locator('input[name=password]').fill('viewer password 1');
+    await addForm.locator('select[name=role]').selectOption('viewer');
+    await addForm.locator('button[type=submit]').click();
+    const viewerRow = page.getByTestId('users-table').locator('tbody tr', { hasText: viewer });
+    await viewerRow.waitFor();
+    assert.match(await viewerRow.innerText(), /viewer/);
+    await shot(page, '13-users');
+    await logOut();
+    await logIn(viewer, 'viewer password 1');
+    assert.match(await page.getByTestId('whoami').innerText(), /viewer/);
+    await page.getByTestId('node-link').filter({ hasText: nodeName }).click();
+    await page.getByTestId('node-title').waitFor();
+    assert.equal(await page.getByTestId('run-mem').isDisabled(), true, 'a viewer cannot run a diagnosis');
+    // The node page's run-queue latency and kernel-log anomalies, an older sample without them ignored.
+    assert.match(await page.getByTestId('runqueue-latest').innerText(), /p99 1\.5 ms, max 3 ms, 100 wakeups/);
+    await page.getByTestId('chart-runqueue-hist').locator('canvas').waitFor();
+    assert.equal(await page.getByTestId('anomaly-count').innerText(), '3 in the last hour');
+    assert.match(await page.getByTestId('anomalies-card').innerText(), /HANG\s+3/);
+    await page.getByTestId('nav-users').click();
+    await page.getByTestId('password-form').waitFor();
+    assert.equal(await page.getByTestId('users-table').count(), 0, 'a viewer does not see the user list');
+    const pwForm = page.getByTestId('password-form');
+    await pwForm.locator('input[name=current]').fill('viewer password 1');
+    await pwForm.locator('input[name=new]').fill('viewer password 2');
+    await pwForm.locator('input[name=repeat]').fill('viewer password 2');
+    await pwForm.locator('button[type=submit]').click();
+    await pwForm.getByText('Password changed.').waitFor();
+    await logOut();
+    await logIn(viewer, 'viewer password 2');
+    await logOut();
+    await logIn('admin', password);
+    await page.getByTestId('nav-users').click();
+    await viewerRow.waitFor();
+    await page.getByTestId(`remove-${viewer}`).click();
+    await waitFor('the viewer to be removed', async () => ((await viewerRow.count()) === 0 ? true : undefined), 10_000);
+    const gone = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: viewer, password: 'viewer password 2' }) });
+    assert.equal(gone.status, 401, 'a removed user cannot log in');
+
+    assert.deepEqual(pageErrors, [], 'no script errors in the page');
+  } catch (err) {
+    const page = browser?.pages()[0];
+    if (page) {
+      const file = join(tmpdir(), 'oscope-test-web-views-failure.png');
+      await page.screenshot({ path: file }).catch(() => undefined);
+      const text = await page.locator('body').innerText().catch(() => '');
+      (err as Error).message += `\n--- page ${page.url()} (screenshot ${file}) ---\n${text.slice(0, 2000)}`;
+    }
+    throw err;
+  } finally {
+    await browser?.close().catch(() => undefined);
     await stop(consoleProc?.proc);
     rmSync(dir, { recursive: true, force: true });
   }

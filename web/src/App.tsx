@@ -1,5 +1,5 @@
 import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
-import { api, setUnauthorizedHandler } from './api.js';
+import { api, type Me, setUnauthorizedHandler } from './api.js';
 import { I18nContext, initialLang, type Lang, translator } from './i18n.js';
 import { href, useRoute } from './router.js';
 import { Login } from './pages/Login.js';
@@ -8,8 +8,10 @@ import { NodePage } from './pages/Node.js';
 import { Result } from './pages/Result.js';
 import { Compare } from './pages/Compare.js';
 import { Alerts } from './pages/Alerts.js';
+import { Users } from './pages/Users.js';
+import { SessionContext } from './session.js';
 
-type Session = { state: 'checking' } | { state: 'out' } | { state: 'in'; username: string };
+type Session = { state: 'checking' } | { state: 'out' } | { state: 'in'; me: Me };
 
 export function App() {
   const [lang, setLangState] = useState<Lang>(initialLang);
@@ -31,26 +33,29 @@ export function App() {
   useEffect(() => {
     setUnauthorizedHandler(() => setSession({ state: 'out' }));
     api.me().then(
-      (u) => setSession({ state: 'in', username: u.username }),
+      (u) => setSession({ state: 'in', me: u }),
       () => setSession({ state: 'out' }),
     );
   }, []);
 
   let page: ReactNode;
   if (session.state === 'checking') page = <p className="muted pad">{t('common.loading')}</p>;
-  else if (session.state === 'out') page = <Login onLogin={(username) => setSession({ state: 'in', username })} />;
+  else if (session.state === 'out') page = <Login onLogin={(me) => setSession({ state: 'in', me })} />;
   else {
     const [head, a, b] = route;
     if (head === 'nodes' && a) page = <NodePage key={a} nodeId={a} />;
     else if (head === 'tasks' && a) page = <Result key={a} taskId={a} />;
     else if (head === 'compare' && a && b) page = <Compare key={`${a}/${b}`} a={a} b={b} />;
     else if (head === 'alerts') page = <Alerts />;
+    else if (head === 'users') page = <Users />;
     else page = <Fleet />;
   }
 
-  const active = route[0] === 'alerts' ? 'alerts' : 'fleet';
+  const active = route[0] === 'alerts' ? 'alerts' : route[0] === 'users' ? 'users' : 'fleet';
+  const me = session.state === 'in' ? session.me : undefined;
   return (
     <I18nContext.Provider value={i18n}>
+      <SessionContext.Provider value={me}>
       <header className="topbar">
         <a className="brand" href={href()}>
           <span className="logo">◎</span> oscope
@@ -63,6 +68,9 @@ export function App() {
             <a href={href('alerts')} className={active === 'alerts' ? 'active' : ''} data-testid="nav-alerts">
               {t('nav.alerts')}
             </a>
+            <a href={href('users')} className={active === 'users' ? 'active' : ''} data-testid="nav-users">
+              {me?.role === 'admin' ? t('nav.users') : t('nav.account')}
+            </a>
           </nav>
         )}
         <div className="spacer" />
@@ -71,7 +79,10 @@ export function App() {
         </button>
         {session.state === 'in' && (
           <>
-            <span className="muted small">{session.username}</span>
+            <span className="muted small" data-testid="whoami">
+              {session.me.username}
+              {session.me.role === 'viewer' ? ` (${t('users.role.viewer')})` : ''}
+            </span>
             <button
               className="link"
               onClick={() => {
@@ -84,6 +95,7 @@ export function App() {
         )}
       </header>
       <main>{page}</main>
+      </SessionContext.Provider>
     </I18nContext.Provider>
   );
 }

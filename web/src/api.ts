@@ -14,8 +14,26 @@ export interface LatestCgroup {
   limitBytes: number | null;
 }
 
+/** The agent's run-queue latency histogram for one sample interval (absent in older samples). */
+export interface RunqueueLatency {
+  /** Bucket upper bounds in ms; the last is +Inf, written as null. */
+  leMs: (number | null)[];
+  counts: number[];
+  count: number;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+export interface LogAnomalies {
+  total: number;
+  byRule: Record<string, number>;
+}
+
 export interface NodeLatest {
   ts: string;
+  runqueueLatency?: RunqueueLatency | null;
+  logAnomalies?: LogAnomalies | null;
   memTotalBytes?: number;
   memAvailableBytes?: number;
   memFreeBytes?: number;
@@ -70,8 +88,39 @@ export interface Alert {
   severity: Severity;
   state: 'firing' | 'resolved';
   ts: string;
+  /** English. */
   message: string;
+  /** Per UI language, when the agent sent them. */
+  messages?: { en: string; 'zh-CN': string } | null;
   data: Record<string, unknown>;
+}
+
+export type Role = 'admin' | 'viewer';
+
+export interface Me {
+  id: string;
+  username: string;
+  role: Role;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface AlertFilter {
+  node?: string;
+  severity?: Severity;
+  state?: 'firing' | 'resolved';
+}
+
+/** The alert's message in the UI language when the agent sent one, else the English message. */
+export function alertMessage(a: Alert, lang: string): string {
+  const m = a.messages;
+  if (m && (lang === 'en' || lang === 'zh-CN') && m[lang]) return m[lang];
+  return a.message;
 }
 
 export interface DiagnosisInfo {
@@ -141,9 +190,13 @@ async function call<R>(method: string, path: string, body?: unknown): Promise<R>
 }
 
 export const api = {
-  login: (username: string, password: string) => call<{ user: { id: string; username: string } }>('POST', '/auth/login', { username, password }),
+  login: (username: string, password: string) => call<{ user: Me }>('POST', '/auth/login', { username, password }),
   logout: () => call<{ ok: boolean }>('POST', '/auth/logout', {}),
-  me: () => call<{ id: string; username: string }>('GET', '/api/me'),
+  me: () => call<Me>('GET', '/api/me'),
+  changePassword: (currentPassword: string, newPassword: string) => call<{ ok: boolean }>('POST', '/api/me/password', { currentPassword, newPassword }),
+  users: () => call<{ users: User[] }>('GET', '/api/users').then((r) => r.users),
+  createUser: (username: string, password: string, role: Role) => call<{ user: User }>('POST', '/api/users', { username, password, role }).then((r) => r.user),
+  deleteUser: (id: string) => call<{ ok: boolean }>('DELETE', `/api/users/${encodeURIComponent(id)}`),
   diagnoses: () => call<{ diagnoses: DiagnosisInfo[] }>('GET', '/api/diagnoses').then((r) => r.diagnoses),
   nodes: () => call<{ nodes: Node[] }>('GET', '/api/nodes').then((r) => r.nodes),
   node: (id: string) => call<Node>('GET', `/api/nodes/${encodeURIComponent(id)}`),
@@ -155,7 +208,13 @@ export const api = {
   task: (id: string) => call<{ task: Task }>('GET', `/api/tasks/${encodeURIComponent(id)}`).then((r) => r.task),
   cancelTask: (id: string) => call<{ task: Task }>('POST', `/api/tasks/${encodeURIComponent(id)}/cancel`, {}).then((r) => r.task),
   report: (id: string) => call<ReportDoc>('GET', `/api/tasks/${encodeURIComponent(id)}/report`),
-  alerts: (nodeId?: string, limit = 500) => call<{ alerts: Alert[] }>('GET', `/api/alerts?limit=${limit}${nodeId ? `&node=${encodeURIComponent(nodeId)}` : ''}`).then((r) => r.alerts),
+  alerts: (nodeId?: string, limit = 500, filter: Omit<AlertFilter, 'node'> = {}) => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (nodeId) q.set('node', nodeId);
+    if (filter.severity) q.set('severity', filter.severity);
+    if (filter.state) q.set('state', filter.state);
+    return call<{ alerts: Alert[] }>('GET', `/api/alerts?${q.toString()}`).then((r) => r.alerts);
+  },
 };
 
 /** Alerts whose latest event (per node and rule) is firing. */

@@ -86,6 +86,21 @@ export const MIGRATIONS: Migration[] = [
     // The fleet page shows every node's latest sample: one row read per node instead of a samples query.
     sql: () => [`ALTER TABLE nodes ADD COLUMN latest_ts BIGINT`, `ALTER TABLE nodes ADD COLUMN latest TEXT`],
   },
+  {
+    version: 3,
+    name: 'user roles, localized alert messages, login throttling',
+    sql: () => [
+      // Accounts made before roles existed could do everything: they stay admins.
+      `ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin'`,
+      `ALTER TABLE alerts ADD COLUMN messages TEXT`,
+      `CREATE INDEX alerts_severity_ts ON alerts(severity, ts)`,
+      // Failed logins per key (ip:<address>, user:<name>) in a fixed window; shared by every console of one database.
+      `CREATE TABLE login_throttle (
+         throttle_key TEXT PRIMARY KEY,
+         failures INTEGER NOT NULL,
+         window_start BIGINT NOT NULL)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

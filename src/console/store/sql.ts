@@ -6,8 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { type Dialect, MIGRATIONS } from './migrations.js';
 import {
+  type AlertFilter,
+  type AlertMessages,
   type AlertRow,
   type FinishTask,
+  type LoginThrottle,
   type NewTask,
   type NodeRow,
   type SampleRow,
@@ -16,6 +19,7 @@ import {
   type TaskProgress,
   type TaskRow,
   type TaskStatus,
+  type UserRole,
   type UserRow,
 } from './types.js';
 
@@ -47,7 +51,7 @@ const strOrNull = (v: unknown): string | null => (v === null || v === undefined 
 const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.parse(v) as T) : fallback);
 
 function userRow(r: Row): UserRow {
-  return { id: str(r.id), username: str(r.username), passwordHash: str(r.password_hash), createdAt: num(r.created_at) };
+  return { id: str(r.id), username: str(r.username), passwordHash: str(r.password_hash), role: r.role === 'viewer' ? 'viewer' : 'admin', createdAt: num(r.created_at) };
 }
 
 function nodeRow(r: Row): NodeRow {
@@ -92,6 +96,7 @@ function alertRow(r: Row): AlertRow {
     state: str(r.state) as AlertRow['state'],
     ts: num(r.ts),
     message: str(r.message),
+    messages: json<AlertMessages | null>(r.messages, null),
     data: json<Record<string, unknown>>(r.data, {}),
   };
 }
@@ -131,15 +136,68 @@ export class SqlStore implements Store {
     return num(r[0]?.n ?? 0);
   }
 
-  async createUser(username: string, passwordHash: string, now: number): Promise<UserRow> {
+  async createUser(username: string, passwordHash: string, now: number, role: UserRole = 'admin'): Promise<UserRow> {
     const id = randomUUID();
     try {
-      await this.db.run(`INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)`, [id, username, passwordHash, now]);
+      await this.db.run(`INSERT INTO users (id, username, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)`, [id, username, passwordHash, role, now]);
     } catch (err) {
       if (err instanceof UniqueViolation) throw new StoreConflictError(`user "${username}" already exists`);
       throw err;
     }
-    return { id, username, passwordHash, createdAt: now };
+    return { id, username, passwordHash, role, createdAt: now };
+  }
+
+  async listUsers(): Promise<UserRow[]> {
+    return (await this.db.all(`SELECT * FROM users ORDER BY username`)).map(userRow);
+  }
+
+  async deleteUser(id: string): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      // Lock the admin rows (PostgreSQL) so two admins removing each other cannot both succeed.
+      const admins = await q.all(`SELECT id FROM users WHERE role = 'admin'${this.db.dialect === 'postgres' ? ' FOR UPDATE' : ''}`);
+      const target = await q.all(`SELECT role FROM users WHERE id = ?`, [id]);
+      if (!target[0]) return false;
+      if (target[0].role === 'admin' && admins.length <= 1) throw new StoreConflictError('the last admin cannot be removed');
+      await q.run(`DELETE FROM sessions WHERE user_id = ?`, [id]);
+      return (await q.run(`DELETE FROM users WHERE id = ?`, [id])) > 0;
+    });
+  }
+
+  async setUserPassword(id: string, passwordHash: string, keepSessionHash?: string): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const n = await q.run(`UPDATE users SET password_hash = ? WHERE id = ?`, [passwordHash, id]);
+      if (n === 0) return false;
+      await q.run(`DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, [id, keepSessionHash ?? '']);
+      return true;
+    });
+  }
+
+  // --- login throttling ---
+
+  async getLoginThrottle(key: string): Promise<LoginThrottle | undefined> {
+    const r = await this.db.all(`SELECT failures, window_start FROM login_throttle WHERE throttle_key = ?`, [key]);
+    return r[0] ? { failures: num(r[0].failures), windowStart: num(r[0].window_start) } : undefined;
+  }
+
+  async recordLoginFailure(key: string, now: number, windowStartAfter: number): Promise<LoginThrottle> {
+    // One statement, so concurrent failures (also from other consoles on PostgreSQL) all count.
+    const r = await this.db.all(
+      `INSERT INTO login_throttle (throttle_key, failures, window_start) VALUES (?, 1, ?)
+       ON CONFLICT (throttle_key) DO UPDATE SET
+         failures = CASE WHEN login_throttle.window_start < ? THEN 1 ELSE login_throttle.failures + 1 END,
+         window_start = CASE WHEN login_throttle.window_start < ? THEN ? ELSE login_throttle.window_start END
+       RETURNING failures, window_start`,
+      [key, now, windowStartAfter, windowStartAfter, now],
+    );
+    return { failures: num(r[0]?.failures ?? 1), windowStart: num(r[0]?.window_start ?? now) };
+  }
+
+  async clearLoginThrottle(key: string): Promise<void> {
+    await this.db.run(`DELETE FROM login_throttle WHERE throttle_key = ?`, [key]);
+  }
+
+  pruneLoginThrottles(before: number): Promise<number> {
+    return this.db.run(`DELETE FROM login_throttle WHERE window_start < ?`, [before]);
   }
 
   async getUserByName(username: string): Promise<UserRow | undefined> {
@@ -249,7 +307,7 @@ export class SqlStore implements Store {
     return this.db.tx(async (q) => {
       let n = 0;
       for (const a of alerts) {
-        n += await q.run(`INSERT INTO alerts (id, node_id, rule, severity, state, ts, message, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [
+        n += await q.run(`INSERT INTO alerts (id, node_id, rule, severity, state, ts, message, messages, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, [
           a.id,
           a.nodeId,
           a.rule,
@@ -257,6 +315,7 @@ export class SqlStore implements Store {
           a.state,
           a.ts,
           a.message,
+          a.messages ? JSON.stringify(a.messages) : null,
           JSON.stringify(a.data),
         ]);
       }
@@ -264,10 +323,23 @@ export class SqlStore implements Store {
     });
   }
 
-  async listAlerts(filter: { nodeId?: string; limit: number }): Promise<AlertRow[]> {
-    const rows = filter.nodeId
-      ? await this.db.all(`SELECT * FROM alerts WHERE node_id = ? ORDER BY ts DESC LIMIT ?`, [filter.nodeId, filter.limit])
-      : await this.db.all(`SELECT * FROM alerts ORDER BY ts DESC LIMIT ?`, [filter.limit]);
+  async listAlerts(filter: AlertFilter): Promise<AlertRow[]> {
+    const where: string[] = [];
+    const params: Param[] = [];
+    if (filter.nodeId) {
+      where.push('node_id = ?');
+      params.push(filter.nodeId);
+    }
+    if (filter.severity) {
+      where.push('severity = ?');
+      params.push(filter.severity);
+    }
+    if (filter.state) {
+      where.push('state = ?');
+      params.push(filter.state);
+    }
+    params.push(filter.limit);
+    const rows = await this.db.all(`SELECT * FROM alerts${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC LIMIT ?`, params);
     return rows.map(alertRow);
   }
 

@@ -7,11 +7,28 @@
 export type TaskStatus = 'queued' | 'running' | 'done' | 'failed' | 'timeout' | 'cancelled';
 export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['queued', 'running'];
 
+/** `admin` manages users and nodes and runs diagnoses; `viewer` only reads. */
+export type UserRole = 'admin' | 'viewer';
+export const USER_ROLES: readonly UserRole[] = ['admin', 'viewer'];
+
 export interface UserRow {
   id: string;
   username: string;
   passwordHash: string;
+  role: UserRole;
   createdAt: number;
+}
+
+/** Failed logins counted for one key (`ip:<address>` or `user:<name>`) in a fixed window. */
+export interface LoginThrottle {
+  failures: number;
+  windowStart: number;
+}
+
+/** An alert message in each UI language. */
+export interface AlertMessages {
+  en: string;
+  'zh-CN': string;
 }
 
 export interface NodeRow {
@@ -72,8 +89,18 @@ export interface AlertRow {
   severity: 'info' | 'warning' | 'critical';
   state: 'firing' | 'resolved';
   ts: number;
+  /** English (what older agents send). */
   message: string;
+  /** The message in each UI language, when the agent sent them. */
+  messages: AlertMessages | null;
   data: Record<string, unknown>;
+}
+
+export interface AlertFilter {
+  nodeId?: string;
+  severity?: AlertRow['severity'];
+  state?: AlertRow['state'];
+  limit: number;
 }
 
 export class StoreConflictError extends Error {
@@ -106,10 +133,27 @@ export interface Store {
   close(): Promise<void>;
 
   countUsers(): Promise<number>;
-  /** Throws StoreConflictError when the name is taken. */
-  createUser(username: string, passwordHash: string, now: number): Promise<UserRow>;
+  /** Throws StoreConflictError when the name is taken. Role default: admin. */
+  createUser(username: string, passwordHash: string, now: number, role?: UserRole): Promise<UserRow>;
   getUserByName(username: string): Promise<UserRow | undefined>;
   getUser(id: string): Promise<UserRow | undefined>;
+  /** Every user, by name. */
+  listUsers(): Promise<UserRow[]>;
+  /**
+   * Deletes a user and their sessions. Refuses (StoreConflictError) to remove the last admin, checked in
+   * the same transaction. False when there is no such user.
+   */
+  deleteUser(id: string): Promise<boolean>;
+  /** Sets the password hash and ends the user's other sessions (all but `keepSessionHash`). */
+  setUserPassword(id: string, passwordHash: string, keepSessionHash?: string): Promise<boolean>;
+
+  /** Login throttling: the current window of a key, undefined when it has none. */
+  getLoginThrottle(key: string): Promise<LoginThrottle | undefined>;
+  /** Counts one failed login for the key; a window older than `windowStartAfter` starts over at `now`. */
+  recordLoginFailure(key: string, now: number, windowStartAfter: number): Promise<LoginThrottle>;
+  clearLoginThrottle(key: string): Promise<void>;
+  /** Deletes windows that started before `before`. */
+  pruneLoginThrottles(before: number): Promise<number>;
 
   createSession(idHash: string, userId: string, now: number, expiresAt: number): Promise<void>;
   /** The user of a live session, undefined when unknown or expired. */
@@ -135,7 +179,7 @@ export interface Store {
 
   /** Stores alert events; an event id already stored is ignored. Returns rows added. */
   addAlerts(alerts: AlertRow[]): Promise<number>;
-  listAlerts(filter: { nodeId?: string; limit: number }): Promise<AlertRow[]>;
+  listAlerts(filter: AlertFilter): Promise<AlertRow[]>;
   pruneAlerts(before: number): Promise<number>;
 
   /** Queues a task; throws StoreConflictError (with the active duplicate's id in the message) on a duplicate. */

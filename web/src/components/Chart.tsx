@@ -1,27 +1,37 @@
-/** A tiny ECharts wrapper: one chart per div, resized with its container, disposed on unmount. */
+/**
+ * A tiny ECharts wrapper: one chart per div, resized with its container, disposed on unmount. ECharts is
+ * most of the UI's JavaScript, so it is loaded on first use in its own chunk: a result page shows its
+ * conclusions and tables before the charts' code has even been parsed.
+ */
 import { useEffect, useRef } from 'react';
-import * as echarts from 'echarts/core';
-import { BarChart, LineChart, PieChart, TreemapChart } from 'echarts/charts';
-import { GridComponent, LegendComponent, TooltipComponent } from 'echarts/components';
-import { CanvasRenderer } from 'echarts/renderers';
+import type { EChartsCoreOption, EChartsType } from 'echarts/core';
 
-echarts.use([PieChart, TreemapChart, BarChart, LineChart, GridComponent, LegendComponent, TooltipComponent, CanvasRenderer]);
+export type ChartOption = EChartsCoreOption;
 
-export type ChartOption = echarts.EChartsCoreOption;
+let loader: Promise<typeof import('./echarts-setup.js')> | undefined;
+const loadECharts = (): Promise<typeof import('./echarts-setup.js')> => (loader ??= import('./echarts-setup.js'));
 
 export function Chart({ option, height = 280, testId }: { option: ChartOption; height?: number; testId?: string }) {
   const el = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
+  const chart = useRef<EChartsType | null>(null);
+  const latest = useRef(option);
+  latest.current = option;
 
   useEffect(() => {
-    if (!el.current) return;
-    const c = echarts.init(el.current, undefined, { renderer: 'canvas' });
-    chart.current = c;
-    const ro = new ResizeObserver(() => c.resize());
-    ro.observe(el.current);
+    let alive = true;
+    let ro: ResizeObserver | undefined;
+    void loadECharts().then((m) => {
+      if (!alive || !el.current) return;
+      const c = m.init(el.current, undefined, { renderer: 'canvas' });
+      chart.current = c;
+      c.setOption(latest.current, { notMerge: true });
+      ro = new ResizeObserver(() => c.resize());
+      ro.observe(el.current);
+    });
     return () => {
-      ro.disconnect();
-      c.dispose();
+      alive = false;
+      ro?.disconnect();
+      chart.current?.dispose();
       chart.current = null;
     };
   }, []);

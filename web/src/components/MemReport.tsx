@@ -5,6 +5,7 @@ import { itemLabel, type Lang, useI18n } from '../i18n.js';
 import { Chart, type ChartOption } from './Chart.js';
 import { DataTable, type Column } from './DataTable.js';
 import { AutoTable } from './AutoTable.js';
+import { type FcFile, FilesTable } from './FileCacheView.js';
 
 export const GROUPS = ['user', 'kernel', 'unaccounted', 'free', 'reserved'] as const;
 export type Group = (typeof GROUPS)[number];
@@ -50,6 +51,8 @@ export interface MemDoc {
     kernelStackTop: Record<string, unknown>[];
     allocinfoTop: Record<string, unknown>[] | null;
   };
+  /** The files holding page cache (absent in older documents). */
+  fileCache?: { files: FcFile[]; method: string } | null;
   method: Record<string, string>;
   coverage: { section: string; status: string; reason?: string }[];
 }
@@ -101,8 +104,11 @@ function treemap(doc: MemDoc, lang: Lang, t: (k: `group.${Group}`) => string): C
         roam: false,
         nodeClick: false,
         breadcrumb: { show: false },
-        width: '100%',
-        height: '100%',
+        // The whole box: ECharts' defaults centre an 80 % box, which left a band empty above the map.
+        left: 0,
+        top: 0,
+        right: 0,
+        bottom: 0,
         label: { formatter: (p: { name: string; value: number }) => `${p.name}\n${formatBytes(p.value)}`, fontSize: 11 },
         upperLabel: { show: true, height: 18, color: '#fff', fontWeight: 'bold' },
         levels: [{ itemStyle: { borderColor: '#fff', borderWidth: 2, gapWidth: 2 } }, { itemStyle: { borderColor: 'rgba(255,255,255,.6)', borderWidth: 1, gapWidth: 1 } }],
@@ -210,6 +216,15 @@ export function MemTables({ doc }: { doc: MemDoc }) {
         <h2>{t('result.processes')}</h2>
         <DataTable testId="processes-table" columns={procCols} rows={doc.processes} rowKey={(p) => String(p.pid)} initialSort={{ key: 'rss', desc: true }} limit={30} />
       </div>
+      {doc.fileCache && doc.fileCache.files.length > 0 && (
+        <div className="card" id="files">
+          <div className="card-head">
+            <h2>{t('result.files')}</h2>
+            <span className="muted small">{doc.fileCache.method}</span>
+          </div>
+          <FilesTable files={doc.fileCache.files} />
+        </div>
+      )}
       <div className="card" id="cgroups">
         <h2>{t('result.cgroups')}</h2>
         <DataTable testId="cgroups-table" columns={cgCols} rows={doc.cgroups} rowKey={(c) => c.path} initialSort={{ key: 'usage', desc: true }} limit={30} />

@@ -1,6 +1,7 @@
 import { api, firingAlerts, type Node } from '../api.js';
 import { DataTable, type Column } from '../components/DataTable.js';
-import { formatAge, formatBytes, formatPct } from '../format.js';
+import { formatMs } from '../components/Latency.js';
+import { formatAge, formatBytes, formatCount, formatPct } from '../format.js';
 import { useLoad } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { href } from '../router.js';
@@ -62,6 +63,26 @@ export function Fleet() {
       render: (n) => {
         const c = alertCount(n.id);
         return c > 0 ? <a href={href('alerts')} className="pill pill-warn">{c}</a> : <span className="muted">0</span>;
+      },
+    },
+    {
+      key: 'rq',
+      label: t('fleet.runqueueP99'),
+      numeric: true,
+      value: (n) => n.latest?.runqueueLatency?.p99Ms ?? null,
+      render: (n) => {
+        const v = n.latest?.runqueueLatency?.p99Ms;
+        return v === null || v === undefined ? <span className="muted">–</span> : <span className={v >= 50 ? 'up' : ''}>{formatMs(v)}</span>;
+      },
+    },
+    {
+      key: 'anomalies',
+      label: t('fleet.anomalies'),
+      numeric: true,
+      value: (n) => n.latest?.logAnomalies?.total ?? null,
+      render: (n) => {
+        const v = n.latest?.logAnomalies?.total;
+        return v === null || v === undefined ? <span className="muted">–</span> : v > 0 ? <span className="pill pill-bad">{formatCount(v)}</span> : <span className="muted">0</span>;
       },
     },
     { key: 'kernel', label: t('fleet.kernel'), value: (n) => n.info.kernel ?? '', className: 'muted small' },

@@ -1,8 +1,8 @@
 import { type FormEvent, useState } from 'react';
-import { api } from '../api.js';
+import { api, type Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 
-export function Login({ onLogin }: { onLogin: (username: string) => void }) {
+export function Login({ onLogin }: { onLogin: (me: Me) => void }) {
   const { t } = useI18n();
   const [username, setUsername] = useState('admin');
   const [password, setPassword] = useState('');
@@ -14,7 +14,7 @@ export function Login({ onLogin }: { onLogin: (username: string) => void }) {
     setBusy(true);
     setError(undefined);
     api.login(username, password).then(
-      (r) => onLogin(r.user.username),
+      (r) => onLogin(r.user),
       (err: unknown) => {
         setError(err instanceof Error ? err.message : String(err));
         setBusy(false);

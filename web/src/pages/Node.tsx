@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useState } from 'react';
 import { ApiError, api, type DiagnosisInfo, type LatestCgroup, type Task } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
+import { LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
+import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
 import { formatAge, formatBytes, formatDuration, formatTime } from '../format.js';
 import { useLoad } from '../hooks.js';
@@ -20,13 +22,35 @@ export function diagLabel(t: (k: Key) => string, name: string): string {
  * The parameters sent with a task: the UI language when the diagnosis takes `lang`, and the scope when it
  * takes `cgroup` (both recognised from the defaults GET /api/diagnoses lists; see web/API-ASSUMPTIONS.md).
  */
-export function taskParams(d: DiagnosisInfo | undefined, lang: string, cgroup: string): Record<string, unknown> {
+export function taskParams(d: DiagnosisInfo | undefined, lang: string, cgroup: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const p: Record<string, unknown> = {};
   const defaults = d?.defaults ?? {};
   if ('lang' in defaults) p.lang = lang;
   if (cgroup && 'cgroup' in defaults) p.cgroup = cgroup;
+  // Options the person picked, for the parameters this diagnosis has (older agents may lack some).
+  for (const [k, v] of Object.entries(extra)) if (k in defaults) p[k] = v;
   return p;
 }
+
+/** The few choices a person makes before a click: each a set of parameters, the first the default. */
+const OPTIONS: Record<string, { key: Key; params: Record<string, unknown> }[]> = {
+  memleak: [
+    { key: 'opt.memleak.check', params: { check: true } },
+    { key: 'opt.memleak.slab', params: { check: false, type: 'slab', durationS: 60 } },
+    { key: 'opt.memleak.page', params: { check: false, type: 'page', durationS: 60 } },
+    { key: 'opt.memleak.vmalloc', params: { check: false, type: 'vmalloc', durationS: 60 } },
+  ],
+  runlatency: [
+    { key: 'opt.runlatency.10', params: { durationS: 10 } },
+    { key: 'opt.runlatency.30', params: { durationS: 30 } },
+    { key: 'opt.runlatency.60', params: { durationS: 60 } },
+  ],
+  inspect: [
+    { key: 'opt.inspect.24h', params: { sinceH: 24 } },
+    { key: 'opt.inspect.7d', params: { sinceH: 24 * 7 } },
+    { key: 'opt.inspect.30d', params: { sinceH: 24 * 30 } },
+  ],
+};
 
 export function TaskStatusPill({ task }: { task: Task }) {
   const { t } = useI18n();
@@ -86,6 +110,8 @@ function trendOption(lang: Lang, samples: { ts: string; data: { memTotalBytes?: 
 
 export function NodePage({ nodeId }: { nodeId: string }) {
   const { t, lang } = useI18n();
+  const me = useMe();
+  const canRun = me === undefined || isAdmin(me);
   const node = useLoad(() => api.node(nodeId), [nodeId], 5000);
   const diagnoses = useLoad(() => api.diagnoses(), []);
   const [since] = useState(() => new Date(Date.now() - 3600_000).toISOString());
@@ -93,6 +119,7 @@ export function NodePage({ nodeId }: { nodeId: string }) {
   const [current, setCurrent] = useState<Task>();
   const history = useLoad(() => api.tasks(nodeId), [nodeId], current && ACTIVE.has(current.status) ? 1000 : 5000);
   const [scope, setScope] = useState('');
+  const [choice, setChoice] = useState<Record<string, number>>({});
   const [error, setError] = useState<string>();
   const [picked, setPicked] = useState<string[]>([]);
 
@@ -106,7 +133,7 @@ export function NodePage({ nodeId }: { nodeId: string }) {
   const run = (name: string): void => {
     setError(undefined);
     const d = diagnoses.data?.find((x) => x.name === name);
-    api.createTask(nodeId, name, taskParams(d, lang, scope)).then(
+    api.createTask(nodeId, name, taskParams(d, lang, scope, OPTIONS[name]?.[choice[name] ?? 0]?.params)).then(
       (task) => {
         setCurrent(task);
         history.reload();
@@ -122,6 +149,8 @@ export function NodePage({ nodeId }: { nodeId: string }) {
   };
 
   const cgroups: LatestCgroup[] = node.data?.latest?.cgroups ?? [];
+  /** The diagnoses that take the picked container/cgroup (the others run host-wide). */
+  const scoped = DIAGNOSES.filter((d) => 'cgroup' in (diagnoses.data?.find((x) => x.name === d)?.defaults ?? {}));
   const n = node.data;
   const available = new Set((diagnoses.data ?? []).map((d) => d.name));
   const agentKnows = n?.info.diagnoses;
@@ -199,17 +228,34 @@ export function NodePage({ nodeId }: { nodeId: string }) {
               ))}
             </select>
           </label>
-          <span className="muted small">{t('node.scope.hint')}</span>
+          <span className="muted small">{scope ? t('node.scope.takes', { list: scoped.map((d) => t(`diag.${d}` as Key)).join(', ') || '–' }) : t('node.scope.hint')}</span>
         </div>
         <div className="diag-buttons">
           {DIAGNOSES.map((d) => {
-            const ok = available.has(d) && (!agentKnows || agentKnows.length === 0 || agentKnows.includes(d));
+            const ok = canRun && available.has(d) && (!agentKnows || agentKnows.length === 0 || agentKnows.includes(d));
             const busy = running.some((x) => x.diagnosis === d);
             return (
-              <button key={d} className="diag-button" disabled={!ok || busy} onClick={() => run(d)} data-testid={`run-${d}`} title={ok ? t(`diag.${d}.desc` as Key) : t('node.unavailable')}>
+              <button key={d} className="diag-button" disabled={!ok || busy} onClick={() => run(d)} data-testid={`run-${d}`} title={ok ? t(`diag.${d}.desc` as Key) : canRun ? t('node.unavailable') : t('node.viewerOnly')}>
                 <span className="diag-name">{t(`diag.${d}` as Key)}</span>
-                <span className="diag-desc">{ok ? t(`diag.${d}.desc` as Key) : t('node.unavailable')}</span>
+                <span className="diag-desc">{ok ? t(`diag.${d}.desc` as Key) : canRun ? t('node.unavailable') : t('node.viewerOnly')}</span>
               </button>
+            );
+          })}
+        </div>
+        <div className="diag-options">
+          {DIAGNOSES.map((d) => {
+            const opts = OPTIONS[d];
+            const defaults = diagnoses.data?.find((x) => x.name === d)?.defaults ?? {};
+            // Offered only when the diagnosis has every parameter of the choices.
+            if (!opts || !opts.every((o) => Object.keys(o.params).every((k) => k in defaults))) return <span key={d} />;
+            return (
+              <select key={d} value={choice[d] ?? 0} onChange={(e) => setChoice((c) => ({ ...c, [d]: Number(e.target.value) }))} data-testid={`opt-${d}`} aria-label={t(`diag.${d}` as Key)}>
+                {opts.map((o, i) => (
+                  <option key={o.key} value={i}>
+                    {t(o.key)}
+                  </option>
+                ))}
+              </select>
             );
           })}
         </div>
@@ -221,6 +267,11 @@ export function NodePage({ nodeId }: { nodeId: string }) {
           .map((x) => (
             <Progress key={x.id} task={x} onCancel={() => void api.cancelTask(x.id).then(() => history.reload())} />
           ))}
+      </div>
+
+      <div className="grid2">
+        <RunqueueCard samples={samples.data ?? []} />
+        <LogAnomaliesCard samples={samples.data ?? []} />
       </div>
 
       <div className="grid2">

@@ -1,84 +1,69 @@
-import { useEffect, useMemo, useState } from 'react';
-import { ApiError, api, type ReportDoc, type Task } from '../api.js';
-import { AutoSections, formatField } from '../components/AutoTable.js';
-import { Chart, type ChartOption } from '../components/Chart.js';
-import { DataTable, type Column } from '../components/DataTable.js';
+import { type ReactNode, useEffect, useMemo, useState } from 'react';
+import { ApiError, api, type Finding, type ReportDoc, type Task } from '../api.js';
+import { AutoSections } from '../components/AutoTable.js';
+import { type FileCacheDoc, FileCacheView, fileCacheFindings } from '../components/FileCacheView.js';
 import { Findings } from '../components/Findings.js';
+import { type InspectDoc, InspectView } from '../components/InspectView.js';
+import { type RunlatencyDoc, RunlatencyView, runlatencySummary } from '../components/Latency.js';
 import { Coverage, type MemDoc, MemCharts, MemTables } from '../components/MemReport.js';
-import { formatBytes, formatDuration, formatTime } from '../format.js';
+import { type MemleakDoc, MemleakView, memleakVerdictFinding } from '../components/MemleakView.js';
+import { formatDuration, formatTime } from '../format.js';
 import { useLoad } from '../hooks.js';
-import { useI18n } from '../i18n.js';
+import { type T, useI18n } from '../i18n.js';
 import { go, href } from '../router.js';
+import { isAdmin, useMe } from '../session.js';
 import { diagLabel, TaskStatusPill } from './Node.js';
 
-interface Growth {
-  name: string;
-  startBytes: number;
-  endBytes: number;
-  bytesPerS: number;
-}
-interface Callsite {
-  symbol: string;
-  stack: string[];
-  outstandingBytes: number;
-  count: number;
-  oldestAgeS: number;
+/** What leads a result: the document's findings, plus what the UI concludes itself, in the UI language. */
+export function conclusionsOf(doc: ReportDoc, t: T): { summary: string[]; findings: Finding[] } {
+  const own = doc.findings ?? [];
+  switch (doc.schema) {
+    case 'oscope.filecache/v1':
+      return { summary: [], findings: [...own, ...fileCacheFindings(doc as unknown as FileCacheDoc, t)] };
+    case 'oscope.runlatency/v1':
+      return { summary: [runlatencySummary(doc as unknown as RunlatencyDoc, t)], findings: own };
+    case 'oscope.memleak/v1': {
+      const v = memleakVerdictFinding(doc as unknown as MemleakDoc, t);
+      return { summary: [], findings: v ? [v, ...own] : own };
+    }
+    default:
+      return { summary: [], findings: own };
+  }
 }
 
-function MemleakView({ doc }: { doc: ReportDoc }) {
-  const { t } = useI18n();
-  const verdict = doc.verdict as { leaking: boolean; kind: string | null; confidence: string; reason: string } | undefined;
-  const growth = (doc.growth as Growth[] | undefined) ?? [];
-  const callsites = (doc.callsites as Callsite[] | undefined) ?? [];
-  const top = [...growth].sort((a, b) => b.bytesPerS - a.bytesPerS).slice(0, 15).reverse();
-  const option: ChartOption = {
-    tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (v: unknown) => `${formatBytes(Number(v))}/s` },
-    grid: { left: 160, right: 24, top: 8, bottom: 24 },
-    xAxis: { type: 'value', axisLabel: { formatter: (v: number) => `${formatBytes(v)}/s` } },
-    yAxis: { type: 'category', data: top.map((g) => g.name), axisLabel: { fontSize: 11 } },
-    series: [{ type: 'bar', data: top.map((g) => ({ value: g.bytesPerS, itemStyle: { color: g.bytesPerS > 0 ? '#ef4444' : '#22c55e' } })) }],
-  };
-  const csCols: Column<Callsite>[] = [
-    { key: 'symbol', label: 'SYMBOL', value: (c) => c.symbol, render: (c) => <code>{c.symbol}</code> },
-    { key: 'bytes', label: 'OUTSTANDING', numeric: true, value: (c) => c.outstandingBytes, render: (c) => formatBytes(c.outstandingBytes) },
-    { key: 'count', label: 'ALLOCATIONS', numeric: true, value: (c) => c.count, render: (c) => formatField('count', c.count) },
-    { key: 'age', label: 'OLDEST', numeric: true, value: (c) => c.oldestAgeS, render: (c) => formatField('oldestAgeS', c.oldestAgeS) },
-    { key: 'stack', label: 'STACK', value: (c) => c.stack.join(' '), render: (c) => formatField('stack', c.stack) },
-  ];
-  return (
-    <>
-      {verdict && (
-        <div className={`card verdict ${verdict.leaking ? 'verdict-bad' : 'verdict-ok'}`}>
-          <h2>{t('result.verdict')}</h2>
-          <p>
-            <strong>{verdict.leaking ? `LEAK ${verdict.kind ?? ''}` : 'OK'}</strong> · confidence {verdict.confidence}
-          </p>
-          <p>{verdict.reason}</p>
-        </div>
-      )}
-      {growth.length > 0 && (
-        <div className="card">
-          <h2>{t('result.growth')}</h2>
-          <Chart option={option} height={Math.max(160, top.length * 22 + 40)} />
-        </div>
-      )}
-      <div className="card">
-        <h2>{t('result.callsites')}</h2>
-        <DataTable columns={csCols} rows={callsites} initialSort={{ key: 'bytes', desc: true }} limit={100} />
-      </div>
-    </>
-  );
+/** The dedicated view of a schema; AutoSections for any other. */
+function ReportBody({ doc }: { doc: ReportDoc }): ReactNode {
+  switch (doc.schema) {
+    case 'oscope.mem/v1':
+      return (
+        <>
+          <MemCharts doc={doc as unknown as MemDoc} />
+          <MemTables doc={doc as unknown as MemDoc} />
+        </>
+      );
+    case 'oscope.filecache/v1':
+      return <FileCacheView doc={doc as unknown as FileCacheDoc} />;
+    case 'oscope.runlatency/v1':
+      return <RunlatencyView doc={doc as unknown as RunlatencyDoc} />;
+    case 'oscope.memleak/v1':
+      return <MemleakView doc={doc as unknown as MemleakDoc} />;
+    case 'oscope.inspect/v1':
+      return <InspectView doc={doc as unknown as InspectDoc} />;
+    default:
+      return <AutoSections doc={doc} skip={['method', 'coverage']} />;
+  }
 }
 
 export function Result({ taskId }: { taskId: string }) {
   const { t, lang } = useI18n();
+  const me = useMe();
   const task = useLoad(() => api.task(taskId), [taskId]);
   const report = useLoad(() => api.report(taskId), [taskId]);
   const node = useLoad(() => (task.data ? api.node(task.data.nodeId) : Promise.resolve(undefined)), [task.data?.nodeId]);
   const tk = task.data;
   const doc = report.data;
   const reportLang = tk && typeof tk.params.lang === 'string' ? tk.params.lang : undefined;
-  const findings = useMemo(() => doc?.findings ?? [], [doc]);
+  const concl = useMemo(() => (doc ? conclusionsOf(doc, t) : { summary: [], findings: [] }), [doc, t]);
   // "Run again" (in the current language): follow the new task and open its result when it is done.
   const [rerunning, setRerunning] = useState<Task>();
   const [rerunError, setRerunError] = useState<string>();
@@ -128,7 +113,7 @@ export function Result({ taskId }: { taskId: string }) {
             <span className="muted" data-testid="rerun-progress">
               <span className="spinner inline" /> {t('node.running', { diagnosis: diagLabel(t, tk.diagnosis) })} {rerunning.progress ? `${rerunning.progress.step}` : ''}
             </span>
-          ) : (
+          ) : !isAdmin(me) ? null : (
             <button className="link" onClick={rerun} data-testid="rerun">
               {t('result.rerun')}
             </button>
@@ -139,20 +124,16 @@ export function Result({ taskId }: { taskId: string }) {
       {report.error && tk.status === 'done' && <p className="error">{report.error}</p>}
       {doc && (
         <>
-          <div className="card conclusions">
+          <div className="card conclusions" data-testid="conclusions">
             <h2>{t('result.conclusions')}</h2>
-            <Findings findings={findings} />
+            {concl.summary.map((line, i) => (
+              <p key={i} className="summary" data-testid="conclusion-summary">
+                {line}
+              </p>
+            ))}
+            <Findings findings={concl.findings} />
           </div>
-          {doc.schema === 'oscope.mem/v1' ? (
-            <>
-              <MemCharts doc={doc as unknown as MemDoc} />
-              <MemTables doc={doc as unknown as MemDoc} />
-            </>
-          ) : doc.schema === 'oscope.memleak/v1' ? (
-            <MemleakView doc={doc} />
-          ) : (
-            <AutoSections doc={doc} skip={['method', 'coverage']} />
-          )}
+          <ReportBody doc={doc} />
           {Array.isArray(doc.coverage) && <Coverage method={(doc.method as Record<string, unknown> | undefined) ?? {}} coverage={doc.coverage as { section: string; status: string; reason?: string }[]} />}
           <details className="card">
             <summary>

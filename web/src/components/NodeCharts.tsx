@@ -1,0 +1,156 @@
+/**
+ * The node page's pictures from the agent's samples: run-queue latency (p50/p99/max over the last hour
+ * and the hour's histogram) and kernel-log anomalies (count per interval, by rule). Samples from agents
+ * that do not send these fields (older ones) count as missing, never as zero.
+ */
+import { useMemo } from 'react';
+import type { LogAnomalies, RunqueueLatency, Sample } from '../api.js';
+import { formatCount } from '../format.js';
+import { useI18n } from '../i18n.js';
+import { Chart, type ChartOption } from './Chart.js';
+import { formatMs, histogramOption, leLabels } from './Latency.js';
+
+type RqPoint = { ts: string; rq: RunqueueLatency };
+type LaPoint = { ts: string; la: LogAnomalies };
+
+export function runqueuePoints(samples: Sample[]): RqPoint[] {
+  return samples.flatMap((s) => {
+    const rq = s.data.runqueueLatency;
+    return rq && Array.isArray(rq.counts) && Array.isArray(rq.leMs) ? [{ ts: s.ts, rq }] : [];
+  });
+}
+
+export function anomalyPoints(samples: Sample[]): LaPoint[] {
+  return samples.flatMap((s) => {
+    const la = s.data.logAnomalies;
+    return la && typeof la.total === 'number' ? [{ ts: s.ts, la }] : [];
+  });
+}
+
+/** The buckets of several intervals summed (bucket bounds from the newest sample; same layout expected). */
+export function sumHistogram(points: RqPoint[]): { leMs: (number | null)[]; counts: number[] } {
+  const last = points.at(-1);
+  if (!last) return { leMs: [], counts: [] };
+  const counts = last.rq.leMs.map((_, i) => points.reduce((a, p) => a + (p.rq.leMs.length === last.rq.leMs.length ? (p.rq.counts[i] ?? 0) : 0), 0));
+  // Trailing empty buckets say nothing.
+  let end = counts.length;
+  while (end > 1 && counts[end - 1] === 0) end--;
+  return { leMs: last.rq.leMs.slice(0, end), counts: counts.slice(0, end) };
+}
+
+export function RunqueueCard({ samples }: { samples: Sample[] }) {
+  const { t } = useI18n();
+  const points = useMemo(() => runqueuePoints(samples), [samples]);
+  const line = useMemo<ChartOption>(
+    () => ({
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatMs(Number(v)) },
+      legend: { top: 0, textStyle: { fontSize: 11 } },
+      grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+      yAxis: { type: 'log', logBase: 10, axisLabel: { formatter: (v: number) => formatMs(v) } },
+      series: (
+        [
+          ['p50', 'p50Ms', '#93c5fd'],
+          ['p99', 'p99Ms', '#f59e0b'],
+          ['max', 'maxMs', '#ef4444'],
+        ] as const
+      ).map(([name, k, color]) => ({
+        name,
+        type: 'line',
+        symbol: 'none',
+        lineStyle: { width: name === 'p99' ? 2 : 1 },
+        itemStyle: { color },
+        connectNulls: false,
+        data: points.map((p) => [p.ts, p.rq[k] === null || p.rq[k] === 0 ? null : p.rq[k]]),
+      })),
+    }),
+    [points],
+  );
+  const hist = useMemo(() => {
+    const h = sumHistogram(points);
+    return histogramOption(leLabels(h.leMs), [{ name: t('lat.wakeups'), data: h.counts, color: '#3b82f6' }]);
+  }, [points, t]);
+  const latest = points.at(-1)?.rq;
+  return (
+    <div className="card" data-testid="runqueue-card">
+      <div className="card-head">
+        <h2>{t('node.runqueue')}</h2>
+        {latest && (
+          <span className="muted small" data-testid="runqueue-latest">
+            {t('node.runqueueLatest', { p99: formatMs(latest.p99Ms), max: formatMs(latest.maxMs), n: formatCount(latest.count) })}
+          </span>
+        )}
+      </div>
+      {points.length === 0 ? (
+        <p className="muted">{t('node.noRunqueue')}</p>
+      ) : (
+        <div className="grid2 charts">
+          <div>
+            <h3>{t('node.runqueueTrend')}</h3>
+            <Chart option={line} height={220} testId="chart-runqueue-trend" />
+          </div>
+          <div>
+            <h3>{t('node.runqueueHist')}</h3>
+            <Chart option={hist} height={220} testId="chart-runqueue-hist" />
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+export function LogAnomaliesCard({ samples }: { samples: Sample[] }) {
+  const { t } = useI18n();
+  const points = useMemo(() => anomalyPoints(samples), [samples]);
+  const total = points.reduce((a, p) => a + p.la.total, 0);
+  const byRule = useMemo(() => {
+    const m = new Map<string, number>();
+    for (const p of points) for (const [k, v] of Object.entries(p.la.byRule ?? {})) m.set(k, (m.get(k) ?? 0) + v);
+    return [...m.entries()].sort((a, b) => b[1] - a[1]);
+  }, [points]);
+  const bars = useMemo<ChartOption>(
+    () => ({
+      tooltip: { trigger: 'axis' },
+      grid: { left: 8, right: 16, top: 12, bottom: 8, containLabel: true },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+      yAxis: { type: 'value', minInterval: 1 },
+      series: [{ type: 'bar', name: t('node.anomalies'), itemStyle: { color: '#ef4444' }, barMaxWidth: 8, data: points.map((p) => [p.ts, p.la.total]) }],
+    }),
+    [points, t],
+  );
+  return (
+    <div className="card" data-testid="anomalies-card">
+      <div className="card-head">
+        <h2>{t('node.anomalies')}</h2>
+        {points.length > 0 && (
+          <span className={`pill ${total > 0 ? 'pill-bad' : 'pill-ok'}`} data-testid="anomaly-count">
+            {t('node.anomalyCount', { n: formatCount(total) })}
+          </span>
+        )}
+      </div>
+      {points.length === 0 ? (
+        <p className="muted">{t('node.noAnomalyData')}</p>
+      ) : (
+        <>
+          <Chart option={bars} height={140} testId="chart-anomalies" />
+          {byRule.length > 0 ? (
+            <table className="data compact">
+              <tbody>
+                {byRule.slice(0, 8).map(([rule, n]) => (
+                  <tr key={rule}>
+                    <td>
+                      <code>{rule}</code>
+                    </td>
+                    <td className="num">{formatCount(n)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <p className="muted small">{t('node.noAnomalies')}</p>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
