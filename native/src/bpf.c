@@ -251,6 +251,24 @@ static napi_value js_obj_set_global(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* objSetMaxEntries(obj, mapName, n): resizes a map before load (bpf_map__set_max_entries). */
+static napi_value js_obj_set_max_entries(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!ou_args(env, info, 3, argv, NULL)) return NULL;
+  struct obj_handle *h = get_obj(env, argv[0]);
+  if (!h) return NULL;
+  char name[256];
+  int64_t n;
+  if (!ou_str(env, argv[1], "map name", name, sizeof name) || !ou_int(env, argv[2], "max entries", &n)) return NULL;
+  if (h->loaded) return ou_throw_errno(env, EBUSY, "bpf_map__set_max_entries", "(maps are sized before load)");
+  if (n < 1 || n > UINT32_MAX) return ou_throw_type(env, "max entries must be between 1 and 4294967295");
+  struct bpf_map *m = bpf_object__find_map_by_name(h->obj, name);
+  if (!m) return ou_throw_errno(env, ENOENT, "bpf_object__find_map_by_name", name);
+  int err = bpf_map__set_max_entries(m, (uint32_t)n);
+  if (err) return ou_throw_errno(env, err, "bpf_map__set_max_entries", name);
+  return NULL;
+}
+
 static napi_value js_prog_set_autoload(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!ou_args(env, info, 3, argv, NULL)) return NULL;
@@ -1185,6 +1203,7 @@ napi_value ou_init_bpf(napi_env env, napi_value exports) {
   ou_export(env, exports, "objMaps", js_obj_maps);
   ou_export(env, exports, "objGlobals", js_obj_globals);
   ou_export(env, exports, "objSetGlobal", js_obj_set_global);
+  ou_export(env, exports, "objSetMaxEntries", js_obj_set_max_entries);
   ou_export(env, exports, "progSetAutoload", js_prog_set_autoload);
   ou_export(env, exports, "progInfo", js_prog_info);
   ou_export(env, exports, "progExists", js_prog_exists);

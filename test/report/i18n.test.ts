@@ -21,6 +21,16 @@ test('i18n: every catalog has the same keys and placeholders as English', () => 
   }
 });
 
+test('i18n: no template repeats the unit its formatter prints (Pct → %, Ms → ms)', () => {
+  const doubled = /\{\w+Pct\}\s*%|\{\w+Ms\}\s*ms\b|\{\w+Bytes\}\s*(?:B|bytes|KiB|MiB|GiB)\b/;
+  for (const lang of LANGS) {
+    const c = messages(lang);
+    const all: Array<[string, string]> = Object.entries(c.text);
+    for (const [id, f] of Object.entries(c.findings)) all.push([`${id} title`, f.title], [`${id} conclusion`, f.conclusion], ...f.suggestions.map((s, i): [string, string] => [`${id} suggestion ${i}`, s]));
+    for (const [where, text] of all) assert.doesNotMatch(text, doubled, `${lang} ${where}`);
+  }
+});
+
 test('i18n: params are formatted by their name', () => {
   assert.equal(formatMessage('{sizeBytes} {ratePct} {n} {latMs}', { sizeBytes: 1536, ratePct: 12.5, n: 1234567, latMs: 12.3 }, 'en'), '1.50 KiB 13% 1,234,567 12.3 ms');
   assert.equal(formatMessage('{missing}', {}, 'en'), '{missing}');

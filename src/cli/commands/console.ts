@@ -3,8 +3,6 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { startConsole } from '../../console/console.js';
-import { isPostgresUrl } from '../../console/store/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
 import { parseListen } from './agent.js';
@@ -41,6 +39,9 @@ export const registerConsole: RegisterCommand = (program: Command, ctx: () => Cl
       const db = flags.db ?? defaultDbPath();
       const intervalS = flags.agentInterval ? Number(/^(\d+)s?$/.exec(flags.agentInterval)?.[1]) : undefined;
       if (intervalS !== undefined && !(intervalS >= 1)) throw new UserError(`--agent-interval takes whole seconds such as 15s, got "${flags.agentInterval}"`, EXIT.usage);
+      // The console (fastify, the SQL drivers) loads only when this command runs: other commands start faster.
+      const { startConsole } = await import('../../console/console.js');
+      const { isPostgresUrl } = await import('../../console/store/index.js');
       let running;
       try {
         running = await startConsole({

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import type { LeakTracer } from '../../diagnose/memleak/run.js';
 import { runCheck, runMemleak } from '../../diagnose/memleak/run.js';
 import { LEAK_TYPES, type LeakType } from '../../diagnose/memleak/sample.js';
-import { createBpfTracer } from '../../diagnose/memleak/trace.js';
+import { MEMLEAK_DEFAULT_BUDGET_PER_S, MEMLEAK_MAX_TRACKED, createBpfTracer } from '../../diagnose/memleak/trace.js';
+import { type MemHistoryPoint, agentSocketPath, connectLocalAgent } from '../../agent/local.js';
 import { HostError } from '../../host/host.js';
 import { memleakDocument, renderMemleakText } from '../../report/memleak.js';
 import { styleFrom } from '../../report/text.js';
@@ -21,6 +22,8 @@ interface MemleakFlags {
   check?: boolean;
   sampleInterval?: string;
   trace: boolean;
+  maxLive?: string;
+  traceBudget?: string;
   threshold?: string[];
   config?: string;
 }
@@ -29,6 +32,26 @@ function seconds(v: string, flag: string, min: number): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < min) throw new UserError(`${flag} takes a number of seconds of at least ${min}, got "${v}"`, EXIT.usage);
   return n;
+}
+
+function count(v: string, flag: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} takes a whole number from ${min} to ${max}, got "${v}"`, EXIT.usage);
+  return n;
+}
+
+/**
+ * The agent's counter history for the -c trend, when an agent runs on this host; otherwise why not.
+ * An agent that answers with an error leaves the check working alone (the reason goes to coverage).
+ */
+async function agentHistory(): Promise<{ history: MemHistoryPoint[] } | { unavailable: string }> {
+  const agent = await connectLocalAgent();
+  if (!agent) return { unavailable: `no oscope agent answers on ${agentSocketPath()}: the trend needs the agent's history` };
+  try {
+    return { history: await agent.history() };
+  } catch (err) {
+    return { unavailable: `the agent on ${agent.socket} did not give its history: ${(err as Error).message}` };
+  }
 }
 
 /** A one-line countdown on stderr when it is a TTY; nothing otherwise. */
@@ -57,6 +80,8 @@ export const registerMemleak: RegisterCommand = (program: Command, ctx: () => Cl
     .option('-c, --check', 'instant check from counters only (no watch, no tracing)')
     .option('--sample-interval <seconds>', 'seconds between counter samples (default: watch/30, 0.5 to 5)')
     .option('--no-trace', 'counters only: do not trace allocations with BPF')
+    .option('--max-live <n>', `live allocations the tracer can hold (default ${MEMLEAK_MAX_TRACKED}; 8 bytes of key and 24 of value each, plus hash overhead)`)
+    .option('--trace-budget <per-second>', `allocations traced per second at most; above it the tracer samples adaptively (default ${MEMLEAK_DEFAULT_BUDGET_PER_S}; 0 = trace every one)`)
     .option('--threshold <key=value>', 'override a threshold (repeatable), e.g. memleak.minRateBytesPerS=65536', collectKeyValue)
     .option('--config <file>', 'JSON file with {"thresholds": {...}} (default /etc/oscope/config.json)')
     .action(async (flags: MemleakFlags) => {
@@ -64,11 +89,15 @@ export const registerMemleak: RegisterCommand = (program: Command, ctx: () => Cl
       const thresholds = thresholdsFrom(flags);
       if (!(LEAK_TYPES as readonly string[]).includes(flags.type)) throw new UserError(`-t takes slab, page or vmalloc, got "${flags.type}"`, EXIT.usage);
       const type = flags.type as LeakType;
+      const budgetPerS = flags.traceBudget !== undefined ? count(flags.traceBudget, '--trace-budget', 0, 10_000_000) : MEMLEAK_DEFAULT_BUDGET_PER_S;
+      const maxLive = flags.maxLive !== undefined ? count(flags.maxLive, '--max-live', 1024, 16_777_216) : MEMLEAK_MAX_TRACKED;
       const host = await c.host();
       const style = styleFrom(c.color);
       try {
         if (flags.check) {
-          const a = await runCheck(host, thresholds);
+          // The trend comes from a local agent's history; a captured bundle has no agent to ask.
+          const h = host.kind === 'live' ? await agentHistory() : { unavailable: 'the trend needs the agent of the live host; a bundle has no history' };
+          const a = 'history' in h ? await runCheck(host, thresholds, h.history) : await runCheck(host, thresholds, undefined, h.unavailable);
           const doc = memleakDocument(a, c.lang);
           c.out(c.json ? JSON.stringify(doc, null, 2) : renderMemleakText(doc, c.lang, style));
           return;
@@ -82,7 +111,11 @@ export const registerMemleak: RegisterCommand = (program: Command, ctx: () => Cl
         let noTracerReason: string | undefined;
         if (!flags.trace) noTracerReason = 'disabled with --no-trace';
         else {
-          const r = createBpfTracer(host, { sampleEvery: thresholds['memleak.sampleEvery'] });
+          const r = createBpfTracer(host, {
+            sampleEvery: thresholds['memleak.sampleEvery'],
+            budgetPerS,
+            maxLive,
+          });
           if ('tracer' in r) tracer = r.tracer;
           else noTracerReason = r.unavailable;
         }

@@ -93,12 +93,43 @@ export async function collectCheckInput(host: Host, coverage: Coverage[]): Promi
   return input;
 }
 
-/** `oscope memleak -c`. */
-export async function runCheck(host: Host, th: Thresholds, history?: CheckInput['history']): Promise<MemleakAnalysis & { check: CheckResult }> {
+/** How long a span of seconds reads: "45 s", "12 min", "3.5 h", "2.0 d". */
+function span(s: number): string {
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172800) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86400).toFixed(1)} d`;
+}
+
+/**
+ * `oscope memleak -c`. `history` (the agent's counters, oldest first or not) gives the trend of each
+ * counter; without it `trendUnavailable` says why (e.g. no agent runs here), in coverage.
+ */
+export async function runCheck(host: Host, th: Thresholds, history?: CheckInput['history'], trendUnavailable?: string): Promise<MemleakAnalysis & { check: CheckResult }> {
   const coverage: Coverage[] = [];
   const input = await collectCheckInput(host, coverage);
-  if (history) input.history = history;
-  const check = instantCheck(input, th, Date.now() / 1000);
+  const nowS = Date.now() / 1000;
+  const method: Record<string, string> = { check: 'meminfo + slabinfo + vmallocinfo counters against MemTotal' };
+  const points = (history ?? []).filter(
+    (h) => Number.isFinite(h.tS) && h.tS < nowS && [h.slabUnreclaimableBytes, h.vmallocBytes, h.unaccountedBytes].every((x) => Number.isFinite(x) && x >= 0),
+  );
+  if (history === undefined) {
+    coverage.push({ section: 'trend', status: 'unavailable', reason: trendUnavailable ?? "the trend needs the agent's history (run `oscope agent` on this host)" });
+  } else if (points.length < 2) {
+    coverage.push({ section: 'trend', status: 'unavailable', reason: `the agent has ${points.length} usable history point${points.length === 1 ? '' : 's'} so far; the trend needs at least 2` });
+  } else {
+    input.history = points;
+    const oldest = Math.min(...points.map((p) => p.tS));
+    const over = span(nowS - oldest);
+    method.trend = `least-squares slope of each counter over the agent's history: ${points.length} points and now, over ${over}`;
+    coverage.push({ section: 'trend', status: 'complete', reason: `computed from ${points.length} points of the agent's history over ${over}` });
+  }
+  const check = instantCheck(input, th, nowS);
+  if (method.trend !== undefined) {
+    const perHour = (x: number | null): string => (x === null ? '?' : `${x >= 0 ? '+' : '-'}${(Math.abs(x * 3600) / 1024 ** 2).toFixed(1)} MiB/h`);
+    const c = check.counters;
+    method.trend += `: unreclaimable slab ${perHour(c.slab.bytesPerS)}, vmalloc ${perHour(c.vmalloc.bytesPerS)}, unaccounted pages ${perHour(c.page.bytesPerS)}`;
+  }
   coverage.push({ section: 'tracing', status: 'unavailable', reason: 'the instant check reads counters only' });
   return {
     type: 'check',
@@ -107,7 +138,7 @@ export async function runCheck(host: Host, th: Thresholds, history?: CheckInput[
     growth: [],
     callsites: [],
     findings: check.findings,
-    method: { check: 'meminfo + slabinfo + vmallocinfo counters against MemTotal' },
+    method,
     coverage,
     check,
   };

@@ -32,6 +32,15 @@ export interface OpenOptions {
   btfCustomPath?: string;
 }
 
+/**
+ * The addon's bpf_map__set_max_entries (native/src/bpf.c). Declared here rather than in NativeAddon
+ * (src/kernel/native.ts belongs to another area) and checked at run time, so an older addon gives a
+ * sentence instead of a TypeError.
+ */
+interface MaxEntriesAddon {
+  objSetMaxEntries(obj: ObjectHandle, map: string, maxEntries: number): void;
+}
+
 interface Closable {
   close(): void;
 }
@@ -97,6 +106,21 @@ export class BpfObject {
   /** Same as setGlobal; reads better for `const volatile` configuration. */
   setRodata(name: string, value: number | bigint | boolean | Uint8Array): this {
     return this.setGlobal(name, value);
+  }
+
+  /**
+   * Sizes a map before load (bpf_map__set_max_entries), e.g. a bounded hash sized from a user option
+   * instead of the constant compiled into the object.
+   */
+  setMaxEntries(mapName: string, maxEntries: number): this {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1 || maxEntries > 0xffffffff) {
+      throw new Error(`max entries of map ${mapName} must be an integer from 1 to 4294967295, got ${maxEntries}`);
+    }
+    if (this.isLoaded) throw new Error(`BPF object ${this.path} is loaded: map ${mapName} can only be sized before load`);
+    const n = this.native as NativeAddon & Partial<MaxEntriesAddon>;
+    if (typeof n.objSetMaxEntries !== 'function') throw new Error('the native addon is older than this oscope: rebuild it (make native)');
+    n.objSetMaxEntries(this.nativeHandle, mapName, maxEntries);
+    return this;
   }
 
   /** Excludes a program from load (e.g. one whose attach point this kernel lacks). */

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { checkVerdict, decideVerdict, instantCheck } from '../../../src/diagnose/memleak/analyze.js';
 import { type GrowthSample, fitSeries, linearFit, monotonicity, pickSuspect, rankGrowth } from '../../../src/diagnose/memleak/growth.js';
 import { pageSeries, unaccountedBytes } from '../../../src/diagnose/memleak/sample.js';
-import { callsiteOf, decodeAlloc, groupOutstanding } from '../../../src/diagnose/memleak/trace.js';
+import { ALLOC_INFO_LAYOUT, addrHash, attachFromEnv, callsiteOf, decodeAlloc, floorShift, groupOutstanding, lowerShift, programsFor, thinEntries } from '../../../src/diagnose/memleak/trace.js';
 import { resolveThresholds } from '../../../src/diagnose/thresholds.js';
 import { parseMeminfo } from '../../../src/kernel/procfs/meminfo.js';
 import { MemleakDocumentSchema, memleakDocument, renderMemleakText } from '../../../src/report/memleak.js';
@@ -141,7 +141,9 @@ test('callsiteOf / groupOutstanding: skips allocator frames, keeps only old allo
   val.writeBigUInt64LE(128n, 0);
   val.writeBigUInt64LE(5_000_000_000n, 8);
   val.writeInt32LE(7, 16);
-  assert.deepEqual(decodeAlloc(key, val), { address: 0xffff888000001000n, sizeBytes: 128, tsNs: 5_000_000_000n, stackId: 7 });
+  assert.deepEqual(decodeAlloc(key, val), { address: 0xffff888000001000n, sizeBytes: 128, tsNs: 5_000_000_000n, stackId: 7, shift: 0 });
+  val.writeUInt32LE(6, ALLOC_INFO_LAYOUT.shift);
+  assert.equal(decodeAlloc(key, val).shift, 6);
   const now = 20_000_000_000n;
   const allocs = [
     { address: 1n, sizeBytes: 128, tsNs: 1_000_000_000n, stackId: 7 },
@@ -158,6 +160,72 @@ test('callsiteOf / groupOutstanding: skips allocator frames, keeps only old allo
   );
   const focused = groupOutstanding(allocs, now, 10, (id) => stacks[id] ?? [], 'other_fn');
   assert.deepEqual(focused.map((c) => c.symbol), ['other_fn+0x2']);
+});
+
+test('groupOutstanding: a sampled allocation stands for 2^shift of its size', () => {
+  const allocs = [
+    { address: 1n, sizeBytes: 128, tsNs: 1_000_000_000n, stackId: 7, shift: 6 },
+    { address: 2n, sizeBytes: 128, tsNs: 1_000_000_000n, stackId: 7, shift: 5 },
+    { address: 3n, sizeBytes: 128, tsNs: 1_000_000_000n, stackId: 7 },
+  ];
+  const [g] = groupOutstanding(allocs, 20_000_000_000n, 1, () => allocStack);
+  assert.deepEqual({ count: g!.count, bytes: g!.outstandingBytes }, { count: 64 + 32 + 1, bytes: 128 * 97 });
+});
+
+test('programsFor: only the programs the filter needs, per attach method', () => {
+  const names = (m: 'tp_btf' | 'raw_tp', name?: string): string[] => programsFor(m, { type: 'slab', ...(name !== undefined ? { name } : {}) }).map((x) => x.tracepoint);
+  assert.deepEqual(names('tp_btf', 'eventpoll_epi'), ['kmem_cache_alloc', 'kmem_cache_free']);
+  assert.deepEqual(names('tp_btf', 'kmalloc-64'), ['kmalloc', 'kfree']);
+  assert.deepEqual(names('raw_tp', 'dma-kmalloc-128'), ['kmalloc', 'kmalloc_node', 'kfree']);
+  assert.deepEqual(names('raw_tp', 'eventpoll_epi'), ['kmem_cache_alloc', 'kmem_cache_alloc_node', 'kmem_cache_free']);
+  assert.equal(names('tp_btf').length, 4, 'no cache: every slab tracepoint');
+  assert.deepEqual(programsFor('raw_tp', { type: 'vmalloc' }).map((x) => x.name), ['oscope_mlr_va', 'oscope_mlr_vf']);
+  assert.ok(programsFor('raw_tp', { type: 'slab', name: 'x' }).filter((x) => x.optional).every((x) => /_node$/.test(x.tracepoint)), 'only the pre-6.1 NUMA variants are optional');
+});
+
+test('lowerShift / floorShift: user space lowers the sampling shift only with room to spare, never below the floor', () => {
+  // 2 CPUs, budget 20,000/s: room is 2,500/s at the lowered shift.
+  assert.equal(lowerShift(1_000_000, 20_000, 2, 9, 0), 9, '1M/s needs 1 in 512 (1,953/s): stays');
+  assert.equal(lowerShift(100_000, 20_000, 2, 9, 0), 6, '100k/s: 1 in 64 gives 1,562/s');
+  assert.equal(lowerShift(1_000, 20_000, 2, 9, 0), 0, 'a quiet cache: every allocation again');
+  assert.equal(lowerShift(1_000, 20_000, 2, 9, 4), 4, 'not below a fixed memleak.sampleEvery');
+  assert.equal(lowerShift(1_000, 0, 2, 3, 0), 3, 'budget 0: no adaptation');
+  assert.equal(lowerShift(1e9, 20_000, 2, 2, 0), 2, 'never raises (the kernel does)');
+  assert.deepEqual([1, 2, 3, 16, 17].map(floorShift), [0, 1, 2, 4, 5]);
+});
+
+test('thinEntries: re-sampling to a higher shift keeps the addresses that shift keeps, promoted, and about 1 in 2^k of the rest', () => {
+  const entry = (addr: bigint, shift: number): { key: Buffer; value: Buffer } => {
+    const key = Buffer.alloc(8);
+    key.writeBigUInt64LE(addr);
+    const value = Buffer.alloc(ALLOC_INFO_LAYOUT.bytes);
+    value.writeBigUInt64LE(128n, ALLOC_INFO_LAYOUT.size);
+    value.writeUInt32LE(shift, ALLOC_INFO_LAYOUT.shift);
+    return { key, value };
+  };
+  // 4,096 slab-like addresses (128-byte objects) kept at shift 0, and one already at shift 5.
+  const entries = Array.from({ length: 4096 }, (_, i) => entry(0xffff888100000000n + BigInt(i) * 128n, 0));
+  entries.push(entry(0xffff888200000000n, 5));
+  const { promote, drop } = thinEntries(entries, 3);
+  assert.equal(promote.length + drop.length, 4096, 'the entry already at shift 5 is left alone');
+  for (const e of promote) {
+    assert.equal(addrHash(e.key.readBigUInt64LE(0)) & 7n, 0n);
+    assert.equal(e.value.readUInt32LE(ALLOC_INFO_LAYOUT.shift), 3);
+  }
+  for (const k of drop) assert.notEqual(addrHash(k.readBigUInt64LE(0)) & 7n, 0n);
+  // Scaled back (×8), the thinned sample estimates the 4,096 it replaces.
+  assert.ok(Math.abs(promote.length * 8 - 4096) < 0.15 * 4096, `${promote.length} × 8 is not near 4096`);
+  assert.equal(entries[0]!.value.readUInt32LE(ALLOC_INFO_LAYOUT.shift), 0, 'the input is not modified');
+  assert.equal(addrHash(0n), 0n);
+  assert.equal(addrHash(1n), 0x9e3779b9n, 'the high half of the golden-ratio product, as in addr_hash()');
+});
+
+test('attachFromEnv: OSCOPE_MEMLEAK_ATTACH picks attach methods, anything else is one clear sentence', () => {
+  assert.equal(attachFromEnv(undefined), undefined);
+  assert.equal(attachFromEnv(' '), undefined);
+  assert.deepEqual(attachFromEnv('raw_tp'), ['raw_tp']);
+  assert.deepEqual(attachFromEnv('tp_btf, raw_tp'), ['tp_btf', 'raw_tp']);
+  assert.throws(() => attachFromEnv('kprobe'), /OSCOPE_MEMLEAK_ATTACH takes tp_btf, raw_tp \(comma-separated\), got "kprobe"/);
 });
 
 function leakRun(callsites: boolean): ReturnType<typeof decideVerdict> {
@@ -222,19 +290,28 @@ test('oscope.memleak/v1: schema-valid in en and zh-CN, with exactly the document
   assert.match(renderMemleakText(doc, 'en', plainStyle), /Possible kernel memory leak/);
 });
 
-test('bpf/memleak.h and the TypeScript mirror agree on struct memleak_alloc and the stat indexes', async () => {
+test('bpf/memleak.h and the TypeScript mirror agree on struct memleak_alloc, the stat, control and state indexes', async () => {
   const { readFileSync } = await import('node:fs');
   const { REPO_ROOT } = await import('../../helpers.js');
-  const { ALLOC_INFO_LAYOUT, STAT_INDEX, MEMLEAK_MODE, MEMLEAK_NAME_LEN, MEMLEAK_MAX_TRACKED } = await import('../../../src/diagnose/memleak/trace.js');
+  const { ALLOC_INFO_LAYOUT, STAT_INDEX, CONTROL, STATE, MEMLEAK_MODE, MEMLEAK_NAME_LEN, MEMLEAK_MAX_TRACKED, MEMLEAK_MAX_SHIFT } = await import('../../../src/diagnose/memleak/trace.js');
   const h = readFileSync(`${REPO_ROOT}/bpf/memleak.h`, 'utf8');
   const offsets = [...h.matchAll(/offsetof\(struct memleak_alloc, \w+\) == (\d+), "(\w+)"/g)].map((m) => [m[2]!, Number(m[1])]);
-  assert.deepEqual(Object.fromEntries(offsets), { size: ALLOC_INFO_LAYOUT.size, tsNs: ALLOC_INFO_LAYOUT.tsNs, stackId: ALLOC_INFO_LAYOUT.stackId });
+  assert.deepEqual(Object.fromEntries(offsets), { size: ALLOC_INFO_LAYOUT.size, tsNs: ALLOC_INFO_LAYOUT.tsNs, stackId: ALLOC_INFO_LAYOUT.stackId, shift: ALLOC_INFO_LAYOUT.shift });
   assert.match(h, new RegExp(`sizeof\\(struct memleak_alloc\\) == ${ALLOC_INFO_LAYOUT.bytes}`));
   const num = (name: string): number => Number(new RegExp(`${name}\\s*=?\\s*(\\d+)`).exec(h)?.[1]);
   assert.equal(num('MEMLEAK_STAT_SEEN'), STAT_INDEX.seen);
   assert.equal(num('MEMLEAK_STAT_TRACKED'), STAT_INDEX.tracked);
   assert.equal(num('MEMLEAK_STAT_FULL'), STAT_INDEX.full);
   assert.equal(num('MEMLEAK_STAT_FREED'), STAT_INDEX.freed);
+  assert.equal(num('MEMLEAK_STAT_RAISED'), STAT_INDEX.raised);
+  assert.equal(num('MEMLEAK_CTL_STATE'), CONTROL.state);
+  assert.equal(num('MEMLEAK_CTL_SHIFT'), CONTROL.shift);
+  assert.equal(num('MEMLEAK_CTL_FREE_SHIFT'), CONTROL.freeShift);
+  assert.equal(num('MEMLEAK_STATE_OFF'), STATE.off);
+  assert.equal(num('MEMLEAK_STATE_TRACK'), STATE.track);
+  assert.equal(num('MEMLEAK_STATE_CALIBRATE'), STATE.calibrate);
+  assert.equal(num('MEMLEAK_STATE_FREES'), STATE.frees);
+  assert.equal(num('#define MEMLEAK_MAX_SHIFT'), MEMLEAK_MAX_SHIFT);
   assert.equal(num('MEMLEAK_MODE_SLAB'), MEMLEAK_MODE.slab);
   assert.equal(num('MEMLEAK_MODE_PAGE'), MEMLEAK_MODE.page);
   assert.equal(num('MEMLEAK_MODE_VMALLOC'), MEMLEAK_MODE.vmalloc);

@@ -245,6 +245,26 @@ test('bpf maps: update, lookup, walk, delete and batched dump-and-delete', { ski
   await assertGone(ids);
 });
 
+test('bpf maps: setMaxEntries sizes a map before load and is refused after', { skip }, async () => {
+  const obj = openObject(objectPath);
+  try {
+    assert.equal(obj.maps().find((m) => m.name === 'exec_counts')?.maxEntries, 1024);
+    obj.setMaxEntries('exec_counts', 3000);
+    assert.equal(obj.maps().find((m) => m.name === 'exec_counts')?.maxEntries, 3000, 'libbpf sees the new size before load');
+    assert.throws(() => obj.setMaxEntries('exec_counts', 0), /from 1 to 4294967295/);
+    assert.throws(() => obj.setMaxEntries('oscope_test_no_such_map', 10), (e: unknown) => isNativeError(e) && e.code === 'ENOENT');
+    obj.load();
+    const m = obj.map('exec_counts');
+    assert.equal(m.info.maxEntries, 3000, 'the kernel created the map with 3000 entries');
+    const t = new TypedMap(m, u32, u64);
+    for (let k = 0; k < 3000; k++) t.set(k, 1n);
+    assert.throws(() => t.set(3000, 1n), (e: unknown) => isNativeError(e) && e.code === 'E2BIG', 'entry 3001 does not fit');
+    assert.throws(() => obj.setMaxEntries('exec_counts', 10), /can only be sized before load/);
+  } finally {
+    obj.close();
+  }
+});
+
 const childScript = fileURLToPath(new URL('./attach-child.js', import.meta.url));
 
 test('bpf lifecycle: kill -9 of a process with attached programs leaves nothing attached', { skip }, async () => {

@@ -75,7 +75,7 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.mem-available-low": {
       title: "MemAvailable low",
-      conclusion: "Only {availableBytes} of {totalBytes} is available ({availablePct}%).",
+      conclusion: "Only {availableBytes} of {totalBytes} is available ({availablePct}).",
       suggestions: ["Run `oscope mem` to see where memory went."],
     },
     "inspect.indicator.alloc-stall": {
@@ -85,22 +85,22 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.psi-memory": {
       title: "memory pressure (PSI)",
-      conclusion: "Tasks stalled on {resource}: some {someAvg60Pct}%, full {fullAvg60Pct}% of the last minute.",
+      conclusion: "Tasks stalled on {resource}: some {someAvg60Pct}, full {fullAvg60Pct} of the last minute.",
       suggestions: ["Find the cause with `oscope mem` (memory), iostat (io) or `oscope runlatency` (cpu)."],
     },
     "inspect.indicator.psi-io": {
       title: "io pressure (PSI)",
-      conclusion: "Tasks stalled on {resource}: some {someAvg60Pct}%, full {fullAvg60Pct}% of the last minute.",
+      conclusion: "Tasks stalled on {resource}: some {someAvg60Pct}, full {fullAvg60Pct} of the last minute.",
       suggestions: ["Find the cause with `oscope mem` (memory), iostat (io) or `oscope runlatency` (cpu)."],
     },
     "inspect.indicator.psi-cpu": {
       title: "cpu pressure (PSI)",
-      conclusion: "Tasks stalled on {resource}: some {someAvg60Pct}%, full {fullAvg60Pct}% of the last minute.",
+      conclusion: "Tasks stalled on {resource}: some {someAvg60Pct}, full {fullAvg60Pct} of the last minute.",
       suggestions: ["Find the cause with `oscope mem` (memory), iostat (io) or `oscope runlatency` (cpu)."],
     },
     "inspect.indicator.fragmentation": {
       title: "Memory fragmented",
-      conclusion: "{freeBytes} is free but only {highOrderBytes} ({highOrderPct}%) is in blocks of order {order} or more.",
+      conclusion: "{freeBytes} is free but only {highOrderBytes} ({highOrderPct}) is in blocks of order {order} or more.",
       suggestions: ["Compact memory (echo 1 > /proc/sys/vm/compact_memory) or raise vm.min_free_kbytes."],
     },
     "inspect.indicator.cgroups-many": {
@@ -120,7 +120,7 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.sunreclaim-high": {
       title: "Unreclaimable slab large",
-      conclusion: "SUnreclaim is {sunreclaimBytes} ({sunreclaimPct}% of memory).",
+      conclusion: "SUnreclaim is {sunreclaimBytes} ({sunreclaimPct} of memory).",
       suggestions: ["A kernel leak is possible: run `oscope memleak -t slab`."],
     },
     "inspect.indicator.load-high": {
@@ -140,22 +140,22 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.disk-full": {
       title: "Disk nearly full",
-      conclusion: "{mountpoint} ({device}) is {usedPct}% full.",
+      conclusion: "{mountpoint} ({device}) is {usedPct} full.",
       suggestions: ["Free space or grow the filesystem before writes fail."],
     },
     "inspect.indicator.inode-full": {
       title: "Inodes nearly exhausted",
-      conclusion: "{mountpoint} ({device}) has used {usedPct}% of its inodes.",
+      conclusion: "{mountpoint} ({device}) has used {usedPct} of its inodes.",
       suggestions: ["Many small files: find them with `du --inodes -x {mountpoint} | sort -n | tail`."],
     },
     "inspect.indicator.fd-exhaustion": {
       title: "File handles nearly exhausted",
-      conclusion: "{allocated} of {max} file handles are allocated ({usedPct}%).",
+      conclusion: "{allocated} of {max} file handles are allocated ({usedPct}).",
       suggestions: ["Find the process holding them (ls /proc/*/fd | wc -l per process) or raise fs.file-max."],
     },
     "inspect.indicator.pid-exhaustion": {
       title: "PIDs nearly exhausted",
-      conclusion: "{threads} threads of a limit of {limit} ({usedPct}%).",
+      conclusion: "{threads} threads of a limit of {limit} ({usedPct}).",
       suggestions: ["Look for a fork storm or thread leak; raise kernel.pid_max / kernel.threads-max if the load is legitimate."],
     },
     "inspect.indicator.clock-unsynced": {
@@ -180,7 +180,7 @@ export const inspect: Catalog = {
     },
     "inspect.config.min-free-kbytes": {
       title: "vm.min_free_kbytes out of range",
-      conclusion: "vm.min_free_kbytes is {minFreeBytes} ({minFreePct}% of RAM), too {direction}.",
+      conclusion: "vm.min_free_kbytes is {minFreeBytes} ({minFreePct} of RAM), too {direction}.",
       suggestions: ["Typical values are 0.1–5% of RAM: too low makes atomic allocations fail, too high wastes memory and reclaims early."],
     },
     "inspect.config.overcommit": {

@@ -29,7 +29,7 @@ export const memleak: Catalog = {
     'memleak.countdown': 'watching {type}: {left} s left',
     'memleak.reason.no-growth': 'No {type} cache, caller or counter grew steadily over {durationS} s (fastest: {name} at {rateBytes}/s).',
     'memleak.reason.named-flat': '{name} did not grow steadily over {durationS} s ({rateBytes}/s).',
-    'memleak.reason.growth': '{name} grew steadily by {growthBytes} in {durationS} s ({rateBytes}/s, fit {fitPct}%, {monotonicPct}% of changes upward); allocation tracing was not available to confirm it.',
+    'memleak.reason.growth': '{name} grew steadily by {growthBytes} in {durationS} s ({rateBytes}/s, fit {fitPct}, {monotonicPct} of changes upward); allocation tracing was not available to confirm it.',
     'memleak.reason.growth-untraced': '{name} grew steadily by {growthBytes} in {durationS} s ({rateBytes}/s), but tracing found no allocation older than {minAgeS} s still live: it may be a cache that will shrink, or allocations outside what was traced.',
     'memleak.reason.confirmed': '{name} grew steadily by {growthBytes} in {durationS} s ({rateBytes}/s), and {outstandingBytes} allocated more than {minAgeS} s ago is still live, most from {symbol}.',
     'memleak.reason.check-ok': 'Unreclaimable slab, vmalloc and unaccounted kernel memory are all under their thresholds.',

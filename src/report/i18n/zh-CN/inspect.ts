@@ -75,7 +75,7 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.mem-available-low": {
       title: "可用内存不足",
-      conclusion: "仅有 {availableBytes} / {totalBytes} 可用（{availablePct}%）。",
+      conclusion: "仅有 {availableBytes} / {totalBytes} 可用（{availablePct}）。",
       suggestions: ["运行 `oscope mem` 查看内存去向。"],
     },
     "inspect.indicator.alloc-stall": {
@@ -85,22 +85,22 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.psi-memory": {
       title: "内存压力（PSI）",
-      conclusion: "任务在 {resource} 上停顿：最近一分钟 some {someAvg60Pct}%、full {fullAvg60Pct}%。",
+      conclusion: "任务在 {resource} 上停顿：最近一分钟 some {someAvg60Pct}、full {fullAvg60Pct}。",
       suggestions: ["用 `oscope mem`（内存）、iostat（I/O）或 `oscope runlatency`（CPU）查找原因。"],
     },
     "inspect.indicator.psi-io": {
       title: "I/O压力（PSI）",
-      conclusion: "任务在 {resource} 上停顿：最近一分钟 some {someAvg60Pct}%、full {fullAvg60Pct}%。",
+      conclusion: "任务在 {resource} 上停顿：最近一分钟 some {someAvg60Pct}、full {fullAvg60Pct}。",
       suggestions: ["用 `oscope mem`（内存）、iostat（I/O）或 `oscope runlatency`（CPU）查找原因。"],
     },
     "inspect.indicator.psi-cpu": {
       title: "CPU压力（PSI）",
-      conclusion: "任务在 {resource} 上停顿：最近一分钟 some {someAvg60Pct}%、full {fullAvg60Pct}%。",
+      conclusion: "任务在 {resource} 上停顿：最近一分钟 some {someAvg60Pct}、full {fullAvg60Pct}。",
       suggestions: ["用 `oscope mem`（内存）、iostat（I/O）或 `oscope runlatency`（CPU）查找原因。"],
     },
     "inspect.indicator.fragmentation": {
       title: "内存碎片化",
-      conclusion: "空闲 {freeBytes}，但阶数 ≥ {order} 的连续块只有 {highOrderBytes}（{highOrderPct}%）。",
+      conclusion: "空闲 {freeBytes}，但阶数 ≥ {order} 的连续块只有 {highOrderBytes}（{highOrderPct}）。",
       suggestions: ["执行内存规整（echo 1 > /proc/sys/vm/compact_memory）或调高 vm.min_free_kbytes。"],
     },
     "inspect.indicator.cgroups-many": {
@@ -120,7 +120,7 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.sunreclaim-high": {
       title: "不可回收 slab 过大",
-      conclusion: "SUnreclaim 为 {sunreclaimBytes}（占内存 {sunreclaimPct}%）。",
+      conclusion: "SUnreclaim 为 {sunreclaimBytes}（占内存 {sunreclaimPct}）。",
       suggestions: ["可能存在内核泄漏：运行 `oscope memleak -t slab`。"],
     },
     "inspect.indicator.load-high": {
@@ -140,22 +140,22 @@ export const inspect: Catalog = {
     },
     "inspect.indicator.disk-full": {
       title: "磁盘空间将满",
-      conclusion: "{mountpoint}（{device}）已用 {usedPct}%。",
+      conclusion: "{mountpoint}（{device}）已用 {usedPct}。",
       suggestions: ["在写入失败前清理空间或扩容文件系统。"],
     },
     "inspect.indicator.inode-full": {
       title: "inode 将耗尽",
-      conclusion: "{mountpoint}（{device}）已用 {usedPct}% 的 inode。",
+      conclusion: "{mountpoint}（{device}）已用 {usedPct} 的 inode。",
       suggestions: ["大量小文件：用 `du --inodes -x {mountpoint} | sort -n | tail` 查找。"],
     },
     "inspect.indicator.fd-exhaustion": {
       title: "文件句柄将耗尽",
-      conclusion: "已分配 {allocated} / {max} 个文件句柄（{usedPct}%）。",
+      conclusion: "已分配 {allocated} / {max} 个文件句柄（{usedPct}）。",
       suggestions: ["找出占用句柄的进程（按进程统计 /proc/*/fd），或调高 fs.file-max。"],
     },
     "inspect.indicator.pid-exhaustion": {
       title: "PID 将耗尽",
-      conclusion: "{threads} 个线程，上限 {limit}（{usedPct}%）。",
+      conclusion: "{threads} 个线程，上限 {limit}（{usedPct}）。",
       suggestions: ["排查 fork 风暴或线程泄漏；若负载正常，调高 kernel.pid_max / kernel.threads-max。"],
     },
     "inspect.indicator.clock-unsynced": {
@@ -180,7 +180,7 @@ export const inspect: Catalog = {
     },
     "inspect.config.min-free-kbytes": {
       title: "vm.min_free_kbytes 不合适",
-      conclusion: "vm.min_free_kbytes 为 {minFreeBytes}（占内存 {minFreePct}%），超出合理范围（{direction}）。",
+      conclusion: "vm.min_free_kbytes 为 {minFreeBytes}（占内存 {minFreePct}），超出合理范围（{direction}）。",
       suggestions: ["通常为内存的 0.1–5%：过低会使原子分配失败，过高会浪费内存并提前回收。"],
     },
     "inspect.config.overcommit": {

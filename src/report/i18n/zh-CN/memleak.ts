@@ -26,7 +26,7 @@ export const memleak: Catalog = {
     'memleak.countdown': '正在观察 {type}：剩余 {left} 秒',
     'memleak.reason.no-growth': '{durationS} 秒内没有任何 {type} 缓存、调用者或计数器持续增长（最快的是 {name}，{rateBytes}/秒）。',
     'memleak.reason.named-flat': '{name} 在 {durationS} 秒内没有持续增长（{rateBytes}/秒）。',
-    'memleak.reason.growth': '{name} 在 {durationS} 秒内持续增长了 {growthBytes}（{rateBytes}/秒，拟合度 {fitPct}%，{monotonicPct}% 的变化为上升）；无法用分配追踪加以确认。',
+    'memleak.reason.growth': '{name} 在 {durationS} 秒内持续增长了 {growthBytes}（{rateBytes}/秒，拟合度 {fitPct}，{monotonicPct} 的变化为上升）；无法用分配追踪加以确认。',
     'memleak.reason.growth-untraced': '{name} 在 {durationS} 秒内持续增长了 {growthBytes}（{rateBytes}/秒），但追踪未发现存活超过 {minAgeS} 秒的分配：可能是之后会收缩的缓存，或分配不在追踪范围内。',
     'memleak.reason.confirmed': '{name} 在 {durationS} 秒内持续增长了 {growthBytes}（{rateBytes}/秒），且有 {outstandingBytes} 在 {minAgeS} 秒前分配、至今未释放，主要来自 {symbol}。',
     'memleak.reason.check-ok': '不可回收 slab、vmalloc 与未计入的内核内存均低于阈值。',
