@@ -33,9 +33,15 @@ export function planCommands(features: Feature[]): CommandPlan[] {
   {
     const limits: string[] = [];
     let method: string;
-    {
-      method = has('cachestat') ? 'open/mapped files + tmpfs + file system walk, measured with cachestat(2)' : 'open/mapped files + file system walk, measured with mincore(2)';
-      limits.push('files nobody has open are found only by walking the file systems (the BPF in-core inode walk is not built yet)');
+    // The in-core inode walk (bpf/filecache.bpf.c) needs a task_file iterator and bpf_loop; the iterator
+    // probe loads the self-test object, which `make build` builds with the filecache object.
+    const measureWith = has('cachestat') ? 'cachestat(2)' : 'mincore(2)';
+    if (bpf && has('bpf-iter') && has('bpf-loop')) {
+      method = `BPF in-core inode walk (every super block's cached inodes, named from the dentry cache) + open/mapped files for holders, measured with ${measureWith}`;
+    } else {
+      method = `open/mapped files + tmpfs + file system walk, measured with ${measureWith}`;
+      const why = !root ? 'needs root' : !has('btf') ? 'needs kernel BTF' : !has('bpf-iter') ? 'needs BPF iterators (5.8+) and the built object (make build)' : !has('bpf-loop') ? 'needs bpf_loop (5.17+)' : 'needs BPF';
+      limits.push(`files nobody has open are found only by walking the file systems (the BPF in-core inode walk ${why})`);
     }
     if (!has('kpagecgroup')) limits.push('no /proc/kpagecgroup: pages are not attributed to cgroups');
     plans.push({ command: 'filecache', method, limits });

@@ -15,7 +15,8 @@ interface FilecacheFlags {
   container?: string;
   pod?: string;
   cgroup?: string;
-  walk: boolean;
+  walk?: boolean;
+  discovery: string;
   root?: string[];
   exclude?: string[];
   maxFiles: string;
@@ -37,7 +38,9 @@ export const registerFilecache: RegisterCommand = (program: Command, ctx: () => 
     .option('--container <id>', 'only page cache charged to this container (id prefix or name)')
     .option('--pod <name[/namespace]>', 'only page cache charged to this Kubernetes pod (name or uid)')
     .option('--cgroup <path>', 'only page cache charged to this memory cgroup and its children')
-    .option('--no-walk', 'do not walk local file systems (only files processes hold, and tmpfs)')
+    .option('--discovery <method>', 'how files are found: auto (the BPF in-core inode walk where it runs), bpf-inode-walk, procfs', 'auto')
+    .option('--walk', 'also walk local file systems (the default only without the BPF inode walk)')
+    .option('--no-walk', 'do not walk local file systems')
     .option('--root <dir>', 'walk this directory instead of every local file system (repeatable)', collectKeyValue)
     .option('--exclude <dir>', `never walk below this directory (repeatable; default ${DEFAULT_EXCLUDES.join(' ')})`, collectKeyValue)
     .option('--max-files <n>', 'stop the walk after this many files', '2000000')
@@ -55,12 +58,16 @@ export const registerFilecache: RegisterCommand = (program: Command, ctx: () => 
       if (host.info().uid !== 0) {
         c.err('oscope: not root: other users\' processes, page frame numbers and /proc/kpage* are hidden, so holders, active pages and cgroups are partial (run with sudo for all of it)');
       }
+      if (!['auto', 'bpf-inode-walk', 'procfs'].includes(flags.discovery)) {
+        throw new UserError(`--discovery takes auto, bpf-inode-walk or procfs, got "${flags.discovery}"`, EXIT.usage);
+      }
       const opts: FileCacheOptions = {
         top,
-        walk: flags.walk,
+        discovery: flags.discovery as NonNullable<FileCacheOptions['discovery']>,
         maxWalkFiles: positiveInt('--max-files', flags.maxFiles),
         samplePages: positiveInt('--sample-pages', flags.samplePages, true),
       };
+      if (flags.walk !== undefined) opts.walk = flags.walk;
       if (flags.root) opts.roots = flags.root;
       if (flags.exclude) opts.exclude = flags.exclude;
       if (flags.container) opts.scope = { kind: 'container', query: flags.container };

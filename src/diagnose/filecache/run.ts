@@ -1,6 +1,13 @@
 /**
  * `oscope filecache`: which files hold the page cache, host-wide or for one container, pod or cgroup.
  *
+ * Method 1 (root, BTF, bpf_loop, the built object): the BPF in-core inode walk lists every inode in
+ * memory with page cache on every super block, named from the dentry cache (./inodes.ts maps them onto
+ * mount points); processes' open and mapped files are still read for the holders and for reaching
+ * unlinked files through /proc/PID/fd. Files that make the top N are measured again with cachestat
+ * through their path (dirty, writeback; a file no path reaches keeps the walk's page count). No file
+ * system walk is needed then (`walk: true` or `roots` still asks for one).
+ *
  * Method 2 (no BPF): files open or mapped by any process, every tmpfs, and a walk of the local file
  * systems, each measured with cachestat (mincore before Linux 6.5); files are merged by device and inode
  * (the same file reached by a path, an fd and a mapping is one row). Then, for the files that can make
@@ -16,11 +23,13 @@ import { type ContainerIdentity, identifyContainerWithTasks, identifyPod, listCo
 import { type MemoryCgroupWalk, walkMemoryCgroups } from '../../kernel/cgroup/walk.js';
 import type { FileCacheRow } from '../../kernel/native.js';
 import { attributeSample, cgroupWithin } from '../../kernel/pagecache/attribution.js';
+import { type InodeWalkFile, type InodeWalkRun, type InodeWalker, liveInodeWalker, userDevNumber } from '../../kernel/pagecache/inode-walk.js';
 import type { PageCacheProbe } from '../../kernel/pagecache/probe.js';
 import { walkFiles } from '../../kernel/pagecache/walk.js';
 import { containerLookup } from '../memory/containers.js';
 import { devString } from '../memory/shmem.js';
-import { type Candidate, DEFAULT_EXCLUDES, type OverlayMount, type Sources, collectSources, containerPathOf } from './sources.js';
+import { type MountIndex, mountIndex, placeWalkFile } from './inodes.js';
+import { type Candidate, DEFAULT_EXCLUDES, type OverlayMount, type ScannedProcess, type Sources, collectSources, containerPathOf } from './sources.js';
 import type { ContainerRef, Coverage, FileCacheAnalysis, FileCacheFile, FileCacheScope, FileHolder, ScopeKind } from './types.js';
 
 export interface FileCacheOptions {
@@ -28,7 +37,19 @@ export interface FileCacheOptions {
   /** A memory cgroup walk the caller already made (the panorama), so the tree is not walked twice. */
   cgroupWalk?: MemoryCgroupWalk;
   scope?: { kind: Exclude<ScopeKind, 'host'>; query: string };
-  /** Walk local file systems (default true). */
+  /**
+   * How files are found: 'auto' (default: the BPF in-core inode walk where it can run, else processes'
+   * files, tmpfs and the file system walk), 'bpf-inode-walk' (fail when it cannot run), 'procfs'.
+   */
+  discovery?: 'auto' | 'bpf-inode-walk' | 'procfs';
+  /** The in-core inode walker (default: the live one; tests may pass their own). */
+  inodeWalker?: InodeWalker;
+  /** Processes the caller already scanned (the panorama): /proc/PID/{fd,maps} are not read again. */
+  processes?: readonly ScannedProcess[];
+  /**
+   * Walk local file systems. Default: only when the BPF inode walk did not run, or `roots` are given
+   * (with the inode walk, files nobody holds are found without reading a directory).
+   */
   walk?: boolean;
   /** Roots of the walk (default: every local disk file system's mount point). */
   roots?: readonly string[];
@@ -52,10 +73,19 @@ export class ScopeNotFoundError extends Error {
   }
 }
 
-interface Acc {
+export interface Acc {
   row: FileCacheRow;
+  /** The row is cachestat's (or mincore's); false: the inode walk's page count, not measured yet. */
+  measured: boolean;
   path: string;
+  /** What to open to measure or sample it; '' when no path reaches it. */
   access: string;
+  /** A block device's own cache (from the inode walk): not measurable by cachestat, listed with the walk's count. */
+  deviceNode?: boolean;
+  /** Found by the inode walk and not placed on a mount yet (path, access and container path are ''/unset). */
+  unplaced?: InodeWalkFile;
+  /** Where to place it (shared by all the walk's files). */
+  placeIn?: { index: MountIndex; blockDevices?: ReadonlyMap<string, string> };
   containerPath?: string;
   deleted: boolean;
   shmem: boolean;
@@ -64,6 +94,134 @@ interface Acc {
 }
 
 const isProcPath = (p: string): boolean => p.startsWith('/proc/');
+
+/** The holders of the many files only the inode walk found: one shared empty map, replaced on the first holder. */
+const NO_HOLDERS: Map<number, FileHolder> = new Map();
+
+const asCands = (paths: string[], shmem: boolean): Candidate[] => paths.map((p) => ({ access: p, path: p, deleted: false, shmem, holders: [] }));
+
+/**
+ * The inode walk's files, merged by device and inode with what processes' files already measured.
+ * Files are placed on mount points (placeAcc) only when they are looked at: most never are.
+ */
+export function addWalkFiles(
+  files: Map<string, Acc>,
+  walk: Pick<InodeWalkRun, 'files'>,
+  index: MountIndex,
+  blockDevices?: ReadonlyMap<string, string>,
+  /** Collect the files no process holds here instead of making rows of them all (made by walkAcc when needed). */
+  deferred?: InodeWalkFile[],
+): void {
+  const devs = new Map<string, number>();
+  const placeIn = { index, ...(blockDevices ? { blockDevices } : {}) };
+  // The rows already there by device, then inode (no key string per walked file).
+  const byDev = new Map<number, Map<number, Acc>>();
+  for (const a of files.values()) {
+    let m = byDev.get(a.row.dev);
+    if (!m) byDev.set(a.row.dev, (m = new Map()));
+    m.set(a.row.ino, a);
+  }
+  for (const f of walk.files) {
+    if (f.cachedPages <= 0) continue;
+    let dev = devs.get(f.device);
+    if (dev === undefined) {
+      const [major, minor] = f.device.split(':').map(Number) as [number, number];
+      devs.set(f.device, (dev = userDevNumber(major, minor)));
+    }
+    const a = byDev.get(dev)?.get(f.inode);
+    if (a) {
+      // Held by a process (and measured through it): the walk may know a better name.
+      if (isProcPath(a.path) || a.containerPath === undefined) {
+        const place = placeWalkFile(f, index, blockDevices);
+        if (isProcPath(a.path) && place.access !== undefined) a.path = place.path;
+        if (a.containerPath === undefined && place.containerPath !== undefined) a.containerPath = place.containerPath;
+      }
+      a.shmem ||= f.shmem;
+      continue;
+    }
+    if (deferred) deferred.push(f);
+    else files.set(`${dev}:${f.inode}`, walkAcc(f, dev, placeIn));
+  }
+}
+
+/** The row of a file only the inode walk found (placed on a mount when looked at: placeAcc). */
+export function walkAcc(f: InodeWalkFile, dev: number, placeIn: NonNullable<Acc['placeIn']>): Acc {
+  return {
+    row: {
+      path: '',
+      errno: 0,
+      sizeBytes: Math.max(0, f.sizeBytes),
+      dev,
+      ino: f.inode,
+      cachePages: f.cachedPages,
+      dirtyPages: Number.NaN,
+      writebackPages: Number.NaN,
+      evictedPages: Number.NaN,
+      recentlyEvictedPages: Number.NaN,
+    },
+    measured: false,
+    path: '',
+    access: '',
+    deleted: f.nlink === 0 && !f.blockDevice,
+    shmem: f.shmem,
+    holders: NO_HOLDERS,
+    unplaced: f,
+    placeIn,
+  };
+}
+
+/** Gives a file found by the inode walk its path, access path and container path. */
+export function placeAcc(a: Acc): Acc {
+  const f = a.unplaced;
+  if (!f || !a.placeIn) return a;
+  delete a.unplaced;
+  const place = placeWalkFile(f, a.placeIn.index, a.placeIn.blockDevices);
+  a.path = place.path;
+  a.row.path = place.path;
+  // cachestat and mincore measure regular files only: a block device keeps the walk's count.
+  a.access = place.deviceNode ? '' : (place.access ?? '');
+  if (place.containerPath !== undefined) a.containerPath = place.containerPath;
+  if (place.viaPid !== undefined) a.viaPid = place.viaPid;
+  if (place.deviceNode) a.deviceNode = true;
+  return a;
+}
+
+/** "MAJ:MIN" → /dev/NAME of the block devices whose own cache the walk found (DEVNAME in sysfs). */
+async function blockDeviceNodes(host: Host, w: Pick<InodeWalkRun, 'files'>): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const f of w.files) {
+    if (!f.blockDevice || f.rdev === null || out.has(f.rdev)) continue;
+    const uevent = await host.tryReadText(`/sys/dev/block/${f.rdev}/uevent`);
+    const name = uevent ? /^DEVNAME=(.+)$/m.exec(uevent)?.[1] : undefined;
+    if (name && (await host.exists(`/dev/${name}`))) out.set(f.rdev, `/dev/${name}`);
+  }
+  return out;
+}
+
+function walkCoverage(w: InodeWalkRun, pageSize: number): Coverage[] {
+  const out: Coverage[] = [];
+  const skipped = [...new Set(w.superBlocks.filter((b) => b.status === 'skipped').map((b) => b.fsType))].sort();
+  const troubled = w.superBlocks.filter((b) => b.status === 'race' || b.status === 'limit' || b.status === 'vanished');
+  const partial = !w.complete || troubled.length > 0 || w.superBlockLimit;
+  const parts = [
+    `BPF in-core inode walk: ${w.totals.superBlocks} super blocks, ${w.totals.inodes} inodes in memory, ${w.totals.files} with page cache (${w.passes} iterator pass${w.passes === 1 ? '' : 'es'}, ${Math.round(w.durationMs)} ms)`,
+  ];
+  if (skipped.length > 0) parts.push(`file systems without page cache not walked: ${skipped.join(' ')}`);
+  if (!w.complete) parts.push('the walk did not finish (the iterator stopped giving output): super blocks after the last one listed were not seen');
+  if (troubled.length > 0) parts.push(`${troubled.length} super block${troubled.length === 1 ? '' : 's'} changed under the walk (${troubled.map((b) => `${b.fsType} ${b.device}: ${b.status}`).join(', ')}): some of their inodes may be missing`);
+  if (w.superBlockLimit) parts.push('the super block list was longer than the walk follows');
+  out.push({ section: 'discovery', status: partial ? 'partial' : 'complete', reason: parts.join('; ') });
+  const nameless = w.files.filter((f) => !f.named && !f.blockDevice);
+  if (nameless.length > 0) {
+    const bytes = nameless.reduce((s, f) => s + f.cachedPages * pageSize, 0);
+    out.push({
+      section: 'names',
+      status: 'partial',
+      reason: `${nameless.length} cached inodes (${bytes} bytes) have no name left in the dentry cache: they are listed as "(fs device) inode N" unless a process holds them`,
+    });
+  }
+  return out;
+}
 
 /** Merges measured rows into the per-inode table: only files with cached pages are kept. */
 export function mergeMeasured(files: Map<string, Acc>, cands: readonly Pick<Candidate, 'access' | 'path' | 'containerPath' | 'deleted' | 'shmem' | 'holders' | 'viaPid'>[], rows: readonly FileCacheRow[]): void {
@@ -74,17 +232,28 @@ export function mergeMeasured(files: Map<string, Acc>, cands: readonly Pick<Cand
     const key = `${r.dev}:${r.ino}`;
     let a = files.get(key);
     if (!a) {
-      a = { row: r, path: c.path, access: c.access, deleted: c.deleted, shmem: c.shmem, holders: new Map() };
+      a = { row: r, measured: true, path: c.path, access: c.access, deleted: c.deleted, shmem: c.shmem, holders: new Map() };
       files.set(key, a);
     } else {
+      if (a.unplaced) {
+        // Found by the inode walk first: this path reaches it, so it is its place.
+        delete a.unplaced;
+        a.path = c.path;
+      }
+      if (!a.measured) {
+        a.row = r;
+        a.measured = true;
+        a.access = c.access;
+      }
       // Prefer a real path over a /proc magic link, and a live name over a deleted one.
       if ((isProcPath(a.path) && !isProcPath(c.path)) || (a.deleted && !c.deleted)) a.path = c.path;
-      if (isProcPath(a.access) && !isProcPath(c.access)) a.access = c.access;
+      if (a.access === '' || (isProcPath(a.access) && !isProcPath(c.access))) a.access = c.access;
       a.deleted &&= c.deleted;
       a.shmem ||= c.shmem;
     }
     if (c.containerPath !== undefined && a.containerPath === undefined) a.containerPath = c.containerPath;
     if (c.viaPid !== undefined) a.viaPid ??= c.viaPid;
+    if (a.holders === NO_HOLDERS && c.holders.length > 0) a.holders = new Map();
     for (const h of c.holders) a.holders.set(h.pid, h);
   }
 }
@@ -154,8 +323,25 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
   const coverage: Coverage[] = [];
   const ps = probe.pageSize;
 
+  // The processes are read on the thread pool while method 1 loads (the verifier runs on this thread)
+  // and walks (its iterator is read on the thread pool too).
   progress('processes', 0, 1);
-  const src: Sources = await collectSources(host, { maps: opts.maps });
+  const srcJob = collectSources(host, { maps: opts.maps, ...(opts.processes ? { processes: opts.processes } : {}) });
+  srcJob.catch(() => {}); // awaited below
+  const cgroupJob = opts.cgroupWalk ? Promise.resolve(opts.cgroupWalk) : walkMemoryCgroups(host);
+  cgroupJob.catch(() => {}); // awaited below
+  const discoveryWanted = opts.discovery ?? 'auto';
+  let walkJob: Promise<InodeWalkRun> | undefined;
+  let walkUnavailable: string | undefined;
+  if (discoveryWanted !== 'procfs') {
+    const walker = opts.inodeWalker ?? (host.kind === 'live' ? liveInodeWalker() : { available: false as const, reason: 'the host is a captured bundle' });
+    if ('walk' in walker) walkJob = walker.walk();
+    else if (walker.available) walkJob = walker.walker.walk();
+    else walkUnavailable = walker.reason;
+    walkJob?.catch(() => {}); // awaited below
+  }
+
+  const src: Sources = await srcJob;
   if (src.unreadable > 0) coverage.push({ section: 'processes', status: 'partial', reason: `the open files of ${src.unreadable} processes could not be read (permission or gone)` });
 
   const files = new Map<string, Acc>();
@@ -169,16 +355,41 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
   progress('open files', 0, src.candidates.length);
   await measure(src.candidates);
 
-  // Every tmpfs.
-  progress('tmpfs', 0, 1);
-  const asCands = (paths: string[], shmem: boolean): Candidate[] => paths.map((p) => ({ access: p, path: p, deleted: false, shmem, holders: [] }));
-  const tmpfsWalk = await walkFiles(src.tmpfsRoots, (b) => measure(asCands(b, true)), { skipMounts: src.mountPoints, maxFiles: 1_000_000 });
-  if (tmpfsWalk.truncated) coverage.push({ section: 'tmpfs', status: 'partial', reason: 'tmpfs holds more than 1,000,000 files; the rest were not measured' });
+  let inodeWalk: InodeWalkRun | undefined;
+  const deferred: InodeWalkFile[] = [];
+  let walkPlace: NonNullable<Acc['placeIn']> | undefined;
+  if (walkJob) {
+    progress('inode walk', 0, 1);
+    try {
+      inodeWalk = await walkJob;
+    } catch (err) {
+      walkUnavailable = (err as Error).message;
+    }
+  }
+  if (!inodeWalk && discoveryWanted === 'bpf-inode-walk') throw new Error(`the BPF in-core inode walk cannot run: ${walkUnavailable ?? 'unknown reason'}`);
+
+  let discovery: FileCacheAnalysis['method']['discovery'] = 'procfs+tmpfs';
+  if (inodeWalk) {
+    discovery = 'bpf-inode-walk';
+    const index = mountIndex({ host: src.hostMounts, namespaces: src.namespaces });
+    const blockDevices = await blockDeviceNodes(host, inodeWalk);
+    walkPlace = { index, blockDevices };
+    // Rows are made only for the files that can make the list (a file system walk, when one runs too,
+    // merges by inode, so then every file gets its row).
+    const fsWalkToo = opts.walk ?? opts.roots !== undefined;
+    addWalkFiles(files, inodeWalk, index, blockDevices, fsWalkToo ? undefined : deferred);
+    coverage.push(...walkCoverage(inodeWalk, ps));
+  } else {
+    // Every tmpfs.
+    progress('tmpfs', 0, 1);
+    const tmpfsWalk = await walkFiles(src.tmpfsRoots, (b) => measure(asCands(b, true)), { skipMounts: src.mountPoints, maxFiles: 1_000_000 });
+    if (tmpfsWalk.truncated) coverage.push({ section: 'tmpfs', status: 'partial', reason: 'tmpfs holds more than 1,000,000 files; the rest were not measured' });
+  }
 
   // Local file systems.
-  let discovery: FileCacheAnalysis['method']['discovery'] = 'procfs+tmpfs';
-  if (opts.walk !== false) {
-    discovery = 'procfs+tmpfs+walk';
+  const fsWalk = opts.walk ?? (opts.roots !== undefined || !inodeWalk);
+  if (fsWalk) {
+    if (!inodeWalk) discovery = 'procfs+tmpfs+walk';
     const roots = opts.roots ?? src.localRoots;
     const exclude = opts.exclude ?? DEFAULT_EXCLUDES;
     const w = await walkFiles(roots, (b) => measure(asCands(b, false)), {
@@ -190,17 +401,55 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
     if (w.truncated) coverage.push({ section: 'walk', status: 'partial', reason: `the walk stopped after ${w.files} files; files further down were not measured` });
     if (w.errors > 0) coverage.push({ section: 'walk', status: 'partial', reason: `${w.errors} directories could not be read` });
     coverage.push({ section: 'walk', status: 'complete', reason: `walked ${roots.join(' ')} (excluding ${exclude.join(' ')}): ${w.files} files in ${w.dirs} directories` });
-  } else {
+  } else if (!inodeWalk) {
     coverage.push({ section: 'walk', status: 'partial', reason: 'no file system walk: files that no process holds are found on tmpfs only' });
   }
-  coverage.push({ section: 'discovery', status: 'partial', reason: 'without the BPF in-core inode walk, cached files outside the walked trees that no process holds (other mount namespaces\' disks, unlinked and closed files) are not seen' });
+  if (!inodeWalk) {
+    const why = walkUnavailable ?? 'not asked for (--discovery procfs)';
+    coverage.push({
+      section: 'discovery',
+      status: 'partial',
+      reason: `the BPF in-core inode walk did not run (${why}): cached files outside the walked trees that no process holds (other mount namespaces' disks, unlinked and closed files) are not seen`,
+    });
+  }
+
+  // Files the walk found that no path measured yet: measure through their path, keep the walk's count
+  // where no path reaches them (or the path now names another inode).
+  const unreached = { files: 0, bytes: 0, devices: 0, deviceBytes: 0 };
+  const refresh = async (accs: readonly Acc[]): Promise<void> => {
+    const todo = accs.map(placeAcc).filter((a) => !a.measured && a.access !== '');
+    if (todo.length === 0) return;
+    const rows = await probe.measure(todo.map((a) => a.access));
+    measured += rows.length;
+    rows.forEach((r, i) => {
+      const a = todo[i]!;
+      if (r.errno === 0 && r.dev === a.row.dev && r.ino === a.row.ino) {
+        a.row = r;
+        a.measured = true;
+      } else {
+        a.access = ''; // gone, or another file has that name now: do not sample it either
+      }
+    });
+  };
+  const noteUnreached = (list: readonly Acc[]): void => {
+    for (const a of list) {
+      if (a.measured) continue;
+      if (a.deviceNode) {
+        unreached.devices++;
+        unreached.deviceBytes += a.row.cachePages * ps;
+      } else {
+        unreached.files++;
+        unreached.bytes += a.row.cachePages * ps;
+      }
+    }
+  };
 
   // Cgroups: inode → path for kpagecgroup, and containers.
   const pathOfIno = new Map<number, string>();
   const cgroupPaths = new Set<string>();
   let mountPoint: string | undefined;
   try {
-    const walk = opts.cgroupWalk ?? (await walkMemoryCgroups(host));
+    const walk = await cgroupJob;
     mountPoint = walk.hierarchy.mountPoint;
     for (const c of walk.cgroups) {
       pathOfIno.set(c.ino, c.path);
@@ -238,6 +487,7 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
   };
 
   const build = (a: Acc): FileCacheFile => {
+    placeAcc(a);
     const r = a.row;
     const cachedBytes = r.cachePages * ps;
     const f: FileCacheFile = {
@@ -259,7 +509,7 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
     const inOverlay = containerPathOf(src.overlays, a.path);
     f.containerPath = a.containerPath ?? inOverlay?.path ?? null;
     f.container = (inOverlay ? containerOfOverlay(inOverlay.overlay) : undefined) ?? containerOfPid(a.viaPid) ?? null;
-    if (attribute) {
+    if (attribute && a.access !== '') {
       const s = probe.samplePages(a.access, samplePages, r.cachePages);
       if (s && s.flags.length > 0) {
         const at = attributeSample(withCgroups ? s : { flags: s.flags }, cachedBytes, pathOfIno);
@@ -280,18 +530,49 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
     return f;
   };
 
-  const ordered = [...files.values()].sort((x, y) => y.row.cachePages - x.row.cachePages);
+  const byCache = (x: Acc, y: Acc): number => y.row.cachePages - x.row.cachePages;
+  // Rows by cache, largest first: the measured rows and the inode walk's deferred files merged, the
+  // latter made into rows only as far as they are looked at.
+  const held = [...files.values()].sort(byCache);
+  deferred.sort((x, y) => y.cachedPages - x.cachedPages);
+  const devNumber = new Map<string, number>();
+  const rowOf = (f: InodeWalkFile): Acc => {
+    let dev = devNumber.get(f.device);
+    if (dev === undefined) {
+      const [major, minor] = f.device.split(':').map(Number) as [number, number];
+      devNumber.set(f.device, (dev = userDevNumber(major, minor)));
+    }
+    return walkAcc(f, dev, walkPlace!);
+  };
+  const firstRows = (n: number): Acc[] => {
+    const out: Acc[] = [];
+    let i = 0;
+    let j = 0;
+    while (out.length < n && (i < held.length || j < deferred.length)) {
+      if (j >= deferred.length || (i < held.length && held[i]!.row.cachePages >= deferred[j]!.cachedPages)) out.push(held[i++]!);
+      else out.push(rowOf(deferred[j++]!));
+    }
+    return out;
+  };
+  const totalRows = held.length + deferred.length;
+  const totalBytes = held.reduce((s, a) => s + a.row.cachePages * ps, 0) + deferred.reduce((s, f) => s + f.cachedPages * ps, 0);
   let out: FileCacheFile[] = [];
-  progress('attribution', 0, Math.min(ordered.length, top));
+  progress('attribution', 0, Math.min(totalRows, top));
   if (scope.kind === 'host') {
-    out = ordered.slice(0, top).map((a, i) => {
-      progress('attribution', i + 1, Math.min(ordered.length, top));
+    // Measure the walk's candidates for the top again (a few more: their counts may have moved).
+    const head = firstRows(top + 32);
+    await refresh(head);
+    const chosen = head.sort(byCache).slice(0, top);
+    noteUnreached(chosen);
+    out = chosen.map((a, i) => {
+      progress('attribution', i + 1, chosen.length);
       return build(a);
     });
-    scope.cachedBytes = ordered.reduce((s, a) => s + a.row.cachePages * ps, 0);
+    scope.cachedBytes = totalBytes;
   } else {
-    const scoped: { f: FileCacheFile; bytes: number }[] = [];
+    const scoped: { f: FileCacheFile; bytes: number; a: Acc }[] = [];
     const maxExamined = opts.maxExamined ?? 5000;
+    const ordered = firstRows(maxExamined + top + 64);
     let examined = 0;
     const inScopeByContainer = (f: FileCacheFile): boolean =>
       (f.container !== null && containerIds.has(f.container.id)) ||
@@ -299,7 +580,7 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
         const cg = src.processes.get(h.pid)?.memoryCgroup;
         return cg !== undefined && scope.cgroups.some((s) => cgroupWithin(cg, s));
       });
-    for (const a of ordered) {
+    for (const [i, a] of ordered.entries()) {
       const kth = scoped.length >= top ? scoped[top - 1]!.bytes : 0;
       if (scoped.length >= top && a.row.cachePages * ps <= kth) break;
       if (examined >= maxExamined) {
@@ -307,18 +588,35 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
         break;
       }
       examined++;
-      progress('attribution', examined, Math.min(ordered.length, maxExamined));
+      progress('attribution', examined, Math.min(totalRows, maxExamined));
+      if (!a.measured && (a.unplaced || a.access !== '')) await refresh(ordered.slice(i, i + 64));
       const f = build(a);
       let bytes = 0;
       if (f.cgroups.length > 0) bytes = f.cgroups.filter((c) => scope.cgroups.some((s) => cgroupWithin(c.path, s))).reduce((s, c) => s + c.bytes, 0);
       else if (inScopeByContainer(f)) bytes = f.cachedBytes;
       if (bytes <= 0) continue;
-      scoped.push({ f, bytes });
+      scoped.push({ f, bytes, a });
       scoped.sort((x, y) => y.bytes - x.bytes);
     }
+    noteUnreached(scoped.slice(0, top).map((s) => s.a));
     out = scoped.slice(0, top).map((s) => s.f);
     scope.cachedBytes = scoped.reduce((s, x) => s + x.bytes, 0);
     if (!withCgroups) coverage.push({ section: 'scope', status: 'partial', reason: 'without page attribution, files count for the scope when they are in its container or held by its processes' });
+  }
+
+  if (unreached.files > 0) {
+    coverage.push({
+      section: 'measure',
+      status: 'partial',
+      reason: `${unreached.files} of the listed files (${unreached.bytes} bytes) cannot be opened by a path (unlinked and held by no process, no name, or mounted nowhere reachable): their cache is the inode walk's page count, without dirty, writeback, active pages or cgroups`,
+    });
+  }
+  if (unreached.devices > 0) {
+    coverage.push({
+      section: 'measure',
+      status: 'partial',
+      reason: `${unreached.devices} block device${unreached.devices === 1 ? '' : 's'} (${unreached.deviceBytes} bytes: file system metadata, meminfo's Buffers) listed with the inode walk's page count: cachestat measures regular files only`,
+    });
   }
 
   return {

@@ -16,8 +16,8 @@
 import type { Host } from '../../host/host.js';
 import { type OverlayLayers, overlayLayers } from '../../containers/overlay.js';
 import { CONTAINERD_TASK_DIR } from '../../containers/runtime.js';
-import { readFds } from '../../kernel/procfs/pid/fd.js';
-import { readMaps } from '../../kernel/procfs/pid/maps.js';
+import { type FdEntry, readFds } from '../../kernel/procfs/pid/fd.js';
+import { type MapEntry, readMaps } from '../../kernel/procfs/pid/maps.js';
 import { memoryCgroupPath, readProcCgroup } from '../../kernel/procfs/pid/cgroup.js';
 import { type MountInfo, readMountinfo } from '../../kernel/procfs/pid/mountinfo.js';
 import { listPids } from '../../kernel/procfs/pid/process.js';
@@ -46,6 +46,20 @@ export interface ProcInfo {
   mntNs?: string;
 }
 
+/**
+ * A process as a caller already read it (the panorama's process scan), so that /proc/PID/{fd,maps}
+ * are read once per report. `fds` or `maps` undefined: they could not be read (or were not asked for).
+ */
+export interface ScannedProcess {
+  pid: number;
+  comm: string;
+  memoryCgroup?: string;
+  /** readlink /proc/PID/ns/mnt. */
+  mntNs?: string;
+  fds?: readonly FdEntry[];
+  maps?: readonly MapEntry[];
+}
+
 export interface OverlayMount {
   layers: OverlayLayers;
   /** A process whose root file system this overlay is. */
@@ -67,6 +81,9 @@ export interface Sources {
   mountPoints: Set<string>;
   /** Processes whose files could not be read. */
   unreadable: number;
+  /** This process's mounts, and one process of every other mount namespace with its mounts. */
+  hostMounts: MountInfo[];
+  namespaces: { pid: number; mounts: MountInfo[] }[];
 }
 
 /** Disk-backed local file systems: their page cache is what a walk can find. */
@@ -140,6 +157,8 @@ export interface SourceOptions {
   /** Read /proc/PID/maps too (default true). */
   maps?: boolean;
   concurrency?: number;
+  /** Processes the caller already read: /proc/PID/{comm,cgroup,ns/mnt,fd,maps} are not read again. */
+  processes?: readonly ScannedProcess[];
 }
 
 /** Processes, their files, mounts, overlays and tmpfs: everything but the file system walk. */
@@ -154,26 +173,38 @@ export async function collectSources(host: Host, opts: SourceOptions = {}): Prom
   const processes = new Map<number, ProcInfo>();
   const candidates: Candidate[] = [];
   let unreadable = 0;
-  const pids = (await listPids(host)).filter((p) => p !== process.pid || host.kind !== 'live');
   const nsMounts = new Map<string, { pid: number; mounts?: MountInfo[] }>();
+  const given = new Map<number, ScannedProcess>();
+  const addProcess = (info: ProcInfo): void => {
+    processes.set(info.pid, info);
+    if (info.mntNs !== undefined && info.mntNs !== ourNs && !nsMounts.has(info.mntNs)) nsMounts.set(info.mntNs, { pid: info.pid });
+  };
 
-  await mapLimit(pids, opts.concurrency ?? 16, async (pid) => {
-    const comm = (await host.tryReadText(`/proc/${pid}/comm`))?.trim();
-    if (comm === undefined) return;
-    const info: ProcInfo = { pid, comm };
-    try {
-      info.memoryCgroup = memoryCgroupPath(await readProcCgroup(host, pid));
-    } catch {
-      /* gone or hidden */
+  if (opts.processes) {
+    for (const p of opts.processes) {
+      if (p.pid === process.pid && host.kind === 'live') continue;
+      given.set(p.pid, p);
+      addProcess({ pid: p.pid, comm: p.comm, ...(p.memoryCgroup !== undefined ? { memoryCgroup: p.memoryCgroup } : {}), ...(p.mntNs !== undefined ? { mntNs: p.mntNs } : {}) });
     }
-    try {
-      info.mntNs = await host.readLink(`/proc/${pid}/ns/mnt`);
-    } catch {
-      /* kernel thread or gone */
-    }
-    processes.set(pid, info);
-    if (info.mntNs !== undefined && info.mntNs !== ourNs && !nsMounts.has(info.mntNs)) nsMounts.set(info.mntNs, { pid });
-  });
+  } else {
+    const pids = (await listPids(host)).filter((p) => p !== process.pid || host.kind !== 'live');
+    await mapLimit(pids, opts.concurrency ?? 16, async (pid) => {
+      const comm = (await host.tryReadText(`/proc/${pid}/comm`))?.trim();
+      if (comm === undefined) return;
+      const info: ProcInfo = { pid, comm };
+      try {
+        info.memoryCgroup = memoryCgroupPath(await readProcCgroup(host, pid));
+      } catch {
+        /* gone or hidden */
+      }
+      try {
+        info.mntNs = await host.readLink(`/proc/${pid}/ns/mnt`);
+      } catch {
+        /* kernel thread or gone */
+      }
+      addProcess(info);
+    });
+  }
 
   // Other namespaces' mounts (one process each).
   for (const ns of nsMounts.values()) {
@@ -189,47 +220,45 @@ export async function collectSources(host: Host, opts: SourceOptions = {}): Prom
     const holder: FileHolder = { pid: p.pid, comm: p.comm };
     const foreign = p.mntNs !== undefined && ourNs !== undefined && p.mntNs !== ourNs;
     const nsm = mountsOfPid(p);
-    try {
-      const fds = await readFds(host, p.pid);
-      for (const f of fds) {
-        if (f.kind === 'memfd') {
-          candidates.push({ access: `/proc/${p.pid}/fd/${f.fd}`, path: `/memfd:${f.path ?? ''}`, deleted: true, shmem: true, holders: [holder] });
-        } else if (f.kind === 'file' && f.path !== undefined) {
-          if (f.deleted) {
-            candidates.push({ access: `/proc/${p.pid}/fd/${f.fd}`, path: f.path, deleted: true, shmem: false, holders: [holder], ...(foreign ? { containerPath: f.path, viaPid: p.pid } : {}) });
-          } else if (foreign) {
-            const hp = await hostPathFor(host, p.pid, nsm, f.path);
-            candidates.push({ access: hp.access, path: hp.access, containerPath: hp.containerPath, deleted: false, shmem: false, holders: [holder], viaPid: p.pid });
-          } else {
-            candidates.push({ access: f.path, path: f.path, deleted: false, shmem: false, holders: [holder] });
-          }
+    const scanned = given.get(p.pid);
+    let fds: readonly FdEntry[] | undefined;
+    if (scanned) fds = scanned.fds;
+    else fds = await readFds(host, p.pid).catch(() => undefined);
+    if (fds === undefined) unreadable++;
+    for (const f of fds ?? []) {
+      if (f.kind === 'memfd') {
+        candidates.push({ access: `/proc/${p.pid}/fd/${f.fd}`, path: `/memfd:${f.path ?? ''}`, deleted: true, shmem: true, holders: [holder] });
+      } else if (f.kind === 'file' && f.path !== undefined) {
+        if (f.deleted) {
+          candidates.push({ access: `/proc/${p.pid}/fd/${f.fd}`, path: f.path, deleted: true, shmem: false, holders: [holder], ...(foreign ? { containerPath: f.path, viaPid: p.pid } : {}) });
+        } else if (foreign) {
+          const hp = await hostPathFor(host, p.pid, nsm, f.path);
+          candidates.push({ access: hp.access, path: hp.access, containerPath: hp.containerPath, deleted: false, shmem: false, holders: [holder], viaPid: p.pid });
+        } else {
+          candidates.push({ access: f.path, path: f.path, deleted: false, shmem: false, holders: [holder] });
         }
       }
-    } catch {
-      unreadable++;
     }
     if (opts.maps === false) return;
-    try {
-      const maps = await readMaps(host, p.pid);
-      const seen = new Set<string>();
-      for (const m of maps) {
-        if (m.inode === 0 || !(m.kind === 'file' || m.kind === 'memfd' || m.kind === 'posix-shm' || m.kind === 'sysv')) continue;
-        const key = `${m.major}:${m.minor}:${m.inode}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const mapFile = `/proc/${p.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`;
-        const shm = m.kind !== 'file';
-        if (m.deleted || m.kind === 'sysv' || m.kind === 'memfd') {
-          candidates.push({ access: mapFile, path: m.pathname, deleted: m.deleted, shmem: shm, holders: [holder], ...(foreign && m.kind === 'file' ? { containerPath: m.pathname, viaPid: p.pid } : {}) });
-        } else if (foreign) {
-          const hp = await hostPathFor(host, p.pid, nsm, m.pathname);
-          candidates.push({ access: hp.access, path: hp.access, containerPath: hp.containerPath, deleted: false, shmem: shm, holders: [holder], viaPid: p.pid });
-        } else {
-          candidates.push({ access: m.pathname, path: m.pathname, deleted: false, shmem: shm, holders: [holder] });
-        }
+    let maps: readonly MapEntry[] | undefined;
+    if (scanned) maps = scanned.maps;
+    else maps = await readMaps(host, p.pid).catch(() => undefined); // kernel thread, gone, or hidden
+    const seen = new Set<string>();
+    for (const m of maps ?? []) {
+      if (m.inode === 0 || !(m.kind === 'file' || m.kind === 'memfd' || m.kind === 'posix-shm' || m.kind === 'sysv')) continue;
+      const key = `${m.major}:${m.minor}:${m.inode}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const mapFile = `/proc/${p.pid}/map_files/${m.start.toString(16)}-${m.end.toString(16)}`;
+      const shm = m.kind !== 'file';
+      if (m.deleted || m.kind === 'sysv' || m.kind === 'memfd') {
+        candidates.push({ access: mapFile, path: m.pathname, deleted: m.deleted, shmem: shm, holders: [holder], ...(foreign && m.kind === 'file' ? { containerPath: m.pathname, viaPid: p.pid } : {}) });
+      } else if (foreign) {
+        const hp = await hostPathFor(host, p.pid, nsm, m.pathname);
+        candidates.push({ access: hp.access, path: hp.access, containerPath: hp.containerPath, deleted: false, shmem: shm, holders: [holder], viaPid: p.pid });
+      } else {
+        candidates.push({ access: m.pathname, path: m.pathname, deleted: false, shmem: shm, holders: [holder] });
       }
-    } catch {
-      /* kernel thread, gone, or hidden */
     }
   });
 
@@ -285,5 +314,6 @@ export async function collectSources(host: Host, opts: SourceOptions = {}): Prom
     localDevs.add(dev);
     localRoots.push(m.mountPoint);
   }
-  return { processes, candidates, overlays, tmpfsDevs, tmpfsRoots, localRoots, mountPoints, unreadable };
+  const namespaces = [...nsMounts.values()].filter((n): n is { pid: number; mounts: MountInfo[] } => n.mounts !== undefined).map((n) => ({ pid: n.pid, mounts: n.mounts }));
+  return { processes, candidates, overlays, tmpfsDevs, tmpfsRoots, localRoots, mountPoints, unreadable, hostMounts, namespaces };
 }

@@ -19,13 +19,14 @@ import { type VmallocCallerUsage, readVmallocByCaller } from '../../kernel/procf
 import { pageSize as readPageSize } from '../../kernel/procfs/vmstat.js';
 import { readZoneinfo } from '../../kernel/procfs/zoneinfo.js';
 import { mapLimit } from '../../util/concurrency.js';
+import { loadNative } from '../../kernel/native.js';
 import { liveProbe, type PageCacheProbe } from '../../kernel/pagecache/probe.js';
 import { runFileCache } from '../filecache/run.js';
 import type { Thresholds } from '../thresholds.js';
 import { type PhysicalRam, computeBreakdown } from './breakdown.js';
 import { containerLookup } from './containers.js';
 import { memFindings } from './findings.js';
-import { type ProcessScan, processRows, scanProcesses } from './processes.js';
+import { type ProcessScan, processRows, scanProcesses, scannedProcesses } from './processes.js';
 import { collectShmem } from './shmem.js';
 import { collectSlab } from './slab.js';
 import type { CgroupRow, Coverage, KpageSummary, MemAnalysis, MemcgSection, MemFileCacheSection, UnaccountedSection } from './types.js';
@@ -113,6 +114,7 @@ async function collectFileCache(
   coverage: Coverage[],
   progress: (step: string, done: number, total: number) => void,
   cgroupWalk: MemoryCgroupWalk | undefined,
+  scan: ProcessScan,
 ): Promise<(Omit<MemFileCacheSection, 'files'> & { all: MemFileCacheSection['files'] }) | undefined> {
   if (opts.fileCache === false) return undefined;
   let probe: PageCacheProbe;
@@ -133,7 +135,15 @@ async function collectFileCache(
   }
   try {
     progress('filecache', 0, 1);
-    const a = await runFileCache(host, probe, { walk: false, top: 200, samplePages: 64, ...(cgroupWalk ? { cgroupWalk } : {}) });
+    // The processes' open and mapped files come from the panorama's scan (read once); files nobody
+    // holds come from the BPF in-core inode walk where it runs, else from tmpfs only (no disk walk).
+    const a = await runFileCache(host, probe, {
+      walk: false,
+      top: 200,
+      samplePages: 64,
+      processes: scannedProcesses(scan),
+      ...(cgroupWalk ? { cgroupWalk } : {}),
+    });
     return { all: a.files, method: `${a.method.discovery} ${a.method.measure} ${a.method.attribution}` };
   } catch (err) {
     coverage.push({ section: 'filecache', status: 'unavailable', reason: (err as Error).message });
@@ -164,7 +174,10 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
   kpageJob?.catch(() => {}); // awaited below; keep an early rejection from being unhandled meanwhile
 
   progress('processes', 0, 1);
-  const scan = await scanProcesses(host);
+  // The file cache part needs each process's mapped files and mount namespace too: read them in the
+  // same scan, so that /proc/PID is read once (only where that part can run: live, with the addon).
+  const fileCacheRuns = opts.fileCache !== false && (typeof opts.fileCache === 'object' || (host.kind === 'live' && loadNative().available));
+  const scan = await scanProcesses(host, { maps: fileCacheRuns });
   if (scan.unreadable > 0) coverage.push({ section: 'processes', status: 'partial', reason: `${scan.unreadable} process${scan.unreadable === 1 ? '' : 'es'} could not be read fully (permission denied)` });
   method.processes = 'procfs status+smaps_rollup+fd';
 
@@ -290,7 +303,7 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
     allocinfoTop: allocinfo ? topAllocSites(allocinfo, 15).map((a) => ({ site: `${a.function} (${a.site})`, bytes: a.bytes, calls: a.calls })) : null,
   };
 
-  const fileCache = await collectFileCache(host, opts, coverage, progress, walk);
+  const fileCache = await collectFileCache(host, opts, coverage, progress, walk, scan);
   if (fileCache) method.fileCache = fileCache.method;
   const findings = memFindings(
     { breakdown, availableBytes, processes, cgroups, shmem, slab, memcg, unaccounted, ...(fileCache ? { fileCacheFiles: fileCache.all } : {}) },

@@ -1,7 +1,9 @@
 /**
  * `oscope filecache` against real kernel objects this test makes: a large cached file whose pages are
  * charged to two memory cgroups of ours, a deleted-but-open file, a tmpfs file, and a file in an overlay
- * mount; each must be reported with sizes within 10 % of what was made. Everything is removed in finally.
+ * mount; each must be reported with sizes within 10 % of what was made, by both discovery methods
+ * (processes' files + tmpfs + a file system walk, and the BPF in-core inode walk). Everything is
+ * removed in finally.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -9,8 +11,9 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runFileCache } from '../../../src/diagnose/filecache/run.js';
+import { type FileCacheOptions, runFileCache } from '../../../src/diagnose/filecache/run.js';
 import { LiveHost } from '../../../src/host/live.js';
+import { liveInodeWalker } from '../../../src/kernel/pagecache/inode-walk.js';
 import { liveProbe } from '../../../src/kernel/pagecache/probe.js';
 import { FileCacheDocumentSchema, fileCacheDocument } from '../../../src/report/filecache.js';
 import { needsRoot, testName } from '../../helpers.js';
@@ -32,7 +35,18 @@ const within = (got: number | null | undefined, want: number, what: string): voi
   assert.ok(got !== null && got !== undefined && Math.abs(got - want) <= want * 0.1, `${what}: ${got} is not within 10 % of ${want}`);
 };
 
-test('filecache (live): cached file in two cgroups, deleted-but-open, tmpfs and overlay files', { skip }, async () => {
+const walker = liveInodeWalker();
+const bpfSkip = skip || (walker.available ? false : walker.reason);
+
+test('filecache (live, processes + tmpfs + walk): cached file in two cgroups, deleted-but-open, tmpfs and overlay files', { skip }, async () => {
+  await scenario('procfs');
+});
+
+test('filecache (live, BPF in-core inode walk): the same files, found without walking a directory', { skip: bpfSkip }, async () => {
+  await scenario('bpf-inode-walk');
+});
+
+async function scenario(discovery: 'procfs' | 'bpf-inode-walk'): Promise<void> {
   if (!probeStatus.available) return;
   const probe = probeStatus.probe;
   const base = join('/var/tmp', testName('fc'));
@@ -64,10 +78,15 @@ test('filecache (live): cached file in two cgroups, deleted-but-open, tmpfs and 
     spawnSync('dd', ['if=/dev/urandom', `of=${join(ovl.merged, 'data.bin')}`, 'bs=1M', 'count=12', 'status=none']);
 
     const host = new LiveHost();
-    const a = await runFileCache(host, probe, { roots: [base], top: 100000, walk: true, maps: true });
+    // Method 2 walks the test's tree and lists every file; method 1 needs no walk and finds these
+    // files among the largest few hundred of the host.
+    const opts: FileCacheOptions = discovery === 'procfs' ? { discovery, roots: [base], top: 100000, walk: true, maps: true } : { discovery, top: 300, maxExamined: 400 };
+    const a = await runFileCache(host, probe, opts);
     const doc = fileCacheDocument(a);
     FileCacheDocumentSchema.parse(JSON.parse(JSON.stringify(doc)));
     assert.equal(a.method.measure, 'cachestat');
+    assert.equal(a.method.discovery, discovery === 'procfs' ? 'procfs+tmpfs+walk' : 'bpf-inode-walk');
+    if (discovery === 'bpf-inode-walk') assert.ok(!a.coverage.some((c) => c.section === 'walk'), 'no file system walk with the inode walk');
     assert.equal(a.method.attribution, 'pagemap+kpageflags+kpagecgroup');
 
     const relA = `/${cgA.slice(V1_ROOT.length + 1)}`;
@@ -100,7 +119,8 @@ test('filecache (live): cached file in two cgroups, deleted-but-open, tmpfs and 
     within(ov.cachedBytes, 12 * MiB, 'overlay file cached');
 
     // Scoped to cgroup A: only the part of the large file charged to A.
-    const scoped = await runFileCache(host, probe, { roots: [base], scope: { kind: 'cgroup', query: cgA }, top: 5 });
+    const scopedOpts: FileCacheOptions = discovery === 'procfs' ? { discovery, roots: [base] } : { discovery, maxExamined: 400 };
+    const scoped = await runFileCache(host, probe, { ...scopedOpts, scope: { kind: 'cgroup', query: cgA }, top: 5 });
     assert.equal(scoped.scope.kind, 'cgroup');
     assert.deepEqual(scoped.scope.cgroups, [relA]);
     assert.equal(scoped.files[0]?.path, big, 'the large file comes first for cgroup A');
@@ -117,4 +137,4 @@ test('filecache (live): cached file in two cgroups, deleted-but-open, tmpfs and 
     // The files are gone, so their pages are uncharged and the cgroups can go without leaving zombies.
     for (const cg of [cgA, cgB]) if (existsSync(cg)) rmdirSync(cg);
   }
-});
+}
