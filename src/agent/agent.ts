@@ -1,18 +1,37 @@
 /**
  * `oscope agent`: collects every interval, serves /metrics, evaluates alert rules, and (with a console)
  * sends samples and alert events and runs the diagnoses the console asks for. Everything runs in this
- * one process: no child processes, no BPF programs, no global kernel switches, so a SIGKILL leaves
- * nothing behind. A task names a registered diagnosis and parameters that are validated again here;
- * there is no way to make the agent run a command.
+ * one process: no child processes and no global kernel switches. The BPF programs it attaches (the
+ * run-queue histogram, the runlatency monitor) are links held by file descriptors, nothing is pinned,
+ * and /dev/kmsg is one more fd: a SIGKILL at any moment leaves nothing behind. A task names a
+ * registered diagnosis and parameters that are validated again here; there is no way to make the
+ * agent run a command.
+ *
+ * With a state directory (`--state-dir`, default $OSCOPE_STATE_DIR or /run/oscope) the agent also keeps
+ * its console outbox on disk there (`outbox.db`) and answers the local control socket (`agent.sock`,
+ * see ./local.ts).
  */
+import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { Host } from '../host/host.js';
 import { VERSION } from '../version.js';
 import { AlertEvaluator, type FiredEvent, type Rule } from './alerts.js';
 import { ConsoleClient } from './client.js';
 import { Collector, sampleOf } from './collect.js';
+import { MemHistory } from './history.js';
+import { KernelLogSource, type KmsgReader } from './kernel-log.js';
+import { LocalServer } from './local-server.js';
 import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
+import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
+
+/** An optional collector and whether it works here. */
+export interface CoverageNote {
+  source: 'runqueue' | 'kernel_log';
+  status: 'up' | 'unavailable' | 'off';
+  reason?: string;
+}
 
 export interface AgentOptions {
   host: Host;
@@ -27,6 +46,19 @@ export interface AgentOptions {
   pollMs?: number;
   cgroupMaxDepth?: number;
   log?: (line: string) => void;
+  /**
+   * The state directory: the outbox file and the local control socket live there (created 0700 when
+   * missing). Undefined = outbox in memory, no socket.
+   */
+  stateDir?: string;
+  /** The memory history ring (shared with the registry's memleak check); default: a new one. */
+  history?: MemHistory;
+  /** Run-queue latency histogram: false = off; a function = another tracer (tests). Default: BPF. */
+  runqueue?: false | StartRunqueueTracer;
+  /** Kernel-log anomalies: false = off; a reader = another kmsg source (tests). Default: /dev/kmsg. */
+  kernelLog?: false | KmsgReader;
+  /** How often the kernel log is read, ms (default 2000). */
+  kernelLogPollMs?: number;
 }
 
 export interface RunningAgent {
@@ -34,6 +66,10 @@ export interface RunningAgent {
   /** The address /metrics is served on. */
   address?: { host: string; port: number };
   client?: ConsoleClient;
+  history: MemHistory;
+  /** The local control socket server, with a state directory. */
+  local?: LocalServer;
+  coverage: CoverageNote[];
   /** One collection + evaluation now (also what the interval timer runs). */
   tick(): Promise<void>;
   stop(): Promise<void>;
@@ -41,10 +77,65 @@ export interface RunningAgent {
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`oscope agent: ${l}\n`));
-  const collector = new Collector(opts.host, { cgroupMaxDepth: opts.cgroupMaxDepth });
   const metrics = new AgentMetrics();
+  const history = opts.history ?? new MemHistory({ stepS: Math.max(60, opts.intervalMs / 1000) });
+  const coverage: CoverageNote[] = [];
+  const cleanups: (() => void | Promise<void>)[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  };
+
+  if (opts.stateDir) mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
+
+  let client: ConsoleClient | undefined;
+  let local: LocalServer | undefined;
+  try {
+    client = opts.console ? new ConsoleClient({ url: opts.console.url, token: opts.console.token, log, outboxPath: opts.stateDir ? join(opts.stateDir, 'outbox.db') : undefined }) : undefined;
+    if (client) {
+      const c = client;
+      cleanups.push(() => c.close());
+    }
+    if (opts.stateDir) {
+      local = await LocalServer.start({ socket: join(opts.stateDir, 'agent.sock'), host: opts.host, history, log });
+      const l = local;
+      cleanups.push(() => l.stop());
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  let runqueue: RunqueueSource | undefined;
+  if (opts.runqueue === false) coverage.push({ source: 'runqueue', status: 'off' });
+  else {
+    const r = await RunqueueSource.start(opts.host, opts.runqueue);
+    if ('source' in r) {
+      runqueue = r.source;
+      cleanups.push(() => r.source.close());
+      coverage.push({ source: 'runqueue', status: 'up' });
+    } else {
+      coverage.push({ source: 'runqueue', status: 'unavailable', reason: r.unavailable });
+      log(`no run-queue latency histogram: ${r.unavailable}`);
+    }
+  }
+  let kernelLog: KernelLogSource | undefined;
+  if (opts.kernelLog === false) coverage.push({ source: 'kernel_log', status: 'off' });
+  else {
+    const r = await KernelLogSource.open(opts.host, opts.kernelLog ? { reader: opts.kernelLog } : {});
+    if ('source' in r) {
+      kernelLog = r.source;
+      metrics.initLogKinds(r.source.knownKinds());
+      cleanups.push(() => r.source.close());
+      coverage.push({ source: 'kernel_log', status: 'up' });
+    } else {
+      coverage.push({ source: 'kernel_log', status: 'unavailable', reason: r.unavailable });
+      log(`no kernel-log anomalies: ${r.unavailable}`);
+    }
+  }
+  for (const c of coverage) if (c.status !== 'off') metrics.collectorUp.set({ source: c.source }, c.status === 'up' ? 1 : 0);
+
+  const collector = new Collector(opts.host, { cgroupMaxDepth: opts.cgroupMaxDepth, runqueue, kernelLog });
   const evaluator = new AlertEvaluator(opts.rules);
-  const client = opts.console ? new ConsoleClient({ url: opts.console.url, token: opts.console.token, log }) : undefined;
   let stopped = false;
   let busy = false;
   let helloDone = false;
@@ -105,6 +196,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return;
     }
     metrics.update(snap);
+    if (snap.leak) history.add(snap.ts, snap.leak);
+    if (client) metrics.outboxDropped(client.dropped);
     const events = evaluator.evaluate(snap);
     metrics.alertFiring.reset();
     for (const f of evaluator.firing()) metrics.alertFiring.inc({ rule: f.rule, severity: f.severity });
@@ -183,23 +276,40 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         );
       } else if (req.method === 'GET' && path === '/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ok: true, version: VERSION, console: client ? client.connected : null, outbox: client?.pending ?? 0 }));
+        res.end(JSON.stringify({ ok: true, version: VERSION, console: client ? client.connected : null, outbox: client?.pending ?? 0, coverage, socket: local?.socket ?? null }));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found: try /metrics\n');
       }
     });
     const s = server;
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(opts.listen!.port, opts.listen!.host, () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(opts.listen!.port, opts.listen!.host, () => resolve());
+      });
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
     const a = server.address();
     address = { host: opts.listen.host, port: typeof a === 'object' && a ? a.port : opts.listen.port };
   }
 
   await tick();
   const timers = [setInterval(() => void tick(), opts.intervalMs)];
+  if (kernelLog) {
+    const k = kernelLog;
+    const t = setInterval(() => {
+      try {
+        k.poll();
+      } catch (err) {
+        log(`kernel log: ${(err as Error).message}`);
+      }
+    }, opts.kernelLogPollMs ?? 2000);
+    t.unref();
+    timers.push(t);
+  }
   if (client) timers.push(setInterval(() => void poll(), opts.pollMs ?? 3000));
   void poll();
 
@@ -207,6 +317,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     metrics,
     address,
     client,
+    history,
+    local,
+    coverage,
     tick,
     stop: async () => {
       stopped = true;
@@ -217,6 +330,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
         s.closeAllConnections();
         await new Promise<void>((r) => s.close(() => r()));
       }
+      await cleanup();
     },
   };
 }

@@ -4,12 +4,16 @@
  * run when it fires (so the evidence is captured while the problem is live). Rules come from the config
  * file (`rules`: entries override the defaults by id; `"enabled": false` turns one off).
  *
- * An instance is a rule plus its labels (the cgroup for per-container rules). Events are emitted on
- * transitions only: `firing` when an instance has held for `forS`, `resolved` when it stops.
+ * An instance is a rule plus its labels (the cgroup for per-container rules, the log kind for
+ * kernel-log rules). Events are emitted on transitions only: `firing` when an instance has held for
+ * `forS`, `resolved` when it stops. Each event carries its message in every UI language (`messages`,
+ * from the `agent.alert.*` catalog entries); `message` is the English one.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertEvent } from '../console/protocol.js';
+import { LEVELS, LevelSchema } from '../diagnose/inspect/rules.js';
+import { type Lang, LANGS, t } from '../report/i18n/index.js';
 import type { Snapshot } from './collect.js';
 
 const base = {
@@ -33,6 +37,27 @@ export const RuleSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('zombie_cgroups'), thresholdCount: z.number().int().min(0), thresholdBytes: z.number().min(0).optional() }).strict(),
   /** Memory pressure: PSI memory "some" avg10 at or above thresholdPct. */
   z.object({ ...base, kind: z.literal('memory_pressure'), thresholdPct: z.number().min(0).max(100) }).strict(),
+  /**
+   * Kernel-log anomalies (inspect's rules, live): at least thresholdCount reports of one kind at one of
+   * `levels` within windowS; `kinds` (inspect kinds such as OOM, HANG, IO-ERROR) narrows it. One instance
+   * per kind; it resolves once the window holds no more such reports.
+   */
+  z
+    .object({
+      ...base,
+      forS: z.number().min(0).max(86400).default(0),
+      kind: z.literal('kernel_log'),
+      levels: z.array(LevelSchema).min(1).default(['fatal', 'critical']),
+      kinds: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)).max(100).optional(),
+      thresholdCount: z.number().int().min(1).default(1),
+      windowS: z.number().min(1).max(86400).default(300),
+    })
+    .strict(),
+  /**
+   * Run-queue latency spike: the interval's p99 wakeup-to-run latency (all CPUs, log2 buckets, ±50 %) at
+   * or above thresholdMs, with at least minCount wakeups in the interval (a p99 of a handful is noise).
+   */
+  z.object({ ...base, kind: z.literal('runqueue_latency'), thresholdMs: z.number().positive().max(600_000), minCount: z.number().int().min(1).default(100) }).strict(),
 ]);
 export type Rule = z.infer<typeof RuleSchema>;
 
@@ -43,6 +68,11 @@ export const DEFAULT_RULES: Rule[] = [
   { id: 'slab-growth', kind: 'slab_growth', thresholdBytes: 1024 ** 3, windowS: 600, forS: 0, severity: 'warning', enabled: true },
   { id: 'zombie-cgroups', kind: 'zombie_cgroups', thresholdCount: 1000, thresholdBytes: 1024 ** 3, forS: 300, severity: 'warning', enabled: true },
   { id: 'memory-pressure', kind: 'memory_pressure', thresholdPct: 20, forS: 60, severity: 'critical', enabled: true },
+  // Oops, panics, lockups, hung tasks, RCU stalls, OOM kills, machine checks, read-only filesystems.
+  { id: 'kernel-log-critical', kind: 'kernel_log', levels: ['fatal', 'critical'], thresholdCount: 1, windowS: 300, forS: 0, severity: 'critical', enabled: true },
+  // I/O and filesystem errors, NIC TX timeouts, lockdep, conntrack full, …
+  { id: 'kernel-log-errors', kind: 'kernel_log', levels: ['error'], thresholdCount: 1, windowS: 300, forS: 0, severity: 'warning', enabled: true },
+  { id: 'runqueue-latency-high', kind: 'runqueue_latency', thresholdMs: 50, minCount: 100, forS: 60, severity: 'warning', enabled: true },
 ];
 
 /** Defaults overlaid with the file's rules (same id replaces, new id adds). Throws a ZodError on a bad rule. */
@@ -55,16 +85,25 @@ export function resolveRules(fileRules: unknown[] = []): Rule[] {
   return [...out.values()];
 }
 
+/** A message in any UI language. */
+export type LocalizedMessage = (lang: Lang) => string;
+
 interface Observation {
   key: string;
   labels: Record<string, string>;
   value: number;
-  message: string;
+  message: LocalizedMessage;
 }
 
-const GiB = (n: number): string => `${(n / 1024 ** 3).toFixed(2)} GiB`;
+/** `agent.alert.<key>` from the catalog, with params. */
+const msg =
+  (key: string, params: Record<string, string | number>): LocalizedMessage =>
+  (lang) =>
+    t(lang, `agent.alert.${key}`, params);
 
-/** The instances of a rule whose condition holds in this snapshot (history for growth rules). */
+const round1 = (n: number): number => Math.round(n * 10) / 10;
+
+/** The instances of a rule whose condition holds in this snapshot (history for growth and log rules). */
 function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observation[] {
   const m = s.memory;
   const past = (windowS: number): Snapshot | undefined => {
@@ -76,7 +115,9 @@ function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observa
     case 'memory_usage': {
       if (m.totalBytes <= 0) return [];
       const pct = ((m.totalBytes - m.availableBytes) / m.totalBytes) * 100;
-      return pct >= rule.thresholdPct ? [{ key: '', labels: {}, value: pct, message: `memory in use is ${pct.toFixed(1)} % of ${GiB(m.totalBytes)} (threshold ${rule.thresholdPct} %)` }] : [];
+      return pct >= rule.thresholdPct
+        ? [{ key: '', labels: {}, value: pct, message: msg('memory_usage', { usedPct: round1(pct), totalBytes: m.totalBytes, thresholdPct: rule.thresholdPct }) }]
+        : [];
     }
     case 'container_near_limit': {
       const out: Observation[] = [];
@@ -90,7 +131,7 @@ function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observa
             key: c.path,
             labels: { cgroup: c.path, container: c.container?.name ?? '', pod: c.container?.podName ?? '', namespace: c.container?.podNamespace ?? '' },
             value: pct,
-            message: `${who} uses ${pct.toFixed(1)} % of its ${GiB(c.limitBytes)} limit, ${filePct.toFixed(0)} % of it page cache`,
+            message: msg('container_near_limit', { who, usedPct: round1(pct), limitBytes: c.limitBytes, filePct: Math.round(filePct) }),
           });
         }
       }
@@ -102,9 +143,8 @@ function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observa
       if (!p) return [];
       const pick = (x: Snapshot): number => (rule.kind === 'shmem_growth' ? x.memory.components.shmem : x.memory.components.slab_unreclaimable);
       const grew = pick(s) - pick(p);
-      const what = rule.kind === 'shmem_growth' ? 'shared memory' : 'unreclaimable slab';
       return grew >= rule.thresholdBytes
-        ? [{ key: '', labels: {}, value: grew, message: `${what} grew by ${GiB(grew)} in ${Math.round((s.ts - p.ts) / 1000)} s, to ${GiB(pick(s))}` }]
+        ? [{ key: '', labels: {}, value: grew, message: msg(rule.kind, { grewBytes: grew, seconds: Math.round((s.ts - p.ts) / 1000), nowBytes: pick(s) }) }]
         : [];
     }
     case 'zombie_cgroups': {
@@ -112,13 +152,57 @@ function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observa
       if (!z) return [];
       const byCount = z.count !== undefined && z.count >= rule.thresholdCount;
       const byBytes = rule.thresholdBytes !== undefined && z.bytes >= rule.thresholdBytes;
-      return byCount || byBytes ? [{ key: '', labels: {}, value: z.count ?? 0, message: `${z.count ?? 'unknown'} zombie memory cgroups hold ${GiB(z.bytes)}` }] : [];
+      if (!byCount && !byBytes) return [];
+      const message = z.count !== undefined ? msg('zombie_cgroups', { count: z.count, zombieBytes: z.bytes }) : msg('zombie_cgroups.noCount', { zombieBytes: z.bytes });
+      return [{ key: '', labels: {}, value: z.count ?? 0, message }];
     }
     case 'memory_pressure': {
       const some = s.psi.find((p) => p.resource === 'memory')?.some;
       return some && some.avg10 >= rule.thresholdPct
-        ? [{ key: '', labels: {}, value: some.avg10, message: `tasks stalled on memory ${some.avg10.toFixed(1)} % of the last 10 s (threshold ${rule.thresholdPct} %)` }]
+        ? [{ key: '', labels: {}, value: some.avg10, message: msg('memory_pressure', { stallPct: round1(some.avg10), thresholdPct: rule.thresholdPct }) }]
         : [];
+    }
+    case 'kernel_log': {
+      // Reports of the wanted levels (and kinds) per kind, within the window, this snapshot included.
+      const from = s.ts - rule.windowS * 1000;
+      const per = new Map<string, { count: number; level: (typeof LEVELS)[number]; title: string }>();
+      for (const x of [...history.filter((h) => h.ts > from && h.ts < s.ts), s]) {
+        const a = x.logAnomalies;
+        if (!a) continue;
+        for (const c of a.counts) {
+          if (!rule.levels.includes(c.level) || (rule.kinds && !rule.kinds.includes(c.rule))) continue;
+          const e = per.get(c.rule) ?? { count: 0, level: c.level, title: '' };
+          e.count += c.count;
+          if (LEVELS.indexOf(c.level) < LEVELS.indexOf(e.level)) e.level = c.level;
+          const latest = [...a.recent].reverse().find((r) => r.rule === c.rule && r.level === c.level);
+          if (latest) e.title = latest.title;
+          per.set(c.rule, e);
+        }
+      }
+      const out: Observation[] = [];
+      for (const [kind, e] of per) {
+        if (e.count < rule.thresholdCount) continue;
+        const params = { count: e.count, logKind: kind, seconds: rule.windowS, title: e.title };
+        out.push({
+          key: kind,
+          labels: { logKind: kind, level: e.level },
+          value: e.count,
+          message: (lang) => t(lang, e.title ? 'agent.alert.kernel_log' : 'agent.alert.kernel_log.noTitle', { ...params, level: t(lang, `agent.level.${e.level}`) }),
+        });
+      }
+      return out;
+    }
+    case 'runqueue_latency': {
+      const r = s.runqueue?.interval;
+      if (!r || r.count < rule.minCount || r.p99Ms === null || r.p99Ms < rule.thresholdMs) return [];
+      return [
+        {
+          key: '',
+          labels: {},
+          value: r.p99Ms,
+          message: msg('runqueue_latency', { p99Ms: r.p99Ms, maxMs: r.maxMs ?? r.p99Ms, count: r.count, thresholdMs: rule.thresholdMs }),
+        },
+      ];
     }
   }
 }
@@ -130,8 +214,20 @@ interface InstanceState {
 }
 
 export interface FiredEvent extends AlertEvent {
+  /** The message in each UI language (`message` is the English one). */
+  messages: Record<Lang, string>;
   /** The rule that fired (for autoDiagnose). */
   ruleDef: Rule;
+}
+
+/** Every language's text of a message, each cut to the 2000 characters the console accepts. */
+export function localize(m: LocalizedMessage): Record<Lang, string> {
+  const out = {} as Record<Lang, string>;
+  for (const l of LANGS) {
+    const text = m(l);
+    out[l] = text.length > 2000 ? `${text.slice(0, 1999)}…` : text;
+  }
+  return out;
 }
 
 export class AlertEvaluator {
@@ -177,14 +273,17 @@ export class AlertEvaluator {
       if (seen.has(key)) continue;
       this.state.delete(key);
       const rule = this.rules.find((r) => r.id === key.split('\u0000')[0]);
-      if (st.firing && rule) events.push(this.event(rule, 'resolved', s.ts, `resolved: ${rule.id}${st.eventLabels.cgroup ? ` (${st.eventLabels.cgroup})` : ''}`, st.eventLabels));
+      if (!st.firing || !rule) continue;
+      const what = st.eventLabels.cgroup || st.eventLabels.logKind || '';
+      events.push(this.event(rule, 'resolved', s.ts, what ? msg('resolved.of', { rule: rule.id, what }) : msg('resolved', { rule: rule.id }), st.eventLabels));
     }
     this.history.push(s);
     while (this.history.length > 0 && this.history[0]!.ts < s.ts - this.maxWindowMs) this.history.shift();
     return events;
   }
 
-  private event(rule: Rule, state: 'firing' | 'resolved', ts: number, message: string, data: Record<string, unknown>): FiredEvent {
-    return { id: randomUUID(), rule: rule.id, severity: rule.severity, state, ts: new Date(ts).toISOString(), message, data: { kind: rule.kind, ...data }, ruleDef: rule };
+  private event(rule: Rule, state: 'firing' | 'resolved', ts: number, message: LocalizedMessage, data: Record<string, unknown>): FiredEvent {
+    const messages = localize(message);
+    return { id: randomUUID(), rule: rule.id, severity: rule.severity, state, ts: new Date(ts).toISOString(), message: messages.en, messages, data: { kind: rule.kind, ...data }, ruleDef: rule };
   }
 }

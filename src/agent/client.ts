@@ -1,9 +1,17 @@
 /**
  * The agent's side of the console protocol (src/console/API.md), with an outbox: samples, alert events
- * and task results are queued and sent in order; when the console is away they wait (bounded: the
- * oldest samples go first, results last) and are sent when it is back. The console stores a re-sent
- * sample, event or result once, so a send whose acknowledgement was lost is simply sent again.
+ * and task results are queued and sent in order; when the console is away they wait and are sent when
+ * it is back. The console stores a re-sent sample, event or result once, so a send whose acknowledgement
+ * was lost is simply sent again: delivery is exactly once as far as the console's store is concerned.
+ *
+ * The outbox is a small SQLite file (`<state dir>/outbox.db`, WAL) when `outboxPath` is given, so what
+ * waits survives an agent restart; in memory otherwise. It is bounded per kind (samples, results,
+ * alert batches): when full, the oldest item of that kind is dropped and counted (`dropped`). The file
+ * remembers which console (URL and token) it was filled for: items queued for another console are
+ * dropped when the agent starts with a different one, never sent to it.
  */
+import { createHash, randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import type { AlertEvent, ClaimedTask, Sample, TaskResult } from '../console/protocol.js';
 
 export class ConsoleHttpError extends Error {
@@ -21,6 +29,9 @@ type OutboxItem =
   | { kind: 'result'; taskId: string; result: TaskResult }
   | { kind: 'report'; body: { diagnosis: string; params: unknown; rule: string; result: TaskResult } };
 
+/** Bound classes: samples, alert batches, diagnosis results (results and reports together). */
+type BoundKind = 'sample' | 'alerts' | 'result';
+
 export interface ClientOptions {
   url: string;
   token: string;
@@ -28,21 +39,72 @@ export interface ClientOptions {
   maxSamples?: number;
   /** Most results/reports kept while the console is away (default 50). */
   maxResults?: number;
+  /** Most alert batches kept while the console is away (default 1000). */
+  maxAlertBatches?: number;
+  /** The outbox file (SQLite); undefined = in memory (lost on exit). */
+  outboxPath?: string;
   log?: (line: string) => void;
   timeoutMs?: number;
 }
 
+interface Row {
+  seq: number;
+  kind: BoundKind | 'report';
+  body: string;
+}
+
+/** Most samples sent in one request (the console accepts up to 1000). */
+const SAMPLES_PER_REQUEST = 500;
+
 export class ConsoleClient {
   private readonly base: string;
-  private readonly queue: OutboxItem[] = [];
+  private readonly db: Database.Database;
   private flushing: Promise<void> | undefined;
-  /** The item being sent (never appended to while in flight). */
-  private inFlight: OutboxItem | undefined;
+  /** Rows being sent (never dropped by the bounds while in flight). */
+  private inFlight = new Set<number>();
+  private readonly stmt: {
+    insert: Database.Statement<[string, string]>;
+    head: Database.Statement<[], Row>;
+    samplesFrom: Database.Statement<[number, number], Row>;
+    del: Database.Statement<[number]>;
+    count: Database.Statement<[], { n: number }>;
+    countKind: Database.Statement<[string, string], { n: number }>;
+    oldestKind: Database.Statement<[string, string, number], { seq: number }>;
+  };
   /** True after the last request reached the console. */
   connected = false;
+  /** Items dropped because the outbox was full, per kind, since start. */
+  readonly dropped: Record<BoundKind, number> = { sample: 0, alerts: 0, result: 0 };
 
   constructor(private readonly opts: ClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
+    this.db = new Database(opts.outboxPath ?? ':memory:');
+    if (opts.outboxPath) {
+      this.db.pragma('journal_mode = WAL');
+      // FULL: an item the agent queued is on disk before the next one is taken, even on power loss.
+      this.db.pragma('synchronous = FULL');
+    }
+    this.db.exec('CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL)');
+    this.db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+    const owner = `${this.base} ${createHash('sha256').update(opts.token).digest('hex').slice(0, 16)}`;
+    const was = (this.db.prepare("SELECT value FROM meta WHERE key = 'console'").get() as { value: string } | undefined)?.value;
+    if (was !== owner) {
+      const n = (this.db.prepare('SELECT count(*) AS n FROM outbox').get() as { n: number }).n;
+      if (was !== undefined && n > 0) opts.log?.(`the outbox held ${n} items for another console (${was.split(' ')[0]}): dropped`);
+      this.db.transaction(() => {
+        this.db.exec('DELETE FROM outbox');
+        this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('console', ?)").run(owner);
+      })();
+    }
+    this.stmt = {
+      insert: this.db.prepare('INSERT INTO outbox (kind, body) VALUES (?, ?)'),
+      head: this.db.prepare('SELECT seq, kind, body FROM outbox ORDER BY seq LIMIT 1'),
+      samplesFrom: this.db.prepare("SELECT seq, kind, body FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?"),
+      del: this.db.prepare('DELETE FROM outbox WHERE seq = ?'),
+      count: this.db.prepare('SELECT count(*) AS n FROM outbox'),
+      countKind: this.db.prepare('SELECT count(*) AS n FROM outbox WHERE kind IN (?, ?)'),
+      oldestKind: this.db.prepare('SELECT seq FROM outbox WHERE kind IN (?, ?) ORDER BY seq LIMIT 1 OFFSET ?'),
+    } as unknown as ConsoleClient['stmt'];
   }
 
   async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
@@ -91,52 +153,82 @@ export class ConsoleClient {
     }
   }
 
+  /** Items waiting (one per sample, alert batch, result or report). */
   get pending(): number {
-    return this.queue.length;
+    return this.db.open ? this.stmt.count.get()!.n : 0;
+  }
+
+  private push(kind: Row['kind'], body: unknown): void {
+    if (!this.db.open) {
+      // Closed (the agent is stopping): a collection or task that finishes now is not queued.
+      this.opts.log?.(`outbox closed: ${kind} not queued`);
+      return;
+    }
+    this.stmt.insert.run(kind, JSON.stringify(body));
+    this.trim(kind === 'report' ? 'result' : kind);
   }
 
   enqueueSample(s: Sample): void {
-    const last = this.queue.at(-1);
-    if (last?.kind === 'samples' && last !== this.inFlight && last.samples.length < 500) last.samples.push(s);
-    else this.queue.push({ kind: 'samples', samples: [s] });
-    this.trim();
+    this.push('sample', s);
   }
 
   enqueueAlerts(events: AlertEvent[]): void {
-    if (events.length > 0) this.queue.push({ kind: 'alerts', events });
-    this.trim();
+    if (events.length > 0) this.push('alerts', events);
   }
 
   enqueueResult(taskId: string, result: TaskResult): void {
-    this.queue.push({ kind: 'result', taskId, result });
-    this.trim();
+    this.push('result', { taskId, result });
   }
 
   enqueueReport(body: { diagnosis: string; params: unknown; rule: string; result: TaskResult }): void {
-    this.queue.push({ kind: 'report', body });
-    this.trim();
+    // The id makes a re-send after a lost acknowledgement land once.
+    this.push('report', { id: randomUUID(), ...body });
   }
 
-  private trim(): void {
-    const maxSamples = this.opts.maxSamples ?? 2880;
-    let samples = this.queue.reduce((n, i) => n + (i.kind === 'samples' ? i.samples.length : 0), 0);
-    while (samples > maxSamples) {
-      const i = this.queue.findIndex((x) => x.kind === 'samples' && x !== this.inFlight);
-      const item = this.queue[i];
-      if (!item || item.kind !== 'samples') break;
-      item.samples.shift();
-      samples--;
-      if (item.samples.length === 0) this.queue.splice(i, 1);
+  /** Drops the oldest items of a kind beyond its bound (never one in flight). */
+  private trim(kind: BoundKind): void {
+    const max = kind === 'sample' ? (this.opts.maxSamples ?? 2880) : kind === 'result' ? (this.opts.maxResults ?? 50) : (this.opts.maxAlertBatches ?? 1000);
+    const other = kind === 'result' ? 'report' : kind;
+    let n = this.stmt.countKind.get(kind, other)!.n;
+    let skip = 0;
+    while (n > max) {
+      const row = this.stmt.oldestKind.get(kind, other, skip);
+      if (!row) break;
+      if (this.inFlight.has(row.seq)) {
+        skip++;
+        continue;
+      }
+      this.stmt.del.run(row.seq);
+      this.dropped[kind]++;
+      n--;
+      if (kind !== 'sample') this.opts.log?.(`outbox full: dropped the oldest ${kind === 'result' ? 'diagnosis result' : 'alert batch'}`);
     }
-    const maxResults = this.opts.maxResults ?? 50;
-    const heavy = (x: OutboxItem): boolean => x.kind === 'result' || x.kind === 'report';
-    while (this.queue.filter(heavy).length > maxResults) {
-      const i = this.queue.findIndex(heavy);
-      this.opts.log?.('outbox full: dropping the oldest diagnosis result');
-      this.queue.splice(i, 1);
+  }
+
+  /** The next request to send: the head item, with the samples right behind it merged in one batch. */
+  private next(): { seqs: number[]; item: OutboxItem } | undefined {
+    if (!this.db.open) return undefined;
+    const head = this.stmt.head.get();
+    if (!head) return undefined;
+    switch (head.kind) {
+      case 'sample': {
+        const rows = this.stmt.samplesFrom.all(head.seq, SAMPLES_PER_REQUEST);
+        const run: Row[] = [];
+        for (const r of rows) {
+          if (r.kind !== 'sample') break;
+          run.push(r);
+        }
+        return { seqs: run.map((r) => r.seq), item: { kind: 'samples', samples: run.map((r) => JSON.parse(r.body) as Sample) } };
+      }
+      case 'alerts':
+        return { seqs: [head.seq], item: { kind: 'alerts', events: JSON.parse(head.body) as AlertEvent[] } };
+      case 'result': {
+        const b = JSON.parse(head.body) as { taskId: string; result: TaskResult };
+        return { seqs: [head.seq], item: { kind: 'result', taskId: b.taskId, result: b.result } };
+      }
+      default:
+        return { seqs: [head.seq], item: { kind: 'report', body: JSON.parse(head.body) as Extract<OutboxItem, { kind: 'report' }>['body'] } };
     }
-    const alerts = this.queue.filter((x) => x.kind === 'alerts').length;
-    if (alerts > 1000) this.queue.splice(this.queue.findIndex((x) => x.kind === 'alerts'), 1);
   }
 
   /** Sends what is queued, in order; stops at the first network or server error (retried next time). */
@@ -148,9 +240,11 @@ export class ConsoleClient {
   }
 
   private async doFlush(): Promise<void> {
-    while (this.queue.length > 0) {
-      const item = this.queue[0]!;
-      this.inFlight = item;
+    for (;;) {
+      const n = this.next();
+      if (!n) return;
+      const { seqs, item } = n;
+      for (const s of seqs) this.inFlight.add(s);
       try {
         if (item.kind === 'samples') await this.request('POST', '/api/agent/samples', { samples: item.samples });
         else if (item.kind === 'alerts') await this.request('POST', '/api/agent/alerts', { events: item.events });
@@ -160,14 +254,26 @@ export class ConsoleClient {
         // A 4xx will not get better by sending again (bad data, a task that timed out): drop it and say so.
         if (err instanceof ConsoleHttpError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429) {
           this.opts.log?.(`console refused ${item.kind}: ${err.message}`);
-          this.queue.shift();
+          this.remove(seqs);
           continue;
         }
         return;
       } finally {
-        this.inFlight = undefined;
+        for (const s of seqs) this.inFlight.delete(s);
       }
-      this.queue.shift();
+      this.remove(seqs);
     }
+  }
+
+  private remove(seqs: number[]): void {
+    if (!this.db.open) return;
+    this.db.transaction(() => {
+      for (const s of seqs) this.stmt.del.run(s);
+    })();
+  }
+
+  /** Closes the outbox file (what is queued stays in it for the next start). */
+  close(): void {
+    if (this.db.open) this.db.close();
   }
 }

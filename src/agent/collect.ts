@@ -10,6 +10,11 @@ import { walkMemoryCgroups } from '../kernel/cgroup/walk.js';
 import { computeZombies } from '../kernel/cgroup/zombie.js';
 import { readMeminfo } from '../kernel/procfs/meminfo.js';
 import { type PsiLine, type PsiResource, readPsi } from '../kernel/procfs/psi.js';
+import { readVmallocinfo, vmallocTotalBytes } from '../kernel/procfs/vmallocinfo.js';
+import { pageSize } from '../kernel/procfs/vmstat.js';
+import { pcpFreeBytes, unaccountedBytes } from '../diagnose/memleak/sample.js';
+import type { KernelLogSource, LogAnomalies } from './kernel-log.js';
+import type { RunqueueReading, RunqueueSource } from './runqueue.js';
 
 export interface MemorySnapshot {
   totalBytes: number;
@@ -46,14 +51,34 @@ export interface Snapshot {
   cgroups: CgroupSnapshot[];
   zombies?: { count?: number; bytes: number };
   psi: PsiSnapshot[];
+  /**
+   * The three counters of memleak's instant check, computed the way collectCheckInput does:
+   * SUnreclaim, vmalloc (VmallocUsed, or the sum of /proc/vmallocinfo where the kernel prints 0 there)
+   * and memory no meminfo counter explains (per-CPU free pages from /proc/zoneinfo subtracted).
+   */
+  leak?: LeakCounters;
+  /** Run-queue latency this interval; null when the source is unavailable (no BPF), absent in old tests. */
+  runqueue?: RunqueueReading | null;
+  /** Kernel-log anomalies this interval; null when the kernel log cannot be followed. */
+  logAnomalies?: LogAnomalies | null;
   /** Sources that failed this time (name → reason); the rest of the snapshot is still good. */
   errors: Record<string, string>;
   durationMs: number;
 }
 
+export interface LeakCounters {
+  slabUnreclaimableBytes: number;
+  vmallocBytes: number;
+  unaccountedBytes: number;
+}
+
 export interface CollectOptions {
   /** Cgroups deeper than this get a series only when they are containers (default 2). */
   cgroupMaxDepth?: number;
+  /** The run-queue latency histogram source (BPF); undefined = none. */
+  runqueue?: RunqueueSource;
+  /** The kernel-log follower; undefined = none. */
+  kernelLog?: KernelLogSource;
 }
 
 export class Collector {
@@ -97,6 +122,36 @@ export class Collector {
       },
     };
 
+    let leak: LeakCounters | undefined;
+    try {
+      let vmalloc = b('VmallocUsed');
+      if (vmalloc === 0) {
+        // Kernels before 4.? print 0 in VmallocUsed: sum the areas, as memleak's check does.
+        const [info, ps] = await Promise.all([readVmallocinfo(this.host), pageSize(this.host)]);
+        vmalloc = vmallocTotalBytes(info, ps);
+      }
+      leak = { slabUnreclaimableBytes: b('SUnreclaim'), vmallocBytes: vmalloc, unaccountedBytes: unaccountedBytes(mi, await pcpFreeBytes(this.host)) };
+    } catch (err) {
+      fail('leak')(err);
+    }
+
+    let runqueue: RunqueueReading | null = null;
+    if (this.opts.runqueue) {
+      try {
+        runqueue = this.opts.runqueue.read();
+      } catch (err) {
+        fail('runqueue')(err);
+      }
+    }
+    let logAnomalies: LogAnomalies | null = null;
+    if (this.opts.kernelLog) {
+      try {
+        logAnomalies = this.opts.kernelLog.take();
+      } catch (err) {
+        fail('kernel_log')(err);
+      }
+    }
+
     const psi: PsiSnapshot[] = [];
     for (const r of ['memory', 'cpu', 'io'] as const) {
       const p = await readPsi(this.host, r).catch(fail(`psi.${r}`));
@@ -135,7 +190,7 @@ export class Collector {
         fail('zombies')(err);
       }
     }
-    return { ts, memory, cgroups, zombies, psi, errors, durationMs: performance.now() - t0 };
+    return { ts, memory, cgroups, zombies, psi, leak, runqueue, logAnomalies, errors, durationMs: performance.now() - t0 };
   }
 }
 
@@ -152,6 +207,8 @@ export function sampleOf(s: Snapshot, topCgroups = 20): Record<string, unknown> 
     zombieBytes: s.zombies?.bytes ?? null,
     psiMemorySomeAvg10: psiMem?.some?.avg10 ?? null,
     psiMemoryFullAvg10: psiMem?.full?.avg10 ?? null,
+    runqueueLatency: s.runqueue ? s.runqueue.interval : null,
+    logAnomalies: s.logAnomalies ? { total: s.logAnomalies.total, byRule: byRule(s.logAnomalies) } : null,
     cgroups: top.map((c) => ({
       path: c.path,
       container: c.container ? (c.container.podName ? `${c.container.podNamespace ?? ''}/${c.container.podName}/${c.container.name ?? ''}` : (c.container.name ?? c.container.id)) : null,
@@ -160,4 +217,11 @@ export function sampleOf(s: Snapshot, topCgroups = 20): Record<string, unknown> 
       limitBytes: c.limitBytes,
     })),
   };
+}
+
+/** Reports per inspect kind (levels merged), for the console sample. */
+export function byRule(a: LogAnomalies): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of a.counts) out[c.rule] = (out[c.rule] ?? 0) + c.count;
+  return out;
 }

@@ -6,6 +6,58 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { MEMORY_COMPONENTS, type Snapshot } from './collect.js';
+import { PROM_LE_S, regroup } from './runqueue.js';
+
+/**
+ * A histogram whose buckets are set from counts kept elsewhere (the kernel's BPF map), not observed
+ * one value at a time: prom-client's Histogram with its export replaced. Values are cumulative.
+ */
+class PresetHistogram extends Histogram<'cpu'> {
+  private series = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  constructor(
+    private readonly metricName: string,
+    private readonly helpText: string,
+    private readonly bounds: readonly number[],
+    registers: Registry[],
+  ) {
+    super({ name: metricName, help: helpText, labelNames: ['cpu'], buckets: [...bounds], registers });
+  }
+
+  /** Sets one series: per-bucket counts (not cumulative; one more than the bounds, for +Inf) and their sum. */
+  setSeries(cpu: string, buckets: number[], sum: number): void {
+    this.series.set(cpu, { buckets, sum, count: buckets.reduce((a, b) => a + b, 0) });
+  }
+
+  clearSeries(): void {
+    this.series.clear();
+  }
+
+  override get(): ReturnType<Histogram<'cpu'>['get']> {
+    const name = this.metricName;
+    const values: Awaited<ReturnType<Histogram<'cpu'>['get']>>['values'] = [];
+    for (const [cpu, s] of [...this.series].sort((a, b) => Number(a[0]) - Number(b[0]) || a[0].localeCompare(b[0]))) {
+      let acc = 0;
+      this.bounds.forEach((le, i) => {
+        acc += s.buckets[i] ?? 0;
+        values.push({ metricName: `${name}_bucket`, labels: { cpu, le } as never, value: acc });
+      });
+      values.push({ metricName: `${name}_bucket`, labels: { cpu, le: '+Inf' } as never, value: s.count });
+      values.push({ metricName: `${name}_sum`, labels: { cpu }, value: s.sum });
+      values.push({ metricName: `${name}_count`, labels: { cpu }, value: s.count });
+    }
+    // prom-client types MetricType as a numeric enum; at run time the registry wants the string.
+    return Promise.resolve({ name, help: this.helpText, type: 'histogram' as never, aggregator: 'sum', collect: undefined as never, values });
+  }
+
+  /** What the registry calls for the text format. */
+  getForPromString(): ReturnType<Histogram<'cpu'>['get']> {
+    return this.get();
+  }
+}
+
+/** Per-CPU run-queue series up to this many CPUs; above it, one series with cpu="all". */
+export const MAX_CPU_SERIES = 64;
 
 const CG_LABELS = ['cgroup', 'container', 'pod', 'namespace'] as const;
 
@@ -32,6 +84,11 @@ export class AgentMetrics {
   readonly outboxItems: Gauge;
   readonly tasksTotal: Counter<'diagnosis' | 'status'>;
   private readonly lastPsiUs = new Map<string, number>();
+  private readonly runqueue: PresetHistogram;
+  private readonly logAnomalies: Counter<'rule' | 'severity'>;
+  readonly collectorUp: Gauge<'source'>;
+  private readonly dropped: Counter<'kind'>;
+  private readonly droppedSeen: Record<string, number> = {};
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const r = [this.registry];
@@ -60,7 +117,23 @@ export class AgentMetrics {
     this.alertFiring = new Gauge({ name: 'oscope_alert_firing', help: 'Alert rules currently firing on this node (1 per firing instance).', labelNames: ['rule', 'severity'], registers: r });
     this.outboxItems = new Gauge({ name: 'oscope_agent_outbox_items', help: 'Results, alerts and samples waiting for the console.', registers: r });
     this.tasksTotal = new Counter({ name: 'oscope_agent_tasks_total', help: 'Diagnoses run by this agent.', labelNames: ['diagnosis', 'status'], registers: r });
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'oscope_agent_' });
+    this.runqueue = new PresetHistogram(
+      'oscope_runqueue_latency_seconds',
+      `Run-queue latency (wakeup to running) per CPU, from BPF, since the agent started; cpu="all" above ${MAX_CPU_SERIES} CPUs.`,
+      PROM_LE_S,
+      r,
+    );
+    this.logAnomalies = new Counter({
+      name: 'oscope_kernel_log_anomalies_total',
+      help: 'Kernel-log reports found since the agent started, by inspect kind (rule) and level (severity).',
+      labelNames: ['rule', 'severity'],
+      registers: r,
+    });
+    this.collectorUp = new Gauge({ name: 'oscope_collector_up', help: 'Whether an optional collector works on this host (1) or not (0; see /healthz for why).', labelNames: ['source'], registers: r });
+    this.dropped = new Counter({ name: 'oscope_agent_outbox_dropped_total', help: 'Outbox items dropped because the outbox was full while the console was away.', labelNames: ['kind'], registers: r });
+    // The event-loop lag monitor samples every 10 ms by default: 100 wake-ups a second, about 0.3 % of a
+    // CPU for an agent that otherwise sleeps 15 s. 100 ms is plenty to see a blocked loop.
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'oscope_agent_', eventLoopMonitoringPrecision: 100 });
   }
 
   update(s: Snapshot): void {
@@ -98,8 +171,38 @@ export class AgentMetrics {
         this.psiAvg10.set({ resource: p.resource, kind }, line.avg10 / 100);
       }
     }
+    if (s.runqueue) {
+      const per = s.runqueue.perCpu;
+      const boundsUs = PROM_LE_S.map((x) => x * 1e6);
+      this.runqueue.clearSeries();
+      if (per.length <= MAX_CPU_SERIES) {
+        for (const c of per) this.runqueue.setSeries(String(c.cpu), regroup(c.slots, boundsUs), c.sumNs / 1e9);
+      } else {
+        const slots: number[] = [];
+        for (const c of per) c.slots.forEach((n, i) => (slots[i] = (slots[i] ?? 0) + n));
+        this.runqueue.setSeries('all', regroup(slots, boundsUs), per.reduce((a, c) => a + c.sumNs, 0) / 1e9);
+      }
+    }
+    if (s.logAnomalies) for (const c of s.logAnomalies.counts) this.logAnomalies.inc({ rule: c.rule, severity: c.level }, c.count);
     this.duration.observe(s.durationMs / 1000);
     for (const src of Object.keys(s.errors)) this.collectErrors.inc({ source: src });
+  }
+
+  /**
+   * Creates the kernel-log series at 0 for the kinds the rules know, so that the first report of a kind
+   * is an increase Prometheus sees (a series born at 1 is not).
+   */
+  initLogKinds(kinds: { rule: string; level: string }[]): void {
+    for (const k of kinds) this.logAnomalies.inc({ rule: k.rule, severity: k.level }, 0);
+  }
+
+  /** Follows the client's drop counts (cumulative) into the counter. */
+  outboxDropped(counts: Record<string, number>): void {
+    for (const [kind, n] of Object.entries(counts)) {
+      const d = n - (this.droppedSeen[kind] ?? 0);
+      if (d > 0) this.dropped.inc({ kind }, d);
+      this.droppedSeen[kind] = n;
+    }
   }
 
   async text(): Promise<{ contentType: string; body: string }> {

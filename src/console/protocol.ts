@@ -104,6 +104,8 @@ export type TaskResult = z.infer<typeof ResultBody>;
 /** A diagnosis the agent ran on its own (an alert rule's autoDiagnose). */
 export const AgentReportBody = z
   .object({
+    /** Given by the agent, so a report re-sent after a lost acknowledgement is stored once (the task's id). */
+    id: id.optional(),
     diagnosis: z.string().min(1).max(32),
     params: jsonObject.default({}),
     rule: z.string().min(1).max(128),

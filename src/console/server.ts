@@ -558,14 +558,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const body = parse(AgentReportBody, req.body, 'report');
     const v = registry.validate(body.diagnosis, body.params);
     if (!v.ok) throw new HttpError(400, v.reason);
+    // A re-sent report (its acknowledgement was lost) is the same task: answer with it, store nothing.
+    const same = async (): Promise<TaskRow | undefined> => {
+      if (body.id === undefined) return undefined;
+      const t = await store.getTask(body.id);
+      if (t && t.nodeId !== node.id) throw new HttpError(409, 'this report id belongs to another node');
+      return t;
+    };
+    const known = await same();
+    if (known) return reply.code(200).send({ task: taskJson(known) });
     const n = now();
     const fin = body.result.status === 'done'
       ? { status: 'done' as const, report: { schema: body.result.report.schema, document: body.result.report } }
       : { status: 'failed' as const, error: body.result.error };
-    const task = await store.createFinishedTask(
-      { nodeId: node.id, diagnosis: body.diagnosis, params: v.params, paramsKey: canonicalParams(v.params), createdBy: `alert:${body.rule}`, now: n, pickupDeadlineAt: n },
-      fin,
-    );
+    let task: TaskRow;
+    try {
+      task = await store.createFinishedTask(
+        { nodeId: node.id, diagnosis: body.diagnosis, params: v.params, paramsKey: canonicalParams(v.params), createdBy: `alert:${body.rule}`, now: n, pickupDeadlineAt: n },
+        fin,
+        body.id,
+      );
+    } catch (err) {
+      // Two copies racing: the other one stored it.
+      const raced = await same();
+      if (raced) return reply.code(200).send({ task: taskJson(raced) });
+      throw err;
+    }
     return reply.code(201).send({ task: taskJson(task) });
   });
 

@@ -3,7 +3,7 @@
  * behind, and an agent with a console away keeps working and delivers its buffered results later.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -16,7 +16,9 @@ import { newAgentToken } from '../../src/console/auth.js';
 import { buildServer, ensureAdmin } from '../../src/console/server.js';
 import { openStore } from '../../src/console/store/index.js';
 import { LiveHost } from '../../src/host/live.js';
-import { REPO_ROOT } from '../helpers.js';
+import { connectLocalAgent } from '../../src/agent/local.js';
+import { findBpfObject } from '../../src/kernel/bpf/index.js';
+import { isRoot, REPO_ROOT, testName } from '../helpers.js';
 
 test('agent /metrics: memory, cgroups, zombies, PSI, agent self-metrics in Prometheus format', async () => {
   const agent = await startAgent({ host: new LiveHost(), registry: defaultRegistry(), intervalMs: 60_000, listen: { host: '127.0.0.1', port: 0 }, rules: DEFAULT_RULES, log: () => undefined });
@@ -70,31 +72,79 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-test('an agent killed with SIGKILL leaves no process behind', async () => {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'oscope'), 'agent', '--listen', '127.0.0.1:0', '--interval', '1s'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+/** BPF program and link ids a process holds, from its fds' fdinfo. */
+function bpfIdsOf(pid: number): { progs: Set<number>; links: Set<number> } {
+  const progs = new Set<number>();
+  const links = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info = '';
+    try {
+      info = readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const prog = /^prog_id:\s+(\d+)$/m.exec(info);
+    const link = /^link_id:\s+(\d+)$/m.exec(info);
+    if (link) links.add(Number(link[1]));
+    else if (prog) progs.add(Number(prog[1]));
+  }
+  return { progs, links };
+}
+
+/** Ids of every BPF program and link on the host (bpftool), or undefined without bpftool. */
+function hostBpfIds(): { progs: Set<number>; links: Set<number> } | undefined {
+  try {
+    const ids = (what: string): Set<number> => new Set((JSON.parse(execFileSync('bpftool', [what, 'show', '-j'], { encoding: 'utf8' })) as { id: number }[]).map((x) => x.id));
+    return { progs: ids('prog'), links: ids('link') };
+  } catch {
+    return undefined;
+  }
+}
+
+test('an agent killed with SIGKILL leaves no process, BPF program or link behind', async () => {
+  const dir = mkdtempSync(`/tmp/${testName('state')}-`);
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'oscope'), 'agent', '--listen', '127.0.0.1:0', '--interval', '1s', '--state-dir', dir], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const pid = child.pid!;
   try {
     await new Promise<void>((resolve, reject) => {
       let err = '';
       child.stderr.on('data', (d: Buffer) => {
         err += d.toString();
-        if (/metrics on http/.test(err)) resolve();
+        if (/control socket/.test(err)) resolve();
       });
       child.once('exit', (code) => reject(new Error(`agent exited ${code}: ${err}`)));
     });
-    // Let it collect a few times, then kill it mid-flight.
+    // With BPF, host the runlatency monitor in it too, then let it collect a few times.
+    const la = await connectLocalAgent(join(dir, 'agent.sock'));
+    assert.ok(la);
+    if (isRoot) await la.runlatencyEnable({ thresholds: { irqoff: 10, softirq: 10, hardirq: 10, nosched: 10, runqueue: 10 }, filters: {} }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 2500));
+    const held = bpfIdsOf(pid);
+    if (isRoot && !('missing' in findBpfObject('runlatency'))) assert.ok(held.progs.size > 0 && held.links.size > 0, 'the agent holds its BPF programs and links by fd');
     const exited = new Promise((r) => child.once('exit', r));
     process.kill(-pid, 'SIGKILL');
     await exited;
     await new Promise((r) => setTimeout(r, 200));
     assert.deepEqual(descendants(pid), [], 'no child or process-group member survives');
+    if (held.progs.size + held.links.size > 0) {
+      // The kernel frees programs once the last reference is gone (after an RCU grace period): wait for it.
+      let left: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const now = hostBpfIds();
+        if (!now) break;
+        left = [...held.progs].filter((id) => now.progs.has(id)).concat([...held.links].filter((id) => now.links.has(id)));
+        if (left.length === 0) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(left, [], 'the BPF programs and links of the agent are gone');
+    }
   } finally {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
       /* already gone */
     }
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -240,3 +240,24 @@ test('the built web UI is served from web/dist, with the single-page fallback', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('agent reports: a re-sent report (same id) is stored once; another node cannot reuse its id', async () => {
+  await withConsole(async (c) => {
+    const a = await addNode(c, 'node-a');
+    const b = await addNode(c, 'node-b');
+    const id = '4b0c3f5e-1d2a-4c6b-9e8f-0a1b2c3d4e5f';
+    const body = { id, diagnosis: 'mem', params: {}, rule: 'memory-usage-high', result: { status: 'failed', error: 'the test says so' } };
+    const post = (token: string) => c.app.inject({ method: 'POST', url: '/api/agent/reports', headers: bearer(token), payload: body });
+    const first = await post(a.token);
+    assert.equal(first.statusCode, 201, first.body);
+    assert.equal(first.json<{ task: { id: string } }>().task.id, id);
+    const again = await post(a.token);
+    assert.equal(again.statusCode, 200, again.body);
+    assert.equal(again.json<{ task: { id: string } }>().task.id, id);
+    const other = await post(b.token);
+    assert.equal(other.statusCode, 409, other.body);
+    const tasks = (await c.store.listTasks({ limit: 100 })).filter((t) => t.createdBy === 'alert:memory-usage-high');
+    assert.equal(tasks.length, 1, 'one task for the two sends');
+    assert.equal(tasks[0]!.nodeId, a.id);
+  });
+});

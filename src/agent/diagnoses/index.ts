@@ -1,11 +1,22 @@
 /**
- * The diagnoses an agent runs on request. One entry per diagnosis; add new ones here as they land
- * (`inspect`, `filecache`, `memleak`, `runlatency`).
+ * The diagnoses an agent runs on request. One entry per diagnosis; add new ones here as they land.
  */
+import type { MemHistoryPoint } from '../local.js';
 import { DiagnosisRegistry } from '../registry.js';
+import { inspectDiagnosis } from './inspect.js';
 import { memDiagnosis } from './mem.js';
-import { filecacheDiagnosis, memleakDiagnosis, runlatencyDiagnosis } from './more.js';
+import { filecacheDiagnosis, memleakEntry, runlatencyDiagnosis } from './more.js';
 
-export function defaultRegistry(): DiagnosisRegistry {
-  return new DiagnosisRegistry().register(memDiagnosis).register(filecacheDiagnosis).register(memleakDiagnosis).register(runlatencyDiagnosis);
+export interface RegistryOptions {
+  /** The agent's memory history, for memleak's instant check (`check: true`). */
+  history?: () => MemHistoryPoint[];
+}
+
+export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
+  return new DiagnosisRegistry()
+    .register(memDiagnosis)
+    .register(filecacheDiagnosis)
+    .register(memleakEntry(opts.history))
+    .register(runlatencyDiagnosis)
+    .register(inspectDiagnosis);
 }

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { startAgent } from '../../agent/agent.js';
 import { resolveRules } from '../../agent/alerts.js';
 import { defaultRegistry } from '../../agent/diagnoses/index.js';
+import { MemHistory } from '../../agent/history.js';
+import { AgentInUseError } from '../../agent/local-server.js';
 import { zodReason } from '../../agent/registry.js';
 import { LiveHost } from '../../host/live.js';
 import type { CliContext } from '../context.js';
@@ -23,6 +25,12 @@ interface AgentFlags {
   config?: string;
   webhook?: string;
   exitWithParent?: boolean;
+  stateDir: string;
+}
+
+/** The default state directory: $OSCOPE_STATE_DIR, else /run/oscope. */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.OSCOPE_STATE_DIR && env.OSCOPE_STATE_DIR !== '' ? env.OSCOPE_STATE_DIR : '/run/oscope';
 }
 
 /** `15s`, `500ms`, `2m`, or a bare number of seconds → milliseconds. */
@@ -82,8 +90,9 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
     .option('--no-metrics', 'do not serve /metrics')
     .option('--config <file>', `JSON with {"rules": [...], "webhook": "https://..."} (default ${DEFAULT_AGENT_CONFIG} when present)`)
     .option('--webhook <url>', 'POST alert events to this URL too')
+    .option('--state-dir <dir>', 'outbox file and local control socket (agent.sock) directory ($OSCOPE_STATE_DIR)', defaultStateDir())
     .addOption(new Option('--exit-with-parent', 'exit when the parent process dies (used by `oscope console --local-agent`)').hideHelp())
-    .action(async (flags: AgentFlags) => {
+    .action(async (flags: AgentFlags, cmd: Command) => {
       const c = ctx();
       const intervalMs = parseDuration(flags.interval, '--interval');
       if (intervalMs < 1000) throw new UserError('--interval must be at least 1s', EXIT.usage);
@@ -112,16 +121,16 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
       } catch (err) {
         throw new UserError(`agent config: bad rule: ${err instanceof z.ZodError ? zodReason(err) : (err as Error).message}`, EXIT.usage);
       }
-      const registry = defaultRegistry();
+      const history = new MemHistory({ stepS: Math.max(60, intervalMs / 1000) });
+      const registry = defaultRegistry({ history: () => history.points() });
       for (const r of rules) {
         if (r.autoDiagnose) {
           const v = registry.validate(r.autoDiagnose.diagnosis, r.autoDiagnose.params);
           if (!v.ok) throw new UserError(`agent config: rule ${r.id}: ${v.reason}`, EXIT.usage);
         }
       }
-      let agent;
-      try {
-        agent = await startAgent({
+      const start = (stateDir: string | undefined): ReturnType<typeof startAgent> =>
+        startAgent({
           host: new LiveHost(),
           registry,
           intervalMs,
@@ -129,13 +138,40 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
           console: flags.console && token ? { url: flags.console, token } : undefined,
           rules,
           webhook: flags.webhook ?? cfg.webhook,
+          stateDir,
+          history,
         });
+      const stateDirError = (err: unknown): string | undefined => {
+        if (err instanceof AgentInUseError) return err.message;
+        const code = (err as { code?: string }).code;
+        const path = (err as { path?: unknown; address?: unknown }).path ?? (err as { address?: unknown }).address;
+        if ((code === 'EACCES' || code === 'EPERM' || code === 'EROFS') && typeof path === 'string' && path.startsWith(flags.stateDir)) {
+          return `cannot use --state-dir ${flags.stateDir}: ${code} (run as root, or choose another directory)`;
+        }
+        return undefined;
+      };
+      let agent;
+      try {
+        try {
+          agent = await start(flags.stateDir);
+        } catch (err) {
+          // The default state directory is taken by another agent (e.g. the systemd one, next to a
+          // console's local agent) or not writable (not root): run without the control socket and with
+          // the outbox in memory rather than not at all. An explicit --state-dir must work.
+          const why = stateDirError(err);
+          if (why === undefined || cmd.getOptionValueSource('stateDir') !== 'default') throw err;
+          c.err(`oscope agent: ${why}; running without the control socket, outbox in memory`);
+          agent = await start(undefined);
+        }
       } catch (err) {
+        const why = stateDirError(err);
+        if (why !== undefined) throw new UserError(why, err instanceof AgentInUseError ? EXIT.usage : EXIT.permission);
         const code = (err as { code?: string }).code;
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UserError(`cannot listen on ${flags.listen}: ${code}`, EXIT.usage);
         throw err;
       }
       if (agent.address) c.err(`oscope agent: metrics on http://${agent.address.host}:${agent.address.port}/metrics, every ${intervalMs / 1000} s`);
+      if (agent.local) c.err(`oscope agent: control socket ${agent.local.socket}`);
       await new Promise<void>((resolve) => {
         const done = (): void => resolve();
         process.once('SIGTERM', done);

@@ -4,7 +4,6 @@
  * OOM kills with their root cause, hardware and filesystem errors, …) and risky indicators and settings.
  */
 import type { Command } from 'commander';
-import { z } from 'zod';
 import type { Host } from '../../host/host.js';
 import { HostError } from '../../host/host.js';
 import { LiveHost } from '../../host/live.js';
@@ -12,37 +11,17 @@ import { kmsgLines, openKmsgFollow, parseKmsg, readKmsgLive } from '../../kernel
 import { bootWallMs } from '../../kernel/log/uptime.js';
 import { resolveInspectThresholds } from '../../diagnose/inspect/checks-config.js';
 import { LogScanner, type LogReport } from '../../diagnose/inspect/engine.js';
-import { inspectFindings } from '../../diagnose/inspect/findings.js';
-import { type InspectItem, InspectItemSchema, foldReports } from '../../diagnose/inspect/items.js';
-import { INSPECT_SCHEMA, type InspectResult, runInspect } from '../../diagnose/inspect/inspect.js';
+import { type InspectItem, foldReports } from '../../diagnose/inspect/items.js';
+import { type InspectResult, runInspect } from '../../diagnose/inspect/inspect.js';
 import { type RuleSet, loadRules } from '../../diagnose/inspect/rules.js';
-import { FindingSchema, localizeFindings } from '../../report/finding.js';
+import { type InspectJson, inspectDocument } from '../../report/inspect.js';
 import { type Lang, t } from '../../report/i18n/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
 import type { RegisterCommand } from './index.js';
 
-export const SourceInfoSchema = z.object({
-  name: z.string(),
-  kind: z.enum(['file', 'kmsg', 'journal', 'mcelog']),
-  status: z.enum(['used', 'skipped', 'unavailable', 'error']),
-  lines: z.number().int().nonnegative().optional(),
-  bytes: z.number().int().nonnegative().optional(),
-  reports: z.number().int().nonnegative().optional(),
-  reason: z.string().optional(),
-});
-
-/** The `oscope.inspect/v1` document. */
-export const InspectJsonSchema = z.object({
-  schema: z.literal(INSPECT_SCHEMA),
-  host: z.object({ hostname: z.string(), kernel: z.string(), capturedAt: z.string() }),
-  since: z.string().nullable(),
-  sources: z.array(SourceInfoSchema),
-  items: z.array(InspectItemSchema),
-  findings: z.array(FindingSchema),
-  rules: z.array(z.string()),
-});
-export type InspectJson = z.infer<typeof InspectJsonSchema>;
+// The document builder lives in src/report/inspect.ts (shared with the agent); re-exported for callers.
+export { InspectJsonSchema, SourceInfoSchema, type InspectJson } from '../../report/inspect.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -187,10 +166,9 @@ export function renderText(c: CliContext, r: InspectResult): string {
   return out.join('\n').trimEnd();
 }
 
-/** The JSON document: the result plus localized findings, checked against the schema. */
+/** The JSON document (see src/report/inspect.ts). */
 export function toJson(r: InspectResult, lang: Lang): InspectJson {
-  const doc = { ...r, findings: localizeFindings(inspectFindings(r.items), lang) };
-  return InspectJsonSchema.parse(doc);
+  return inspectDocument(r, lang);
 }
 
 async function follow(c: CliContext, rules: RuleSet, host: Host): Promise<void> {

@@ -370,8 +370,8 @@ export class SqlStore implements Store {
     return (await this.getTask(id))!;
   }
 
-  async createFinishedTask(t: NewTask, fin: FinishTask): Promise<TaskRow> {
-    const id = randomUUID();
+  async createFinishedTask(t: NewTask, fin: FinishTask, givenId?: string): Promise<TaskRow> {
+    const id = givenId ?? randomUUID();
     await this.db.tx(async (q) => {
       await this.insertTask(q, { ...t }, id, fin.status);
       await this.writeFinish(q, id, t.nodeId, fin, t.now, t.now);

@@ -185,7 +185,7 @@ export interface Store {
   /** Queues a task; throws StoreConflictError (with the active duplicate's id in the message) on a duplicate. */
   createTask(t: NewTask): Promise<TaskRow>;
   /** Stores a finished task with its report in one transaction (a diagnosis the agent ran on its own). */
-  createFinishedTask(t: NewTask, fin: FinishTask): Promise<TaskRow>;
+  createFinishedTask(t: NewTask, fin: FinishTask, id?: string): Promise<TaskRow>;
   getTask(id: string): Promise<TaskRow | undefined>;
   findActiveTask(nodeId: string, diagnosis: string, paramsKey: string): Promise<TaskRow | undefined>;
   listTasks(filter: { nodeId?: string; limit: number }): Promise<TaskRow[]>;

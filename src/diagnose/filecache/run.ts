@@ -447,6 +447,8 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
   // Cgroups: inode → path for kpagecgroup, and containers.
   const pathOfIno = new Map<number, string>();
   const cgroupPaths = new Set<string>();
+  /** Page cache charged to each cgroup and its descendants (memory.stat), to know when a scope is explained. */
+  const fileBytesOf = new Map<string, number>();
   let mountPoint: string | undefined;
   try {
     const walk = await cgroupJob;
@@ -454,6 +456,7 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
     for (const c of walk.cgroups) {
       pathOfIno.set(c.ino, c.path);
       cgroupPaths.add(c.path);
+      fileBytesOf.set(c.path, c.memory.fileBytes);
     }
   } catch {
     coverage.push({ section: 'cgroups', status: 'unavailable', reason: 'no memory cgroup hierarchy: pages cannot be attributed to cgroups' });
@@ -580,9 +583,21 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
         const cg = src.processes.get(h.pid)?.memoryCgroup;
         return cg !== undefined && scope.cgroups.some((s) => cgroupWithin(cg, s));
       });
+    // The scope's page cache from memory.stat: once the files found explain it, no file left can add
+    // more than what is still unexplained, so the search can stop early.
+    const target = withCgroups && scope.cgroups.every((c) => fileBytesOf.has(c)) ? scope.cgroups.reduce((t, c) => t + fileBytesOf.get(c)!, 0) : 0;
+    let explained = 0;
     for (const [i, a] of ordered.entries()) {
       const kth = scoped.length >= top ? scoped[top - 1]!.bytes : 0;
       if (scoped.length >= top && a.row.cachePages * ps <= kth) break;
+      if (target > 0 && scoped.length > 0) {
+        const unexplained = target - explained;
+        if (scoped.length >= top && unexplained <= kth) break;
+        if (unexplained <= target / 100) {
+          coverage.push({ section: 'scope', status: 'complete', reason: `stopped after ${examined} files: they explain ${Math.min(100, Math.round((100 * explained) / target))}% of the scope's page cache (memory.stat)` });
+          break;
+        }
+      }
       if (examined >= maxExamined) {
         coverage.push({ section: 'scope', status: 'partial', reason: `stopped after examining the ${maxExamined} files with the most cache` });
         break;
@@ -595,6 +610,7 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
       if (f.cgroups.length > 0) bytes = f.cgroups.filter((c) => scope.cgroups.some((s) => cgroupWithin(c.path, s))).reduce((s, c) => s + c.bytes, 0);
       else if (inScopeByContainer(f)) bytes = f.cachedBytes;
       if (bytes <= 0) continue;
+      explained += bytes;
       scoped.push({ f, bytes, a });
       scoped.sort((x, y) => y.bytes - x.bytes);
     }

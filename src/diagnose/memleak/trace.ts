@@ -104,6 +104,20 @@ function frameName(text: string): string {
   return text.split('+')[0]!.split(' ')[0]!;
 }
 
+/** The tracing machinery at the top of a stack: our own program and the tracepoint dispatch to it. */
+const TRACING_FRAME = /^(bpf_prog_[0-9a-f]+_\w+|bpf_trace_run\d+|__bpf_trace_\w+|__traceiter_\w+|bpf_dispatcher_\w+|__bpf_prog_enter\w*|__bpf_prog_exit\w*)$/;
+
+/**
+ * A stack as people read it: without the frames of this tool's own BPF program and the tracepoint
+ * dispatch that called it (they are at the top of every stack the program records and say nothing about
+ * the allocation). A stack made only of such frames is kept as it is.
+ */
+export function withoutTracingFrames(stack: readonly string[]): string[] {
+  let i = 0;
+  while (i < stack.length && TRACING_FRAME.test(frameName(stack[i]!))) i++;
+  return i < stack.length ? stack.slice(i) : [...stack];
+}
+
 /** The first frame that is not the allocator or the tracing machinery. */
 export function callsiteOf(stack: readonly string[]): string {
   for (const f of stack) if (!ALLOCATOR.test(frameName(f))) return f;
@@ -473,7 +487,7 @@ class BpfLeakTracer implements LeakTracer {
       let s = cache.get(id);
       if (!s) {
         const addrs = readStack(stacksMap, id);
-        s = syms ? syms.symbolize(addrs).map((f) => f.text) : addrs.map((a) => `0x${a.toString(16)}`);
+        s = syms ? withoutTracingFrames(syms.symbolize(addrs).map((f) => f.text)) : addrs.map((a) => `0x${a.toString(16)}`);
         cache.set(id, s);
       }
       return s;

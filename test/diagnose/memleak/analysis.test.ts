@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { checkVerdict, decideVerdict, instantCheck } from '../../../src/diagnose/memleak/analyze.js';
 import { type GrowthSample, fitSeries, linearFit, monotonicity, pickSuspect, rankGrowth } from '../../../src/diagnose/memleak/growth.js';
 import { pageSeries, unaccountedBytes } from '../../../src/diagnose/memleak/sample.js';
-import { ALLOC_INFO_LAYOUT, addrHash, attachFromEnv, callsiteOf, decodeAlloc, floorShift, groupOutstanding, lowerShift, programsFor, thinEntries } from '../../../src/diagnose/memleak/trace.js';
+import { ALLOC_INFO_LAYOUT, addrHash, attachFromEnv, callsiteOf, decodeAlloc, floorShift, groupOutstanding, lowerShift, programsFor, thinEntries, withoutTracingFrames } from '../../../src/diagnose/memleak/trace.js';
 import { resolveThresholds } from '../../../src/diagnose/thresholds.js';
 import { parseMeminfo } from '../../../src/kernel/procfs/meminfo.js';
 import { MemleakDocumentSchema, memleakDocument, renderMemleakText } from '../../../src/report/memleak.js';
@@ -317,4 +317,13 @@ test('bpf/memleak.h and the TypeScript mirror agree on struct memleak_alloc, the
   assert.equal(num('MEMLEAK_MODE_VMALLOC'), MEMLEAK_MODE.vmalloc);
   assert.equal(num('#define MEMLEAK_NAME_LEN'), MEMLEAK_NAME_LEN);
   assert.equal(num('#define MEMLEAK_MAX_TRACKED'), MEMLEAK_MAX_TRACKED);
+});
+
+test('withoutTracingFrames: drops our BPF program and the tracepoint dispatch at the top, nothing else', () => {
+  const stack = ['bpf_prog_f2fee707b0475dc9_oscope_ml_cache+0x464 [bpf]', 'bpf_trace_run5+0x112', 'kmem_cache_alloc_noprof+0x230', 'do_epoll_ctl+0x3dc', '__x64_sys_epoll_ctl+0x6b'];
+  assert.deepEqual(withoutTracingFrames(stack), stack.slice(2));
+  assert.equal(callsiteOf(withoutTracingFrames(stack)), 'do_epoll_ctl+0x3dc');
+  assert.deepEqual(withoutTracingFrames(['kmalloc_trace+0x10', 'bpf_trace_run2+0x1']), ['kmalloc_trace+0x10', 'bpf_trace_run2+0x1']);
+  assert.deepEqual(withoutTracingFrames(['bpf_trace_run2+0x1']), ['bpf_trace_run2+0x1']);
+  assert.deepEqual(withoutTracingFrames([]), []);
 });
