@@ -2,7 +2,7 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's test runner, one file at a time
 // (tests create real kernel objects and must not race each other). Extra args filter by substring.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 
@@ -24,12 +24,17 @@ if (files.length === 0) {
 }
 // One TAP file per run, so that runs in parallel (several people, or CI and a person) do not mix counts.
 const tap = join(tmpdir(), `oscope-test-results-${process.pid}.tap`);
+// The agents, monitors and simulations the tests start keep their state (agent.sock, outbox.db,
+// monitor state files) in a directory of this run, never in the host's /run/oscope: a real agent on the
+// machine is neither disturbed nor talked to. Removed at the end.
+const stateDir = process.env.OSCOPE_STATE_DIR || mkdtempSync(join(tmpdir(), 'oscope-test-state-'));
 const r = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=1', '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, OSCOPE_STATE_DIR: stateDir } },
 );
+if (!process.env.OSCOPE_STATE_DIR) rmSync(stateDir, { recursive: true, force: true });
 // One plain closing line, whatever the reporter: "tests: N passed, N failed, N skipped".
 const text = readFileSync(tap, 'utf8');
 const count = (k) => Number((new RegExp(`^# ${k} (\\d+)$`, 'm').exec(text) ?? [])[1] ?? 0);
