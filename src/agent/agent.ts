@@ -99,6 +99,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       local = await LocalServer.start({ socket: join(opts.stateDir, 'agent.sock'), host: opts.host, history, log });
       const l = local;
       cleanups.push(() => l.stop());
+      // The state directory is ours now (the socket was free): the history survives restarts there.
+      const n = history.persistTo(join(opts.stateDir, 'history.jsonl'));
+      if (n > 0) log(`memory history: ${n} points from the previous run`);
     }
   } catch (err) {
     await cleanup();
