@@ -197,6 +197,25 @@ static __always_inline void on_cache_free(const void *ptr, const struct kmem_cac
   forget((__u64)ptr);
 }
 
+static __always_inline void on_page_alloc(void *ctx, const struct page *page, unsigned int order, gfp_t gfp_flags) {
+  if (mode != MEMLEAK_MODE_PAGE) return;
+  if (skip_movable && (gfp_flags & 0x08u)) return; /* ___GFP_MOVABLE */
+  record(ctx, (__u64)page, 4096ULL << order);
+}
+
+static __always_inline void on_page_free(const struct page *page) {
+  if (mode == MEMLEAK_MODE_PAGE) forget((__u64)page);
+}
+
+static __always_inline void on_vmap_alloc(void *ctx, unsigned long addr, unsigned long size, int failed) {
+  if (mode != MEMLEAK_MODE_VMALLOC || failed) return;
+  record(ctx, addr, size);
+}
+
+static __always_inline void on_vmap_free(unsigned long va_start) {
+  if (mode == MEMLEAK_MODE_VMALLOC) forget(va_start);
+}
+
 /* Before 6.1: (call_site, ptr, bytes_req, bytes_alloc, gfp_flags); since: (call_site, ptr, s, gfp_flags, node). */
 static __always_inline void any_cache_alloc(void *ctx, const void *ptr, __u64 arg2, __u64 arg3) {
   if (mode != MEMLEAK_MODE_SLAB) return;
@@ -237,34 +256,31 @@ int BPF_PROG(oscope_ml_cfree, unsigned long call_site, const void *ptr, const st
 
 SEC("tp_btf/mm_page_alloc")
 int BPF_PROG(oscope_ml_palloc, struct page *page, unsigned int order, gfp_t gfp_flags) {
-  if (mode != MEMLEAK_MODE_PAGE) return 0;
-  if (skip_movable && (gfp_flags & 0x08u)) return 0; /* ___GFP_MOVABLE */
-  record(ctx, (__u64)page, 4096ULL << order);
+  on_page_alloc(ctx, page, order, gfp_flags);
   return 0;
 }
 
 SEC("tp_btf/mm_page_free")
 int BPF_PROG(oscope_ml_pfree, struct page *page) {
-  if (mode == MEMLEAK_MODE_PAGE) forget((__u64)page);
+  on_page_free(page);
   return 0;
 }
 
 SEC("tp_btf/mm_page_free_batched")
 int BPF_PROG(oscope_ml_pfreeb, struct page *page) {
-  if (mode == MEMLEAK_MODE_PAGE) forget((__u64)page);
+  on_page_free(page);
   return 0;
 }
 
 SEC("tp_btf/alloc_vmap_area")
 int BPF_PROG(oscope_ml_valloc, unsigned long addr, unsigned long size, unsigned long align, unsigned long vstart, unsigned long vend, int failed) {
-  if (mode != MEMLEAK_MODE_VMALLOC || failed) return 0;
-  record(ctx, addr, size);
+  on_vmap_alloc(ctx, addr, size, failed);
   return 0;
 }
 
 SEC("tp_btf/free_vmap_area_noflush")
 int BPF_PROG(oscope_ml_vfree, unsigned long va_start) {
-  if (mode == MEMLEAK_MODE_VMALLOC) forget(va_start);
+  on_vmap_free(va_start);
   return 0;
 }
 
@@ -310,33 +326,30 @@ int BPF_PROG(oscope_mlr_kcf, unsigned long call_site, const void *ptr) {
 
 SEC("raw_tp/mm_page_alloc")
 int BPF_PROG(oscope_mlr_pa, struct page *page, unsigned int order, gfp_t gfp_flags) {
-  if (mode != MEMLEAK_MODE_PAGE) return 0;
-  if (skip_movable && (gfp_flags & 0x08u)) return 0;
-  record(ctx, (__u64)page, 4096ULL << order);
+  on_page_alloc(ctx, page, order, gfp_flags);
   return 0;
 }
 
 SEC("raw_tp/mm_page_free")
 int BPF_PROG(oscope_mlr_pf, struct page *page) {
-  if (mode == MEMLEAK_MODE_PAGE) forget((__u64)page);
+  on_page_free(page);
   return 0;
 }
 
 SEC("raw_tp/mm_page_free_batched")
 int BPF_PROG(oscope_mlr_pfb, struct page *page) {
-  if (mode == MEMLEAK_MODE_PAGE) forget((__u64)page);
+  on_page_free(page);
   return 0;
 }
 
 SEC("raw_tp/alloc_vmap_area")
 int BPF_PROG(oscope_mlr_va, unsigned long addr, unsigned long size, unsigned long align, unsigned long vstart, unsigned long vend, int failed) {
-  if (mode != MEMLEAK_MODE_VMALLOC || failed) return 0;
-  record(ctx, addr, size);
+  on_vmap_alloc(ctx, addr, size, failed);
   return 0;
 }
 
 SEC("raw_tp/free_vmap_area_noflush")
 int BPF_PROG(oscope_mlr_vf, unsigned long va_start) {
-  if (mode == MEMLEAK_MODE_VMALLOC) forget(va_start);
+  on_vmap_free(va_start);
   return 0;
 }
