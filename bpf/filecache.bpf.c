@@ -179,6 +179,18 @@ static __always_inline __u32 put_name(struct scratch *s, __u32 off, __u64 dentry
   return (__u32)r + 1;
 }
 
+/* Takes a record of w bytes (snprintf's count, NUL included) written at off into the call's output; a
+ * record past the budget blocks the call (the kernel shows the same position again with a new buffer). */
+static __always_inline int commit(struct step_ctx *sc, __u32 off, long w) {
+  off += (__u32)w - 1;
+  if (off > sc->budget) {
+    sc->blocked = 1;
+    return -1;
+  }
+  sc->len = off;
+  return 0;
+}
+
 static __always_inline int put_sb_start(struct step_ctx *sc, struct scratch *s, __u64 sb, __u32 dev, __u64 magic) {
   __u32 off = sc->len;
   if (off > sc->budget) return -1;
@@ -186,13 +198,7 @@ static __always_inline int put_sb_start(struct step_ctx *sc, struct scratch *s, 
   long w = BPF_SNPRINTF(&s->buf[off & BUF_MASK], 96, "S %u %lu %s\n", dev, magic, type);
   if (w <= 1 || w > 96) w = BPF_SNPRINTF(&s->buf[off & BUF_MASK], 96, "S %u %lu ?\n", dev, magic);
   if (w <= 1 || w > 96) return -1;
-  off += (__u32)w - 1;
-  if (off > sc->budget) {
-    sc->blocked = 1;
-    return -1;
-  }
-  sc->len = off;
-  return 0;
+  return commit(sc, off, w);
 }
 
 static __always_inline int put_sb_end(struct step_ctx *sc, struct scratch *s) {
@@ -200,13 +206,7 @@ static __always_inline int put_sb_end(struct step_ctx *sc, struct scratch *s) {
   if (off > sc->budget) return -1;
   long w = BPF_SNPRINTF(&s->buf[off & BUF_MASK], 96, "E %u %lu %lu %u\n", st.dev, st.pos, st.sb_files, st.sb_status);
   if (w <= 1 || w > 96) return -1;
-  off += (__u32)w - 1;
-  if (off > sc->budget) {
-    sc->blocked = 1;
-    return -1;
-  }
-  sc->len = off;
-  return 0;
+  return commit(sc, off, w);
 }
 
 static __always_inline int put_done(struct step_ctx *sc, struct scratch *s) {
@@ -214,13 +214,7 @@ static __always_inline int put_done(struct step_ctx *sc, struct scratch *s) {
   if (off > sc->budget) return -1;
   long w = BPF_SNPRINTF(&s->buf[off & BUF_MASK], 128, "Z %lu %lu %lu %lu %lu %u\n", st.sbs, st.inodes, st.files, st.dirs, st.races, st.status);
   if (w <= 1 || w > 128) return -1;
-  off += (__u32)w - 1;
-  if (off > sc->budget) {
-    sc->blocked = 1;
-    return -1;
-  }
-  sc->len = off;
-  return 0;
+  return commit(sc, off, w);
 }
 
 /* Walks up from a dentry to the first directory already named, or the root (bpf_loop callback). */
