@@ -24,6 +24,15 @@
  *             The latency is measured from when the sample was due (previous + period), or from the
  *             last proof that interrupts were on when that is later: a lower bound, at most one
  *             period short of the real section.
+ *   irqoff    (hardware NMI watchdog, preferred where the CPU has a PMU, x86-64) a cycles perf event
+ *             per CPU whose overflow interrupt is an NMI, so it fires inside irq-off sections too. The
+ *             program reads the interrupted context's EFLAGS.IF: a run of samples with IF clear is an
+ *             irq-off section; its first sample's task and kernel stack are kept (the stack is *inside*
+ *             the section, where it was found), and the event is sent at the first sample with IF set.
+ *             The length is the run's span plus one mean sample interval (each end is known to within
+ *             one interval). Cycles stop while a CPU is halted (idle with irqs masked until its wakeup)
+ *             or its vCPU is stolen: a gap of more than NMI_GAP_PERIODS expected intervals between two
+ *             samples ends the run there. When this runs, the cpu-clock tick leaves irqoff alone.
  *   softirq   softirq_raise → softirq_entry delay and softirq_entry → exit run time, per vector.
  *   hardirq   irq_handler_entry → exit run time per IRQ.
  *
@@ -55,6 +64,14 @@ const volatile __s32 targ_ssid = -1;
 const volatile bool hist_by_cgroup = true;
 const volatile __s32 targ_cpu = -1;   /* -1 = every CPU */
 const volatile bool want_hist = true;
+/* irqoff comes from the NMI watchdog program (oscope_rl_nmi); the cpu-clock tick does nosched only. */
+const volatile bool irqoff_nmi = false;
+/* The expected time between two NMI samples of a busy CPU (1 / sample frequency). */
+const volatile __u64 nmi_period_ns = 1000000;
+/* Self-test of the NMI state machine on hosts without a PMU (the program is attached to cpu-clock
+ * events): the interrupted context's interrupt flag is read from nmi_selftest_if[0] instead of the
+ * registers. Never set outside the tests. */
+const volatile bool nmi_selftest = false;
 
 /* Events that did not fit in the ring buffer. */
 __u64 lost_events = 0;
@@ -64,6 +81,8 @@ __u64 timer_gaps = 0;
 /* Interrupts delivered within this long before a late sample are the ones that were pending while
  * irqs were off (delivered together with the late timer), not proof that irqs were on. */
 #define BURST_NS 500000ULL
+/* NMI samples further apart than this many expected intervals: cycles stopped (halted or stolen). */
+#define NMI_GAP_PERIODS 4
 #define RL_MAX_SSID 32
 
 #define TASK_RUNNING 0
@@ -89,6 +108,13 @@ struct cpu_state {
   __u32 seg_next;
   __u32 pad;
   struct segment segs[RL_SEGMENTS];
+  /* NMI watchdog: the current run of samples with interrupts off. */
+  __u64 nmi_last_ns;    /* the previous NMI sample on this CPU */
+  __u64 nmi_off_first;  /* the run's first and last samples */
+  __u64 nmi_off_last;
+  __u32 nmi_off_n;      /* samples in the run (0: none) */
+  __u32 pad2;
+  struct rl_event nmi_ev; /* the run's event, filled at its first sample: task and the stack inside */
 };
 
 struct {
@@ -116,6 +142,13 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 1024 * 1024);
 } events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} nmi_selftest_if SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -489,7 +522,7 @@ int oscope_rl_tick(struct bpf_perf_event_data *ctx) {
   bool kernel = (long)PT_REGS_IP(&ctx->regs) < 0;
 
   __u64 due = last + sample_period_ns;
-  if (irqoff_thresh_ns && last && now > due + irqoff_thresh_ns) {
+  if (irqoff_thresh_ns && !irqoff_nmi && last && now > due + irqoff_thresh_ns) {
     /* Irqs were on at the last switch/interrupt entry: the section can only start after it. */
     __u64 since = s->activity_ns > due && s->activity_ns < now ? s->activity_ns : due;
     if (!kernel || pid == 0 || (overdue && overdue < now && now - overdue > BURST_NS)) {
@@ -526,5 +559,75 @@ int oscope_rl_tick(struct bpf_perf_event_data *ctx) {
       s->nosched_pending = 1;
     }
   }
+  return 0;
+}
+
+/* ---- hardware NMI watchdog (x86-64), one cycles perf event per CPU: irqoff ---- */
+
+/* Whether the context the NMI interrupted had interrupts enabled. */
+static __always_inline bool nmi_irqs_were_on(struct bpf_perf_event_data *ctx) {
+  if (nmi_selftest) {
+    __u32 zero = 0;
+    __u32 *v = bpf_map_lookup_elem(&nmi_selftest_if, &zero);
+    return !v || *v != 0;
+  }
+#if defined(__TARGET_ARCH_x86)
+  return (ctx->regs.flags & 0x200) != 0; /* X86_EFLAGS_IF */
+#else
+  /* arm64 masks interrupts with the GIC priority (pseudo-NMI), not in the registers BPF sees:
+   * user space uses this program on x86-64 only. */
+  return true;
+#endif
+}
+
+/* The run of interrupts-off samples ended (at its last sample): send it when long enough. */
+static __always_inline void nmi_end_run(struct cpu_state *s, __u64 now) {
+  __u32 n = s->nmi_off_n;
+  __u64 first = s->nmi_off_first, last = s->nmi_off_last;
+  s->nmi_off_n = 0;
+  if (n < 2 || last <= first) return;
+  __u64 span = last - first;
+  __u64 mean = span / (n - 1);
+  __u64 len = span + mean;
+  if (len <= irqoff_thresh_ns) return;
+  struct rl_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    __sync_fetch_and_add(&lost_events, 1);
+    return;
+  }
+  __builtin_memcpy(e, &s->nmi_ev, sizeof(*e));
+  e->latency_ns = len;
+  e->ts_ns = last + mean < now ? last + mean : now;
+  e->extra = n;
+  bpf_ringbuf_submit(e, 0);
+}
+
+SEC("perf_event")
+int oscope_rl_nmi(struct bpf_perf_event_data *ctx) {
+  struct cpu_state *s = state();
+  if (!s || !irqoff_thresh_ns) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  __u32 cpu = bpf_get_smp_processor_id();
+  __u64 prev = s->nmi_last_ns;
+  s->nmi_last_ns = now;
+  if (!cpu_wanted(cpu)) return 0;
+  bool on = nmi_irqs_were_on(ctx);
+  if (s->nmi_off_n && (on || (prev && now - prev > NMI_GAP_PERIODS * nmi_period_ns))) nmi_end_run(s, now);
+  if (on) return 0;
+  if (!s->nmi_off_n) {
+    struct rl_event *t = &s->nmi_ev;
+    struct task_struct *cur = bpf_get_current_task_btf();
+    __builtin_memset(t, 0, sizeof(*t));
+    t->kind = RL_IRQOFF;
+    t->cpu = cpu;
+    t->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+    set_victim(t, cur);
+    t->culprit_pid = t->pid;
+    t->culprit_tgid = t->tgid;
+    __builtin_memcpy(t->culprit_comm, t->comm, RL_COMM_LEN);
+    s->nmi_off_first = now;
+  }
+  s->nmi_off_last = now;
+  s->nmi_off_n++;
   return 0;
 }

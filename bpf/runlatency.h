@@ -32,7 +32,7 @@ struct rl_event {
   __u32 culprit_pid;
   __u32 culprit_tgid;
   __s32 stack_id;     /* kernel stack in `stacks`, or negative */
-  __u32 extra;        /* softirq vector, irq number; irqoff: us from the first interrupt taken while the sample was overdue to the sample (0: none) */
+  __u32 extra;        /* softirq vector, irq number; irqoff (cpu-clock): us from the first interrupt taken while the sample was overdue to the sample (0: none); irqoff (NMI): samples with interrupts off */
   char comm[RL_COMM_LEN];
   char culprit_comm[RL_COMM_LEN];
   char name[RL_NAME_LEN]; /* irq handler name */

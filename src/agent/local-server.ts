@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { z } from 'zod';
 import type { Host } from '../host/host.js';
-import { LatencySession, LatencyUnavailableError } from '../diagnose/latency/run.js';
+import { LatencySession, LatencyUnavailableError, irqoffMethodFrom } from '../diagnose/latency/run.js';
 import { LATENCY_KINDS } from '../diagnose/latency/types.js';
 import { resolveThresholds } from '../diagnose/thresholds.js';
 import type { MemHistory } from './history.js';
@@ -40,7 +40,9 @@ const FiltersSchema = z
   })
   .strict();
 
-export const RunlatencyEnableSchema = z.object({ thresholds: ThresholdsSchema, filters: FiltersSchema.default({}) }).strict();
+export const RunlatencyEnableSchema = z
+  .object({ thresholds: ThresholdsSchema, filters: FiltersSchema.default({}), irqoffMethod: z.enum(['auto', 'nmi', 'cpu-clock']).optional() })
+  .strict();
 
 export interface LocalServerOptions {
   /** The socket's path (`<state dir>/agent.sock`). */
@@ -160,7 +162,13 @@ export class LocalServer {
         this.starting = true;
         try {
           const start = this.opts.startSession ?? LatencySession.start.bind(LatencySession);
-          this.session = await start(this.opts.host, { thresholds: r.data.thresholds, filters: r.data.filters, samplePeriodMs: resolveThresholds()['lat.samplePeriodMs'] });
+          const th = resolveThresholds();
+          this.session = await start(this.opts.host, {
+            thresholds: r.data.thresholds,
+            filters: r.data.filters,
+            samplePeriodMs: th['lat.samplePeriodMs'],
+            irqoffMethod: r.data.irqoffMethod ?? irqoffMethodFrom(th),
+          });
         } catch (err) {
           if (err instanceof LatencyUnavailableError) throw new HttpError(422, err.message);
           throw err;

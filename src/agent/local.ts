@@ -15,6 +15,7 @@
  */
 import { request } from 'node:http';
 import { join } from 'node:path';
+import type { IrqoffMethod } from '../diagnose/latency/bpf.js';
 import type { LatencyFilters } from '../diagnose/latency/run.js';
 import type { KindThresholds, LatencyAnalysis } from '../diagnose/latency/types.js';
 
@@ -29,6 +30,8 @@ export interface MemHistoryPoint {
 export interface RunlatencyEnableRequest {
   thresholds: KindThresholds;
   filters: LatencyFilters;
+  /** How irqoff is measured (default: the agent's lat.irqoffNmi setting). */
+  irqoffMethod?: IrqoffMethod;
 }
 
 export interface RunlatencyMonitorStatus {

@@ -58,9 +58,10 @@ export function planCommands(features: Feature[]): CommandPlan[] {
     const limits: string[] = [];
     let method: string;
     if (tracing) {
-      method = `BPF on sched/irq tracepoints (${has('tp_btf') ? 'tp_btf' : 'raw_tp'})${has('perf-events') ? ' + per-CPU cpu-clock perf events for irq-off' : ''}`;
-      if (!has('perf-events')) limits.push('no perf events: no irq-off detection');
-      if (!has('kprobes')) limits.push('no kprobes: irq-off is measured from late timer samples, not from irq enable/disable points');
+      const perf = !has('perf-events') ? '' : has('nmi-watchdog') ? ' + hardware NMI watchdog (a cycles perf event per CPU) for irq-off + per-CPU cpu-clock perf events for nosched' : ' + per-CPU cpu-clock perf events for irq-off and nosched';
+      method = `BPF on sched/irq tracepoints (${has('tp_btf') ? 'tp_btf' : 'raw_tp'})${perf}`;
+      if (!has('perf-events')) limits.push('no perf events: no irq-off or nosched detection');
+      else if (!has('nmi-watchdog')) limits.push('no hardware NMI watchdog (no CPU PMU that samples): irq-off is found from late cpu-clock samples, with the stack where the section ended rather than inside it');
     } else {
       method = has('osnoise') || has('timerlat') ? 'osnoise/timerlat tracers' : 'unavailable';
       limits.push('needs BTF and BPF (root) for all detectors');

@@ -66,8 +66,13 @@ export const DEFAULT_THRESHOLDS = {
   'lat.noschedMs': 10,
   /** runlatency: runqueue: wakeup-to-run delay longer than this (ms); 0 = off. */
   'lat.runqueueMs': 50,
-  /** runlatency: cpu-clock sampling period of the irqoff/nosched watchdog (ms). */
+  /** runlatency: cpu-clock sampling period of the irqoff/nosched watchdog (ms); the NMI watchdog samples at 1000 / this per second. */
   'lat.samplePeriodMs': 1,
+  /**
+   * runlatency irqoff method: 1 = the hardware NMI watchdog where the CPU has a PMU that samples
+   * (x86-64), else cpu-clock late samples; 0 = always cpu-clock; 2 = only the NMI watchdog.
+   */
+  'lat.irqoffNmi': 1,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

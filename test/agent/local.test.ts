@@ -110,6 +110,7 @@ test('bad requests answer 4xx with a sentence and change nothing', async () => {
       ['POST', '/v1/runlatency/enable', JSON.stringify({ thresholds: { irqoff: 1, softirq: 1, hardirq: 1, nosched: 1, runqueue: 1 }, filters: { shell: 'id' } }), 400, /Unrecognized key/],
       ['POST', '/v1/runlatency/enable', JSON.stringify({ thresholds: { irqoff: 1, softirq: 1, hardirq: 1, nosched: 1, runqueue: 1 }, extra: 1 }), 400, /Unrecognized key/],
       ['POST', '/v1/runlatency/enable', JSON.stringify({ thresholds: { irqoff: 1, softirq: 1, hardirq: 1, nosched: 1, runqueue: 1 }, filters: { pid: 1.5 } }), 400, /pid/],
+      ['POST', '/v1/runlatency/enable', JSON.stringify({ thresholds: { irqoff: 1, softirq: 1, hardirq: 1, nosched: 1, runqueue: 1 }, irqoffMethod: 'kprobe' }), 400, /irqoffMethod/],
       ['POST', '/v1/runlatency/enable', `{"thresholds": "${'x'.repeat(70_000)}"}`, 413, /larger than/],
       ['GET', '/v1/runlatency/report', undefined, 409, /no runlatency monitor/],
       ['POST', '/v1/runlatency/disable', '{}', 409, /no runlatency monitor/],
@@ -159,8 +160,11 @@ test('the runlatency monitor lives in the agent: enable, a second enable refused
     const off = await la.runlatencyDisable();
     assert.equal(off.running, false);
     assert.equal((await la.runlatencyStatus()).running, false);
-    // Enable again after a disable: allowed.
-    assert.equal((await la.runlatencyEnable({ thresholds, filters: {} })).running, true);
+    // Enable again after a disable: allowed; the irqoff method the CLI asks for reaches the tracer.
+    assert.equal((await la.runlatencyEnable({ thresholds: { ...thresholds, irqoff: 10 }, filters: {}, irqoffMethod: 'cpu-clock' })).running, true);
+    const again = await la.runlatencyReport();
+    assert.match(again.method.irqoff ?? '', /^cpu-clock/);
+    assert.doesNotMatch(again.method.irqoff ?? '', /NMI/);
   } finally {
     await agent.stop(); // closes the monitor too
     rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { runFileCache } from '../../diagnose/filecache/run.js';
-import { runLatency, kindThresholds } from '../../diagnose/latency/run.js';
+import { irqoffMethodFrom, kindThresholds, runLatency } from '../../diagnose/latency/run.js';
 import { runCheck, runMemleak } from '../../diagnose/memleak/run.js';
 import { createBpfTracer } from '../../diagnose/memleak/trace.js';
 import { resolveThresholds } from '../../diagnose/thresholds.js';
@@ -88,7 +88,7 @@ export const runlatencyDiagnosis: DiagnosisEntry<z.infer<typeof LatencyParams>> 
   run: async (host, p, onProgress) => {
     const thresholds = resolveThresholds();
     onProgress('trace', 0, p.durationS);
-    const a = await runLatency(host, { durationS: p.durationS, thresholds: kindThresholds(thresholds), samplePeriodMs: thresholds['lat.samplePeriodMs'] });
+    const a = await runLatency(host, { durationS: p.durationS, thresholds: kindThresholds(thresholds), samplePeriodMs: thresholds['lat.samplePeriodMs'], irqoffMethod: irqoffMethodFrom(thresholds) });
     return runlatencyDocument(a, p.lang);
   },
 };

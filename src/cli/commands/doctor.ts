@@ -23,6 +23,7 @@ const BPF_IDS: Record<Exclude<keyof BpfCapabilities, 'deep'>, string> = {
   stackTraces: 'stack-traces',
   bpfLoop: 'bpf-loop',
   perfEvents: 'perf-events',
+  nmiWatchdog: 'nmi-watchdog',
   kprobes: 'kprobes',
   fentry: 'fentry',
 };

@@ -17,7 +17,8 @@ import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSyn
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type LocalAgent, LocalAgentError, connectLocalAgent } from '../../agent/local.js';
-import { LatencySession, LatencyUnavailableError, type LatencyFilters, kindThresholds, runLatency } from '../../diagnose/latency/run.js';
+import type { IrqoffMethod } from '../../diagnose/latency/bpf.js';
+import { LatencySession, LatencyUnavailableError, type LatencyFilters, irqoffMethodFrom, kindThresholds, runLatency } from '../../diagnose/latency/run.js';
 import { LATENCY_KINDS, type KindThresholds, type LatencyAnalysis, type LatencyKind } from '../../diagnose/latency/types.js';
 import { HostError } from '../../host/host.js';
 import { t } from '../../report/i18n/index.js';
@@ -47,6 +48,9 @@ export interface MonitorState {
   startedAt: string;
   thresholds: KindThresholds;
   filters: LatencyFilters;
+  /** cpu-clock period (ms) and irqoff method (absent in states written before they existed: 1 ms, auto). */
+  samplePeriodMs?: number;
+  irqoffMethod?: IrqoffMethod;
   /** Where the monitor writes its analysis (every few seconds and on SIGUSR1). */
   snapshot: string;
 }
@@ -86,7 +90,7 @@ export function parseDurationMs(v: string): number {
  * --threshold values: `kind=Nms` (comma-separated lists allowed; kinds irqoff, softirq, hardirq,
  * nosched, runqueue) or any configurable `key=value` (lat.runqueueMs=30).
  */
-export function latencyThresholds(flags: { threshold?: string[]; config?: string }): { kinds: KindThresholds; samplePeriodMs: number } {
+export function latencyThresholds(flags: { threshold?: string[]; config?: string }): { kinds: KindThresholds; samplePeriodMs: number; irqoffMethod: IrqoffMethod } {
   const generic: string[] = [];
   const perKind: Partial<KindThresholds> = {};
   for (const item of (flags.threshold ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '')) {
@@ -97,7 +101,8 @@ export function latencyThresholds(flags: { threshold?: string[]; config?: string
     else generic.push(item);
   }
   const th = thresholdsFrom({ ...flags, threshold: generic });
-  return { kinds: { ...kindThresholds(th), ...perKind }, samplePeriodMs: th['lat.samplePeriodMs'] };
+  if (![0, 1, 2].includes(th['lat.irqoffNmi'])) throw new UserError(`lat.irqoffNmi is 0 (cpu-clock), 1 (NMI watchdog where the CPU has one) or 2 (NMI watchdog only), got ${th['lat.irqoffNmi']}`, EXIT.usage);
+  return { kinds: { ...kindThresholds(th), ...perKind }, samplePeriodMs: th['lat.samplePeriodMs'], irqoffMethod: irqoffMethodFrom(th) };
 }
 
 function intFlag(v: string | undefined, flag: string): number | undefined {
@@ -141,7 +146,7 @@ function render(c: CliContext, a: LatencyAnalysis): string {
 async function oneShot(c: CliContext, flags: LatencyFlags): Promise<void> {
   const durationS = Number(flags.interval ?? '10');
   if (!Number.isFinite(durationS) || durationS <= 0) throw new UserError(`-i takes a number of seconds above 0, got "${flags.interval}"`, EXIT.usage);
-  const { kinds, samplePeriodMs } = latencyThresholds(flags);
+  const { kinds, samplePeriodMs, irqoffMethod } = latencyThresholds(flags);
   requireRoot('oscope runlatency');
   const host = await c.host();
   if (host.kind !== 'live') throw new UserError('oscope runlatency traces the live kernel: it cannot run on a bundle (--from)', EXIT.usage);
@@ -156,6 +161,7 @@ async function oneShot(c: CliContext, flags: LatencyFlags): Promise<void> {
       durationS,
       thresholds: kinds,
       samplePeriodMs,
+      irqoffMethod,
       filters: filtersFrom(flags),
       signal: ac.signal,
       // Events as they happen: on stdout in text mode, on stderr (a TTY only) with --json.
@@ -181,7 +187,13 @@ async function monitorMain(c: CliContext, stateFile: string): Promise<void> {
   const host = await c.host();
   let session: LatencySession;
   try {
-    session = await LatencySession.start(host, { thresholds: st.thresholds, samplePeriodMs: 1, filters: st.filters, maxEvents: 5000 });
+    session = await LatencySession.start(host, {
+      thresholds: st.thresholds,
+      samplePeriodMs: st.samplePeriodMs ?? 1,
+      ...(st.irqoffMethod ? { irqoffMethod: st.irqoffMethod } : {}),
+      filters: st.filters,
+      maxEvents: 5000,
+    });
   } catch (err) {
     writeAtomic(st.snapshot, JSON.stringify({ error: err instanceof Error ? err.message : String(err) }));
     throw err;
@@ -218,13 +230,13 @@ async function enable(c: CliContext, kindsArgs: string[], flags: LatencyFlags): 
   const file = monitorStateFile();
   const old = readMonitorState(file);
   if (old && isSameProcessAlive(old.owner)) throw new UserError(`a runlatency monitor already runs (pid ${old.owner.pid}): \`oscope runlatency disable\` first`, EXIT.usage);
-  const { kinds } = latencyThresholds({ ...flags, threshold: [...(flags.threshold ?? []), ...kindsArgs] });
+  const { kinds, samplePeriodMs, irqoffMethod } = latencyThresholds({ ...flags, threshold: [...(flags.threshold ?? []), ...kindsArgs] });
   const filters = filtersFrom(flags);
   const agent = await connectLocalAgent();
   if (agent) {
     let st;
     try {
-      st = await agent.runlatencyEnable({ thresholds: kinds, filters });
+      st = await agent.runlatencyEnable({ thresholds: kinds, filters, irqoffMethod });
     } catch (err) {
       agentError(err);
     }
@@ -243,7 +255,7 @@ async function enable(c: CliContext, kindsArgs: string[], flags: LatencyFlags): 
   const child = spawn(process.execPath, [script, 'runlatency', '__monitor', file], { detached: true, stdio: 'ignore' });
   const owner = child.pid !== undefined ? procIdentity(child.pid) : undefined;
   if (!owner) throw new UserError('the runlatency monitor exited at once', EXIT.failure);
-  writeAtomic(file, `${JSON.stringify({ schema: MONITOR_STATE_SCHEMA, owner, startedAt: new Date().toISOString(), thresholds: kinds, filters, snapshot } satisfies MonitorState, null, 1)}\n`);
+  writeAtomic(file, `${JSON.stringify({ schema: MONITOR_STATE_SCHEMA, owner, startedAt: new Date().toISOString(), thresholds: kinds, filters, samplePeriodMs, irqoffMethod, snapshot } satisfies MonitorState, null, 1)}\n`);
   child.unref();
   // Wait until it attached (first snapshot) or failed.
   const until = Date.now() + 15000;

@@ -3,9 +3,11 @@
  * and the tracer that loads, configures and attaches the programs.
  *
  * Programs are tp_btf (raw_tp when the kernel has no tp_btf) plus one perf_event program on a software
- * cpu-clock event per CPU. All of it is fd-scoped: a `kill -9` at any moment leaves nothing attached.
+ * cpu-clock event per CPU, and for irqoff, where the CPU has a PMU (x86-64), the hardware NMI watchdog:
+ * a perf_event program on a pinned cycles event per CPU. All of it is fd-scoped: a `kill -9` at any
+ * moment leaves nothing attached.
  */
-import { type BpfObject, type PerfEvent, findBpfObject, openCpuClockPerCpu, openObject, readStack } from '../../kernel/bpf/index.js';
+import { type BpfObject, type PerfEvent, findBpfObject, openCpuClockPerCpu, openCyclesPerCpu, openObject, readStack } from '../../kernel/bpf/index.js';
 import { cString } from '../../kernel/bpf/selftest.js';
 import { isNativeError, requireNative } from '../../kernel/native.js';
 import type { CoverageEntry, KindThresholds } from './types.js';
@@ -128,6 +130,15 @@ export const RL_TRACEPOINTS: Record<string, { tp: string; kinds: Array<keyof Kin
 /** Programs whose attach failure only makes a detector less precise (x86-only tracepoints). */
 const OPTIONAL = new Set(['oscope_rl_ltimer']);
 export const RL_TICK_PROGRAM = 'oscope_rl_tick';
+export const RL_NMI_PROGRAM = 'oscope_rl_nmi';
+
+/**
+ * How irqoff is measured: `auto` uses the hardware NMI watchdog where the CPU has a PMU that samples
+ * (x86-64) and the cpu-clock late-sample method elsewhere; `nmi` only the NMI watchdog (irqoff is
+ * unavailable without it); `cpu-clock` never the PMU.
+ */
+export type IrqoffMethod = 'auto' | 'nmi' | 'cpu-clock';
+export const IRQOFF_METHODS: readonly IrqoffMethod[] = ['auto', 'nmi', 'cpu-clock'];
 
 export interface TracerOptions {
   thresholds: KindThresholds;
@@ -141,6 +152,15 @@ export interface TracerOptions {
   cgroupSsid?: number;
   /** Only this CPU. */
   cpu?: number;
+  /** irqoff method (default auto). */
+  irqoffMethod?: IrqoffMethod;
+  /**
+   * @internal Tests on hosts without a PMU: run the NMI watchdog program on cpu-clock events, with the
+   * interrupted context's interrupt flag set by `nmiSelftestIrqs()` ('flag-map'), or read from the
+   * registers as on the real NMI ('registers': the timer interrupt only comes with interrupts on, so
+   * nothing may be reported).
+   */
+  nmiSelftest?: 'flag-map' | 'registers';
   /** Collect wakeup-to-run histograms (default true). */
   histograms?: boolean;
   /** Histograms per (cgroup, CPU) (default true); false: per CPU only, a few map entries. */
@@ -158,12 +178,53 @@ export interface LatencyTracer {
   lostEvents(): number;
   /** Late cpu-clock samples with task switches or IRQs during the gap (irqs were on: not irq-off). */
   timerGaps(): number;
+  /** @internal With `nmiSelftest`: what the NMI program reads as the interrupt flag from now on. */
+  nmiSelftestIrqs?(on: boolean): void;
   close(): void;
+}
+
+/** The NMI watchdog's events, or why there are none. */
+type NmiPlan = { events: Array<{ cpu: number; event: PerfEvent }>; freqHz: number; selftest: 'flag-map' | 'registers' | undefined } | { why: string };
+
+/** Opens the NMI watchdog's per-CPU events when the method and the CPU allow it. */
+function planNmi(o: TracerOptions, cpus: number[]): NmiPlan | undefined {
+  const method = o.irqoffMethod ?? 'auto';
+  if (o.thresholds.irqoff <= 0 || method === 'cpu-clock') return undefined;
+  const freqHz = 1000 / o.samplePeriodMs;
+  if (o.nmiSelftest) {
+    try {
+      return { events: openCpuClockPerCpu(Math.round(o.samplePeriodMs * 1e6), cpus), freqHz, selftest: o.nmiSelftest };
+    } catch (err) {
+      return { why: `cpu-clock perf events: ${errText(err)}` };
+    }
+  }
+  // Only x86 delivers the PMU overflow as an NMI whose saved registers say whether interrupts were on
+  // (arm64 masks them with the GIC priority under pseudo-NMI, which BPF's registers do not show).
+  if (process.arch !== 'x64') return { why: `the NMI watchdog reads x86 EFLAGS.IF; this is ${process.arch}` };
+  try {
+    const r = openCyclesPerCpu(freqHz, cpus);
+    return { events: r.events, freqHz: r.freqHz, selftest: undefined };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const why =
+      code === 'ENOENT' || code === 'EOPNOTSUPP'
+        ? `no hardware PMU that samples CPU cycles (perf_event_open: ${code}; common in VMs without a virtual PMU)`
+        : `perf_event_open of a pinned cycles event failed (${errText(err)})`;
+    return { why };
+  }
 }
 
 const ms2ns = (ms: number): bigint => BigInt(Math.round(ms * 1e6));
 
-function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: TracerOptions, optional: boolean): BpfObject {
+/** What loadWith needs to know about irqoff: which program measures it, and whether it runs at all. */
+interface IrqoffSetup {
+  on: boolean;
+  nmi: boolean;
+  nmiPeriodNs: bigint;
+  selftest: boolean;
+}
+
+function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: TracerOptions, optional: boolean, irq: IrqoffSetup): BpfObject {
   const obj = openObject(path);
   try {
     for (const name of Object.keys(RL_TRACEPOINTS)) {
@@ -175,7 +236,7 @@ function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: TracerOptions, 
     obj
       .setRodata('runq_thresh_ns', ms2ns(th.runqueue))
       .setRodata('nosched_thresh_ns', ms2ns(th.nosched))
-      .setRodata('irqoff_thresh_ns', ms2ns(th.irqoff))
+      .setRodata('irqoff_thresh_ns', irq.on ? ms2ns(th.irqoff) : 0n)
       .setRodata('softirq_thresh_ns', ms2ns(th.softirq))
       .setRodata('hardirq_thresh_ns', ms2ns(th.hardirq))
       .setRodata('sample_period_ns', ms2ns(o.samplePeriodMs))
@@ -184,7 +245,11 @@ function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: TracerOptions, 
       .setRodata('targ_ssid', o.cgroupSsid ?? -1)
       .setRodata('hist_by_cgroup', o.histogramsByCgroup ?? true)
       .setRodata('targ_cpu', o.cpu ?? -1)
-      .setRodata('want_hist', o.histograms ?? true);
+      .setRodata('want_hist', o.histograms ?? true)
+      .setRodata('irqoff_nmi', irq.nmi)
+      .setRodata('nmi_period_ns', irq.nmiPeriodNs)
+      .setRodata('nmi_selftest', irq.selftest);
+    obj.setAutoload(RL_NMI_PROGRAM, irq.nmi);
     obj.load();
     return obj;
   } catch (err) {
@@ -208,6 +273,19 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
   } catch (err) {
     return { unavailable: errText(err) };
   }
+  const cpus = Array.from({ length: native.numPossibleCpus() }, (_, i) => i);
+  const nmi = planNmi(o, cpus);
+  const nmiEvents = nmi && 'events' in nmi ? nmi : undefined;
+  const nmiOnly = (o.irqoffMethod ?? 'auto') === 'nmi';
+  const irq: IrqoffSetup = {
+    on: o.thresholds.irqoff > 0 && (!nmiOnly || nmiEvents !== undefined),
+    nmi: nmiEvents !== undefined,
+    nmiPeriodNs: BigInt(Math.round(1e9 / (nmiEvents?.freqHz ?? 1000))),
+    selftest: nmiEvents?.selftest === 'flag-map',
+  };
+  const closeNmi = (): void => {
+    for (const e of nmiEvents?.events ?? []) e.event.close();
+  };
   let flavour: 'tp_btf' | 'raw_tp' = 'tp_btf';
   // tp_btf with the optional (arch-specific) programs, then without them, then the same with raw_tp.
   const attempts: Array<['tp_btf' | 'raw_tp', boolean]> = [['tp_btf', true], ['tp_btf', false], ['raw_tp', true], ['raw_tp', false]];
@@ -216,7 +294,7 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
   let withOptional = true;
   for (const [f, opt] of attempts) {
     try {
-      loaded = loadWith(found.path, f, o, opt);
+      loaded = loadWith(found.path, f, o, opt, irq);
       flavour = f;
       withOptional = opt;
       break;
@@ -224,12 +302,16 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
       first ??= err;
     }
   }
-  if (!loaded) return { unavailable: `the runlatency BPF programs did not load (${errText(first)})` };
+  if (!loaded) {
+    closeNmi();
+    return { unavailable: `the runlatency BPF programs did not load (${errText(first)})` };
+  }
   const obj: BpfObject = loaded;
   const coverage: CoverageEntry[] = [];
   const method: Record<string, string> = {};
-  const perf: PerfEvent[] = [];
+  const perf: PerfEvent[] = (nmiEvents?.events ?? []).map((e) => e.event);
   const failedKinds = new Map<string, string>();
+  if (o.thresholds.irqoff > 0 && !irq.on && nmi && 'why' in nmi) failedKinds.set('irqoff', `no hardware NMI watchdog (--threshold lat.irqoffNmi=2 asks for it alone): ${nmi.why}`);
   try {
     for (const name of Object.keys(RL_TRACEPOINTS)) {
       const spec = RL_TRACEPOINTS[name]!;
@@ -242,27 +324,41 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
         if (!OPTIONAL.has(name)) for (const k of spec.kinds) failedKinds.set(k, `${spec.tp}: ${errText(err)}`);
       }
     }
-    const wantTick = o.thresholds.irqoff > 0 || o.thresholds.nosched > 0;
+    if (nmiEvents) {
+      try {
+        const prog = obj.program(RL_NMI_PROGRAM);
+        for (const e of nmiEvents.events) prog.attachPerfEvent(e.event);
+      } catch (err) {
+        failedKinds.set('irqoff', `NMI watchdog attach: ${errText(err)}`);
+      }
+    }
+    const wantTick = (irq.on && !irq.nmi) || o.thresholds.nosched > 0;
     if (wantTick) {
       try {
-        const cpus = Array.from({ length: native.numPossibleCpus() }, (_, i) => i);
         const events = openCpuClockPerCpu(Math.round(o.samplePeriodMs * 1e6), cpus);
         for (const e of events) perf.push(e.event);
         const tick = obj.program(RL_TICK_PROGRAM);
         for (const e of events) tick.attachPerfEvent(e.event);
       } catch (err) {
-        for (const k of ['irqoff', 'nosched']) failedKinds.set(k, `cpu-clock perf events: ${errText(err)}`);
+        for (const k of irq.nmi ? ['nosched'] : ['irqoff', 'nosched']) failedKinds.set(k, `cpu-clock perf events: ${errText(err)}`);
       }
     }
   } catch (err) {
-    for (const p of perf) p.close();
     obj.close();
+    for (const p of perf) p.close();
     return { unavailable: `the runlatency BPF programs did not attach (${errText(err)})` };
   }
   const tp = flavour === 'tp_btf' ? 'tp_btf' : 'raw_tp';
   method.runqueue = `${tp} sched_wakeup/sched_wakeup_new/sched_switch (wakeup-to-run; culprit = longest runner of the CPU while waiting)`;
   method.nosched = `cpu-clock perf_event every ${o.samplePeriodMs} ms (kernel mode, rq->nr_running > 1) + ${tp} sched_switch`;
-  method.irqoff = `cpu-clock perf_event every ${o.samplePeriodMs} ms (hrtimer samples later than period + threshold that land in kernel code of a non-idle task with no interrupt taken during the gap; hypervisor steal told apart with /proc/stat)`;
+  if (nmiEvents) {
+    method.irqoff = nmiEvents.selftest
+      ? `NMI watchdog self-test on cpu-clock events every ${o.samplePeriodMs} ms (the interrupt flag ${nmiEvents.selftest === 'flag-map' ? 'is set by the test' : 'comes from the registers'})`
+      : `hardware NMI watchdog: a pinned cycles perf_event per CPU at ${nmiEvents.freqHz} Hz (runs of samples whose interrupted context had EFLAGS.IF clear; the stack is inside the section; hypervisor steal told apart with /proc/stat)`;
+  } else {
+    const why = nmi && 'why' in nmi ? `; no hardware NMI watchdog: ${nmi.why}` : '';
+    method.irqoff = `cpu-clock perf_event every ${o.samplePeriodMs} ms (hrtimer samples later than period + threshold that land in kernel code of a non-idle task with no interrupt taken during the gap; the stack is where the section ended; hypervisor steal told apart with /proc/stat${why})`;
+  }
   method.softirq = `${tp} softirq_raise/entry/exit`;
   method.hardirq = `${tp} irq_handler_entry/exit`;
   for (const k of ['irqoff', 'softirq', 'hardirq', 'nosched', 'runqueue'] as const) {
@@ -275,6 +371,9 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
     } else if (failedKinds.has(k)) {
       coverage.push({ section: k, status: 'unavailable', reason: failedKinds.get(k)! });
       delete method[k];
+    } else if (k === 'irqoff') {
+      const why = nmi && 'why' in nmi ? `: no hardware NMI watchdog (${nmi.why})` : '';
+      coverage.push({ section: k, status: 'complete', reason: nmiEvents ? (nmiEvents.selftest ? 'NMI watchdog self-test' : 'hardware NMI watchdog') : `cpu-clock late samples${why}` });
     } else coverage.push({ section: k, status: 'complete' });
   }
   const rb = obj.ringBuffer('events', {
@@ -306,6 +405,13 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
     stack: (id) => (closed ? [] : readStack(obj.map('stacks'), id)),
     lostEvents: () => bssU64('lost_events'),
     timerGaps: () => bssU64('timer_gaps'),
+    nmiSelftestIrqs: (on) => {
+      if (!irq.selftest) throw new Error("the tracer was not started with nmiSelftest: 'flag-map'");
+      if (closed) return;
+      const v = Buffer.alloc(4);
+      v.writeUInt32LE(on ? 1 : 0);
+      obj.map('nmi_selftest_if').update(Buffer.alloc(4), v);
+    },
     close: () => {
       if (closed) return;
       closed = true;

@@ -12,10 +12,16 @@ import { parseMountinfo } from '../../kernel/procfs/pid/mountinfo.js';
 import { type KallsymsTable, readKallsyms } from '../../kernel/syms/kallsyms.js';
 import type { Thresholds } from '../thresholds.js';
 import { analyzeLatency, buildHistograms, toLatencyEvent } from './analyze.js';
-import { type LatencyTracer, type RawLatencyEvent, RL_HIST_SLOTS, type TracerOptions, startBpfTracer } from './bpf.js';
+import { type IrqoffMethod, type LatencyTracer, type RawLatencyEvent, RL_HIST_SLOTS, type TracerOptions, startBpfTracer } from './bpf.js';
 import { PROC_STAT_PATH, type StealSample, isStealGap, parseStatSteal } from './steal.js';
 import { LATENCY_KINDS, type CoverageEntry, type KindThresholds, type LatencyAnalysis, type LatencyEvent, type LatencyKind } from './types.js';
 import { abortableSleep } from '../../util/sleep.js';
+
+/** The irqoff method the `lat.irqoffNmi` setting asks for (1 auto, 0 cpu-clock, 2 NMI only). */
+export function irqoffMethodFrom(t: Thresholds): IrqoffMethod {
+  const v = t['lat.irqoffNmi'];
+  return v === 0 ? 'cpu-clock' : v === 2 ? 'nmi' : 'auto';
+}
 
 /** The per-kind thresholds (ms) from the configurable lat.* thresholds. */
 export function kindThresholds(t: Thresholds): KindThresholds {
@@ -39,6 +45,8 @@ export interface RunOptions {
   durationS: number;
   thresholds: KindThresholds;
   samplePeriodMs: number;
+  /** How irqoff is measured (default auto: the hardware NMI watchdog where the CPU has one). */
+  irqoffMethod?: IrqoffMethod;
   filters?: LatencyFilters;
   signal?: AbortSignal;
   /** Each event as it happens (after steal filtering and symbolisation). */
@@ -278,6 +286,7 @@ export class LatencySession {
     const r = start({
       thresholds,
       samplePeriodMs: o.samplePeriodMs,
+      ...(o.irqoffMethod ? { irqoffMethod: o.irqoffMethod } : {}),
       histograms: true,
       histogramsByCgroup: byCgroup,
       ...(f.pid !== undefined ? { pid: f.pid } : {}),

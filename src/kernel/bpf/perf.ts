@@ -5,7 +5,8 @@
  * decodes the kernel's sample ring (ip, pid/tid, time, cpu, period, call chains).
  */
 import { type FdHandle, type NativeAddon, type PerfEventOptions, requireNative } from '../native.js';
-import { PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_SOFTWARE } from './constants.js';
+import { readFileSync } from 'node:fs';
+import { PERF_COUNT_HW_CPU_CYCLES, PERF_COUNT_SW_CPU_CLOCK, PERF_TYPE_HARDWARE, PERF_TYPE_SOFTWARE } from './constants.js';
 
 export class PerfEvent {
   private handle: FdHandle | undefined;
@@ -53,19 +54,13 @@ export class PerfEvent {
   }
 }
 
-/**
- * One software cpu-clock sampler per CPU (all tasks), firing every `periodNs` of CPU time. CPUs that
- * are offline (ENODEV) are left out; the list says which CPU each event is on.
- */
-export function openCpuClockPerCpu(periodNs: number, cpus: readonly number[]): Array<{ cpu: number; event: PerfEvent }> {
+/** Opens one event per CPU; CPUs that are offline (ENODEV) are left out. All or nothing otherwise. */
+function openPerCpu(cpus: readonly number[], opts: (cpu: number) => PerfEventOptions): Array<{ cpu: number; event: PerfEvent }> {
   const out: Array<{ cpu: number; event: PerfEvent }> = [];
   try {
     for (const cpu of cpus) {
       try {
-        out.push({
-          cpu,
-          event: PerfEvent.open({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, cpu, pid: -1, samplePeriod: periodNs }),
-        });
+        out.push({ cpu, event: PerfEvent.open(opts(cpu)) });
       } catch (err) {
         if ((err as { code?: string }).code === 'ENODEV') continue;
         throw err;
@@ -76,6 +71,36 @@ export function openCpuClockPerCpu(periodNs: number, cpus: readonly number[]): A
     throw err;
   }
   return out;
+}
+
+/**
+ * One software cpu-clock sampler per CPU (all tasks), firing every `periodNs` of CPU time. CPUs that
+ * are offline (ENODEV) are left out; the list says which CPU each event is on.
+ */
+export function openCpuClockPerCpu(periodNs: number, cpus: readonly number[]): Array<{ cpu: number; event: PerfEvent }> {
+  return openPerCpu(cpus, (cpu) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, cpu, pid: -1, samplePeriod: periodNs }));
+}
+
+export const PERF_MAX_SAMPLE_RATE_PATH = '/proc/sys/kernel/perf_event_max_sample_rate';
+
+/**
+ * One pinned hardware CPU-cycles sampler per CPU (all tasks) at `freqHz` samples per second of busy
+ * CPU, capped at kernel.perf_event_max_sample_rate: on x86 the PMU's overflow interrupt is an NMI, so
+ * the samples also land where interrupts are off (the irq-off watchdog). Pinned: the counter is never
+ * multiplexed away, so the samples have no holes. Throws when the CPU has no PMU (ENOENT, as in most
+ * VMs without a virtual PMU), the PMU cannot sample (EOPNOTSUPP) or its counters are taken.
+ */
+export function openCyclesPerCpu(freqHz: number, cpus: readonly number[]): { freqHz: number; events: Array<{ cpu: number; event: PerfEvent }> } {
+  let cap = Infinity;
+  try {
+    const v = Number(readFileSync(PERF_MAX_SAMPLE_RATE_PATH, 'utf8').trim());
+    if (Number.isFinite(v) && v > 0) cap = v;
+  } catch {
+    /* no such sysctl: the kernel says EINVAL if the rate is too high */
+  }
+  const freq = Math.max(1, Math.min(Math.round(freqHz), cap));
+  const events = openPerCpu(cpus, (cpu) => ({ type: PERF_TYPE_HARDWARE, config: PERF_COUNT_HW_CPU_CYCLES, cpu, pid: -1, sampleFreq: freq, pinned: true }));
+  return { freqHz: freq, events };
 }
 
 /** perf_event_attr.sample_type bits this decoder understands. */

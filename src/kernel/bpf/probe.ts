@@ -12,7 +12,7 @@ import { type NativeAddon, isNativeError, loadNative } from '../native.js';
 import { BPF_FUNC, BPF_MAP_TYPE, BPF_PROG_TYPE } from './constants.js';
 import { openObject } from './object.js';
 import { findBpfObject } from './paths.js';
-import { PerfEvent } from './perf.js';
+import { PerfEvent, openCyclesPerCpu } from './perf.js';
 import { SELFTEST_OBJECT, SELFTEST_PROGRAMS, parseTaskIterOutput } from './selftest.js';
 
 export interface BpfFeature {
@@ -35,6 +35,8 @@ export interface BpfCapabilities {
   stackTraces: BpfFeature;
   bpfLoop: BpfFeature;
   perfEvents: BpfFeature;
+  /** A hardware cycles event that samples with NMIs (x86-64): runlatency's irq-off watchdog. */
+  nmiWatchdog: BpfFeature;
   kprobes: BpfFeature;
   fentry: BpfFeature;
   /** Whether the deep probe (real load + attach of the self-test object) ran. */
@@ -91,6 +93,7 @@ export async function probeBpf(host: Host, opts: ProbeOptions = {}): Promise<Bpf
     stackTraces: unknown('not probed'),
     bpfLoop: unknown('not probed'),
     perfEvents: perfPmu ? unknown('the software perf PMU is present; open not tried') : no('no software perf PMU'),
+    nmiWatchdog: unknown('not probed'),
     kprobes,
     fentry: btf.available ? unknown('not probed') : no(btf.detail),
     deep: false,
@@ -126,6 +129,7 @@ export async function probeBpf(host: Host, opts: ProbeOptions = {}): Promise<Bpf
   caps.bpfLoop =
     n.probeHelper(BPF_PROG_TYPE.TRACEPOINT, BPF_FUNC.loop) === true ? yes('the bpf_loop helper is available') : no('no bpf_loop helper (kernel older than 5.17)');
   if (btf.available) caps.fentry = probeFentry(n);
+  caps.nmiWatchdog = probeNmiWatchdog();
 
   const obj = findBpfObject(SELFTEST_OBJECT);
   const deep = opts.deep ?? true;
@@ -136,6 +140,19 @@ export async function probeBpf(host: Host, opts: ProbeOptions = {}): Promise<Bpf
     for (const k of ['tpBtf', 'iterators'] as const) caps[k] = unknown(why);
   }
   return caps;
+}
+
+/** Opens (and closes) a pinned sampling cycles event on CPU 0: what runlatency's NMI watchdog needs. */
+function probeNmiWatchdog(): BpfFeature {
+  if (process.arch !== 'x64') return no(`the NMI irq-off watchdog reads x86 EFLAGS.IF; this is ${process.arch}`);
+  try {
+    const { events } = openCyclesPerCpu(1, [0]);
+    for (const e of events) e.event.close();
+    return events.length > 0 ? yes('a pinned cycles sampling event opened (the PMU interrupt is an NMI)') : unknown('CPU 0 is offline');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return no(code === 'ENOENT' || code === 'EOPNOTSUPP' ? `no hardware PMU that samples CPU cycles (${code}; common in VMs without a virtual PMU)` : `a pinned cycles event did not open: ${errText(err)}`);
+  }
 }
 
 function probeFentry(n: NativeAddon): BpfFeature {

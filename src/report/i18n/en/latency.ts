@@ -20,7 +20,7 @@ export const latency: Catalog = {
       conclusion:
         'A CPU ran with hard interrupts disabled for up to {maxMs} ({count} times over {thresholdMs}, CPUs {cpus}), in {culprit} [{culpritPid}] near {frame}; nothing else can run or be interrupted on that CPU meanwhile.',
       suggestions: [
-        'Read the stack: the function that re-enabled interrupts (near {frame}) ends the irq-off section; search the kernel changelog for fixes to it.',
+        'Read the stack (near {frame}): with the hardware NMI watchdog it was taken inside the irq-off section, with cpu-clock samples where interrupts came back on (its end); either way the code that held interrupts off is on it. Search the kernel changelog for fixes to it.',
         'On a VM, a stolen vCPU looks the same: gaps with hypervisor steal time were already left out; if events persist, check the host for CPU overcommit.',
       ],
     },

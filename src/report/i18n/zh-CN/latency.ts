@@ -17,7 +17,7 @@ export const latency: Catalog = {
       conclusion:
         '某个 CPU 关闭硬中断长达 {maxMs}（{count} 次超过 {thresholdMs}，CPU {cpus}），发生在 {culprit} [{culpritPid}] 中，位置靠近 {frame}；期间该 CPU 上任何任务都无法运行或被中断。',
       suggestions: [
-        '查看调用栈：重新打开中断的函数（靠近 {frame}）结束了关中断区间；在内核变更日志中搜索针对它的修复。',
+        '查看调用栈（靠近 {frame}）：使用硬件 NMI 看门狗时，它取自关中断区间内部；使用 cpu-clock 采样时，它取自中断重新打开处（区间的结尾）；两种情况下，关闭中断的代码都在栈上。在内核变更日志中搜索针对它的修复。',
         '在虚拟机上，vCPU 被宿主机抢占看起来一样：已排除有 steal 时间的间隙；若事件仍在，检查宿主机的 CPU 超卖。',
       ],
     },
