@@ -138,7 +138,6 @@ export const RL_NMI_PROGRAM = 'oscope_rl_nmi';
  * unavailable without it); `cpu-clock` never the PMU.
  */
 export type IrqoffMethod = 'auto' | 'nmi' | 'cpu-clock';
-export const IRQOFF_METHODS: readonly IrqoffMethod[] = ['auto', 'nmi', 'cpu-clock'];
 
 export interface TracerOptions {
   thresholds: KindThresholds;
