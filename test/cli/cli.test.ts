@@ -34,6 +34,11 @@ test('cli: a bad flag or value is one sentence and exit 2', () => {
   const t = oscope(['mem', '--threshold', 'nope=1']);
   assert.equal(t.code, 2);
   assert.match(t.stderr, /unknown threshold "nope"/);
+  // Checked before anything is traced (so also without root).
+  const n = oscope(['runlatency', '-i', '1', '--threshold', 'lat.irqoffNmi=3']);
+  assert.equal(n.code, 2);
+  assert.match(n.stderr, /lat\.irqoffNmi is 0 \(cpu-clock\), 1 .* or 2 .*got 3/);
+  assert.match(oscope(['runlatency', '--help']).stdout, /lat\.irqoffNmi=N/);
   const f = oscope(['mem', '--from', '/nonexistent/oscope-test.tar.gz']);
   assert.equal(f.code, 2);
   assert.match(f.stderr, /does not exist/);

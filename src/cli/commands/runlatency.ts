@@ -402,6 +402,16 @@ export const registerRunlatency: RegisterCommand = (program: Command, ctx: () =>
       .description('scheduling and interrupt latency: irq-off, softirq, hardirq, no-schedule in the kernel, run-queue delay; victim, culprit, stack')
       .option('-i, --interval <seconds>', 'trace this long, printing events as they happen, then a summary', '10'),
   ).action(async (flags: LatencyFlags) => oneShot(ctx(), flags));
+  cmd.addHelpText(
+    'after',
+    `
+How irq-off is measured (--threshold lat.irqoffNmi=N):
+  1  the hardware NMI watchdog (a cycles perf event per CPU, x86-64) where the CPU has a PMU,
+     else late cpu-clock samples (default; method/coverage say which and why)
+  0  always late cpu-clock samples
+  2  only the NMI watchdog (irq-off is off, with the reason, without a PMU)
+Sampling period of both watchdogs: --threshold lat.samplePeriodMs=1 (\`oscope doctor\` shows what this host has).`,
+  );
   addFilterOptions(cmd.command('enable').description('start a background monitor (in the running agent, else a detached process); thresholds as kind=Nms').argument('[thresholds...]')).action(
     // The parent command defines the same filter options and takes them wherever they are written
     // (`runlatency enable --cpu 1`): merge both.
