@@ -101,8 +101,13 @@ export function latencyThresholds(flags: { threshold?: string[]; config?: string
     else generic.push(item);
   }
   const th = thresholdsFrom({ ...flags, threshold: generic });
-  if (![0, 1, 2].includes(th['lat.irqoffNmi'])) throw new UserError(`lat.irqoffNmi is 0 (cpu-clock), 1 (NMI watchdog where the CPU has one) or 2 (NMI watchdog only), got ${th['lat.irqoffNmi']}`, EXIT.usage);
-  return { kinds: { ...kindThresholds(th), ...perKind }, samplePeriodMs: th['lat.samplePeriodMs'], irqoffMethod: irqoffMethodFrom(th) };
+  let irqoffMethod: IrqoffMethod;
+  try {
+    irqoffMethod = irqoffMethodFrom(th);
+  } catch (err) {
+    throw new UserError((err as Error).message, EXIT.usage);
+  }
+  return { kinds: { ...kindThresholds(th), ...perKind }, samplePeriodMs: th['lat.samplePeriodMs'], irqoffMethod };
 }
 
 function intFlag(v: string | undefined, flag: string): number | undefined {

@@ -7,7 +7,7 @@
  * a perf_event program on a pinned cycles event per CPU. All of it is fd-scoped: a `kill -9` at any
  * moment leaves nothing attached.
  */
-import { type BpfObject, type PerfEvent, findBpfObject, openCpuClockPerCpu, openCyclesPerCpu, openObject, readStack } from '../../kernel/bpf/index.js';
+import { type BpfObject, type PerfEvent, findBpfObject, openCpuClockPerCpu, openNmiWatchdogPerCpu, openObject, readStack } from '../../kernel/bpf/index.js';
 import { cString } from '../../kernel/bpf/selftest.js';
 import { isNativeError, requireNative } from '../../kernel/native.js';
 import type { CoverageEntry, KindThresholds } from './types.js';
@@ -197,20 +197,8 @@ function planNmi(o: TracerOptions, cpus: number[]): NmiPlan | undefined {
       return { why: `cpu-clock perf events: ${errText(err)}` };
     }
   }
-  // Only x86 delivers the PMU overflow as an NMI whose saved registers say whether interrupts were on
-  // (arm64 masks them with the GIC priority under pseudo-NMI, which BPF's registers do not show).
-  if (process.arch !== 'x64') return { why: `the NMI watchdog reads x86 EFLAGS.IF; this is ${process.arch}` };
-  try {
-    const r = openCyclesPerCpu(freqHz, cpus);
-    return { events: r.events, freqHz: r.freqHz, selftest: undefined };
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const why =
-      code === 'ENOENT' || code === 'EOPNOTSUPP'
-        ? `no hardware PMU that samples CPU cycles (perf_event_open: ${code}; common in VMs without a virtual PMU)`
-        : `perf_event_open of a pinned cycles event failed (${errText(err)})`;
-    return { why };
-  }
+  const r = openNmiWatchdogPerCpu(freqHz, cpus);
+  return 'unavailable' in r ? { why: r.unavailable } : { events: r.events, freqHz: r.freqHz, selftest: undefined };
 }
 
 const ms2ns = (ms: number): bigint => BigInt(Math.round(ms * 1e6));

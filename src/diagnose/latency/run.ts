@@ -20,7 +20,10 @@ import { abortableSleep } from '../../util/sleep.js';
 /** The irqoff method the `lat.irqoffNmi` setting asks for (1 auto, 0 cpu-clock, 2 NMI only). */
 export function irqoffMethodFrom(t: Thresholds): IrqoffMethod {
   const v = t['lat.irqoffNmi'];
-  return v === 0 ? 'cpu-clock' : v === 2 ? 'nmi' : 'auto';
+  if (v === 0) return 'cpu-clock';
+  if (v === 1) return 'auto';
+  if (v === 2) return 'nmi';
+  throw new Error(`lat.irqoffNmi is 0 (cpu-clock), 1 (NMI watchdog where the CPU has one) or 2 (NMI watchdog only), got ${v}`);
 }
 
 /** The per-kind thresholds (ms) from the configurable lat.* thresholds. */

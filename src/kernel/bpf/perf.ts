@@ -103,6 +103,26 @@ export function openCyclesPerCpu(freqHz: number, cpus: readonly number[]): { fre
   return { freqHz: freq, events };
 }
 
+/**
+ * The irq-off NMI watchdog's events (openCyclesPerCpu), or one sentence on why this host has none:
+ * only x86 takes the PMU overflow as an NMI whose saved registers say whether interrupts were on
+ * (arm64 masks them with the GIC priority under pseudo-NMI, which BPF's registers do not show).
+ */
+export function openNmiWatchdogPerCpu(freqHz: number, cpus: readonly number[]): ReturnType<typeof openCyclesPerCpu> | { unavailable: string } {
+  if (process.arch !== 'x64') return { unavailable: `the NMI watchdog reads x86 EFLAGS.IF; this is ${process.arch}` };
+  try {
+    return openCyclesPerCpu(freqHz, cpus);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return {
+      unavailable:
+        code === 'ENOENT' || code === 'EOPNOTSUPP'
+          ? `no hardware PMU that samples CPU cycles (perf_event_open: ${code}; common in VMs without a virtual PMU)`
+          : `perf_event_open of a pinned cycles event failed (${err instanceof Error ? err.message.split('\n')[0]! : String(err)})`,
+    };
+  }
+}
+
 /** perf_event_attr.sample_type bits this decoder understands. */
 export const PERF_SAMPLE = {
   IP: 1 << 0,

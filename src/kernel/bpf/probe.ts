@@ -12,7 +12,7 @@ import { type NativeAddon, isNativeError, loadNative } from '../native.js';
 import { BPF_FUNC, BPF_MAP_TYPE, BPF_PROG_TYPE } from './constants.js';
 import { openObject } from './object.js';
 import { findBpfObject } from './paths.js';
-import { PerfEvent, openCyclesPerCpu } from './perf.js';
+import { PerfEvent, openNmiWatchdogPerCpu } from './perf.js';
 import { SELFTEST_OBJECT, SELFTEST_PROGRAMS, parseTaskIterOutput } from './selftest.js';
 
 export interface BpfFeature {
@@ -144,15 +144,10 @@ export async function probeBpf(host: Host, opts: ProbeOptions = {}): Promise<Bpf
 
 /** Opens (and closes) a pinned sampling cycles event on CPU 0: what runlatency's NMI watchdog needs. */
 function probeNmiWatchdog(): BpfFeature {
-  if (process.arch !== 'x64') return no(`the NMI irq-off watchdog reads x86 EFLAGS.IF; this is ${process.arch}`);
-  try {
-    const { events } = openCyclesPerCpu(1, [0]);
-    for (const e of events) e.event.close();
-    return events.length > 0 ? yes('a pinned cycles sampling event opened (the PMU interrupt is an NMI)') : unknown('CPU 0 is offline');
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    return no(code === 'ENOENT' || code === 'EOPNOTSUPP' ? `no hardware PMU that samples CPU cycles (${code}; common in VMs without a virtual PMU)` : `a pinned cycles event did not open: ${errText(err)}`);
-  }
+  const r = openNmiWatchdogPerCpu(1, [0]);
+  if ('unavailable' in r) return no(r.unavailable);
+  for (const e of r.events) e.event.close();
+  return r.events.length > 0 ? yes('a pinned cycles sampling event opened (the PMU interrupt is an NMI)') : unknown('CPU 0 is offline');
 }
 
 function probeFentry(n: NativeAddon): BpfFeature {

@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { needsRoot } from '../../helpers.js';
-import { findBpfObject, openCyclesPerCpu } from '../../../src/kernel/bpf/index.js';
+import { findBpfObject, openNmiWatchdogPerCpu } from '../../../src/kernel/bpf/index.js';
 import { loadNative } from '../../../src/kernel/native.js';
 import { LiveHost } from '../../../src/host/live.js';
 import { type RawLatencyEvent, startBpfTracer } from '../../../src/diagnose/latency/bpf.js';
@@ -33,21 +33,21 @@ const CPU = 1;
 
 /** Whether this host can open the real watchdog's events (x86-64 with a sampling PMU). */
 function pmu(): { ok: true } | { ok: false; why: string } {
-  if (process.arch !== 'x64') return { ok: false, why: process.arch };
-  try {
-    const r = openCyclesPerCpu(10, [0]);
-    for (const e of r.events) e.event.close();
-    return { ok: true };
-  } catch (err) {
-    return { ok: false, why: (err as { code?: string }).code ?? String(err) };
-  }
+  const r = openNmiWatchdogPerCpu(10, [0]);
+  if ('unavailable' in r) return { ok: false, why: r.unavailable };
+  for (const e of r.events) e.event.close();
+  return { ok: true };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function busyOn(cpu: number): ChildProcess {
-  // taskset execs sh: the child's pid is the busy task's.
-  return spawn('taskset', ['-c', String(cpu), 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+/**
+ * A task kept running on `cpu` (an idle CPU's cpu-clock samples stop under nohz). With `fifo`, at
+ * SCHED_FIFO 1 so that other work on a shared machine rarely holds the CPU when a window starts (RT
+ * throttling still leaves others 5 %); taskset and chrt exec: the child's pid is the busy task's.
+ */
+function busyOn(cpu: number, fifo = false, argv: string[] = ['sh', '-c', 'while :; do :; done']): ChildProcess {
+  return spawn('taskset', ['-c', String(cpu), ...(fifo ? ['chrt', '-f', '1'] : []), ...argv], { stdio: 'ignore' });
 }
 
 test('lat.irqoffNmi maps to the irqoff method (1 auto, 0 cpu-clock, 2 NMI only)', () => {
@@ -71,7 +71,7 @@ test('NMI watchdog state machine (self-test on cpu-clock): a run of interrupts-o
   const r = startBpfTracer({ thresholds: { ...OFF, irqoff: 20 }, samplePeriodMs: 1, nmiSelftest: 'flag-map', histograms: false, onEvent: (e) => events.push(e) });
   if ('unavailable' in r) assert.fail(r.unavailable);
   const tracer = r.tracer;
-  const busy = busyOn(CPU);
+  const busy = busyOn(CPU, true);
   try {
     assert.match(tracer.method.irqoff ?? '', /self-test/);
     assert.equal(tracer.coverage.find((c) => c.section === 'irqoff')?.status, 'complete');
@@ -81,20 +81,25 @@ test('NMI watchdog state machine (self-test on cpu-clock): a run of interrupts-o
     const mine = (): RawLatencyEvent[] => events.filter((e) => e.cpu === CPU && e.pid === busy.pid);
     // A window shorter than the threshold: nothing; longer ones: one event each, as long as the window.
     for (const ms of [8, 60, 150]) {
-      events.length = 0;
-      const a = process.hrtime.bigint();
-      tracer.nmiSelftestIrqs!(false);
-      await sleep(ms);
-      tracer.nmiSelftestIrqs!(true);
-      const windowMs = Number(process.hrtime.bigint() - a) / 1e6;
-      await sleep(100);
-      const got = mine();
+      let got: RawLatencyEvent[] = [];
+      let windowMs = 0;
+      // A run belongs to whoever ran at its first sample: on a shared machine another task may have
+      // held the CPU then (the event is right, but not about the busy task): try again, a few times.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        events.length = 0;
+        const a = process.hrtime.bigint();
+        tracer.nmiSelftestIrqs!(false);
+        await sleep(ms);
+        tracer.nmiSelftestIrqs!(true);
+        windowMs = Number(process.hrtime.bigint() - a) / 1e6;
+        await sleep(100);
+        got = mine();
+        if (ms < 20 || got.length > 0) break;
+        t.diagnostic(`CPU ${CPU} ran someone else at the window's start: ${JSON.stringify(events.map((e) => [e.cpu, e.comm]))}`);
+      }
       if (ms < 20) {
         assert.equal(got.length, 0, `a ${windowMs.toFixed(1)} ms window is under the 20 ms threshold: ${JSON.stringify(got.map((e) => e.latencyNs / 1e6))}`);
         continue;
-      }
-      if (got.length === 0 && events.some((e) => e.cpu === CPU)) {
-        t.diagnostic(`CPU ${CPU} ran someone else at the window's start: ${JSON.stringify(events.map((e) => [e.cpu, e.comm]))}`);
       }
       assert.equal(got.length, 1, `one event for the busy task on CPU ${CPU}, got ${JSON.stringify(events.map((e) => [e.cpu, e.pid, e.comm, e.latencyNs / 1e6]))}`);
       const e = got[0]!;
@@ -117,7 +122,7 @@ test('NMI watchdog stack: a run that starts in kernel code keeps the kernel stac
   if ('unavailable' in r) assert.fail(r.unavailable);
   const tracer = r.tracer;
   // dd from /dev/zero spends most of its time in the kernel (read_iter_zero, clearing user pages).
-  const dd = spawn('taskset', ['-c', String(CPU), 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1M'], { stdio: 'ignore' });
+  const dd = busyOn(CPU, true, ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1M']);
   try {
     const syms = await readKallsyms(new LiveHost());
     await sleep(200);
@@ -150,7 +155,7 @@ test('NMI watchdog with the real register read (EFLAGS.IF) verifies, attaches an
   const tracer = r.tracer;
   // Busy tasks in user and kernel mode on both CPUs: if the program read another register than the
   // flags (an instruction pointer, a counter), bit 9 would often be clear and runs would be reported.
-  const busy = [busyOn(0), busyOn(CPU), spawn('taskset', ['-c', String(CPU), 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64k'], { stdio: 'ignore' })];
+  const busy = [busyOn(0), busyOn(CPU), busyOn(CPU, false, ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64k'])];
   try {
     assert.match(tracer.method.irqoff ?? '', /comes from the registers/);
     await sleep(1500);
