@@ -12,14 +12,15 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertEvent } from '../console/protocol.js';
-import { LEVELS, LevelSchema } from '../diagnose/inspect/rules.js';
+import { SeveritySchema } from '../contract/common.js';
+import { LEVELS, LevelSchema } from '../contract/inspect.js';
 import { type Lang, LANGS, t } from '../report/i18n/index.js';
 import type { Snapshot } from './collect.js';
 
 const base = {
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
   enabled: z.boolean().default(true),
-  severity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  severity: SeveritySchema.default('warning'),
   forS: z.number().min(0).max(86400).default(60),
   autoDiagnose: z.object({ diagnosis: z.string(), params: z.record(z.unknown()).default({}) }).strict().optional(),
 };

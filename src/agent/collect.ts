@@ -15,6 +15,8 @@ import { pageSize } from '../kernel/procfs/vmstat.js';
 import { pcpFreeBytes, unaccountedBytes } from '../diagnose/memleak/sample.js';
 import type { KernelLogSource, LogAnomalies } from './kernel-log.js';
 import type { RunqueueReading, RunqueueSource } from './runqueue.js';
+import type { NodeSampleData } from '../contract/agent-wire.js';
+import { containerLabel } from '../report/format.js';
 
 export interface MemorySnapshot {
   totalBytes: number;
@@ -195,7 +197,7 @@ export class Collector {
 }
 
 /** The compact sample sent to the console's metrics history (a few hundred bytes plus the top cgroups). */
-export function sampleOf(s: Snapshot, topCgroups = 20): Record<string, unknown> {
+export function sampleOf(s: Snapshot, topCgroups = 20): NodeSampleData {
   const top = [...s.cgroups].sort((a, b) => b.usageBytes - a.usageBytes).slice(0, topCgroups);
   const psiMem = s.psi.find((p) => p.resource === 'memory');
   return {
@@ -211,7 +213,7 @@ export function sampleOf(s: Snapshot, topCgroups = 20): Record<string, unknown> 
     logAnomalies: s.logAnomalies ? { total: s.logAnomalies.total, byRule: byRule(s.logAnomalies) } : null,
     cgroups: top.map((c) => ({
       path: c.path,
-      container: c.container ? (c.container.podName ? `${c.container.podNamespace ?? ''}/${c.container.podName}/${c.container.name ?? ''}` : (c.container.name ?? c.container.id)) : null,
+      container: c.container ? containerLabel(c.container) : null,
       usageBytes: c.usageBytes,
       workingsetBytes: c.workingsetBytes,
       limitBytes: c.limitBytes,

@@ -37,6 +37,8 @@ import {
   SamplesQuery,
 } from './protocol.js';
 import { type AlertRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow } from './store/index.js';
+import type { NodeSampleData } from '../contract/agent-wire.js';
+import type { Alert, Node, NodeInfo, Task, User } from '../contract/console.js';
 
 /**
  * Login throttling: failed logins are counted per user name and per client address in a fixed window
@@ -117,15 +119,15 @@ function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string):
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-export function taskJson(t: TaskRow): Record<string, unknown> {
+export function taskJson(t: TaskRow): Task {
   return {
     id: t.id,
     nodeId: t.nodeId,
     diagnosis: t.diagnosis,
-    params: t.params,
+    params: (t.params ?? {}) as Record<string, unknown>,
     status: t.status,
     createdBy: t.createdBy,
-    createdAt: iso(t.createdAt),
+    createdAt: iso(t.createdAt)!,
     startedAt: iso(t.startedAt),
     finishedAt: iso(t.finishedAt),
     progress: t.progress,
@@ -134,12 +136,12 @@ export function taskJson(t: TaskRow): Record<string, unknown> {
   };
 }
 
-function alertJson(a: AlertRow): Record<string, unknown> {
-  return { id: a.id, nodeId: a.nodeId, rule: a.rule, severity: a.severity, state: a.state, ts: iso(a.ts), message: a.message, messages: a.messages, data: a.data };
+function alertJson(a: AlertRow): Alert {
+  return { id: a.id, nodeId: a.nodeId, rule: a.rule, severity: a.severity, state: a.state, ts: iso(a.ts)!, message: a.message, messages: a.messages, data: a.data };
 }
 
-function userJson(u: UserRow): Record<string, unknown> {
-  return { id: u.id, username: u.username, role: u.role, createdAt: iso(u.createdAt) };
+function userJson(u: UserRow): User {
+  return { id: u.id, username: u.username, role: u.role, createdAt: iso(u.createdAt)! };
 }
 
 const PLACEHOLDER = `<!doctype html>
@@ -265,17 +267,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return n;
   };
 
-  const nodeJson = (n: NodeRow): Record<string, unknown> => {
+  const nodeJson = (n: NodeRow): Node => {
     const latest = n.latest;
     const lastSeen = Math.max(n.lastSeenAt ?? 0, seen.get(n.id) ?? 0) || null;
     return {
       id: n.id,
       name: n.name,
-      createdAt: iso(n.createdAt),
+      createdAt: iso(n.createdAt)!,
       lastSeenAt: iso(lastSeen),
       online: lastSeen !== null && lastSeen > now() - t.onlineWindowMs,
-      info: n.info,
-      latest: latest ? { ts: iso(latest.ts), ...latest.data } : null,
+      info: n.info as NodeInfo,
+      latest: latest ? { ...(latest.data as NodeSampleData), ts: iso(latest.ts)! } : null,
     };
   };
 

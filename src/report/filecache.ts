@@ -2,71 +2,20 @@
  * `oscope.filecache/v1`: which files hold the page cache, as one JSON document (schema below, checked by
  * tests), and its text rendering. Built from a FileCacheAnalysis (src/diagnose/filecache/).
  */
-import { z } from 'zod';
-import { ContainerSchema } from './container.js';
+import { FILECACHE_SCHEMA, type FileCacheDocument } from '../contract/filecache.js';
 import type { FileCacheAnalysis } from '../diagnose/filecache/types.js';
-import { formatBytes } from './format.js';
+import { containerLabel, formatBytes } from './format.js';
 import { type Lang, t } from './i18n/index.js';
 import { type Style, renderCoverage, section, table } from './text.js';
 
-export const FILECACHE_SCHEMA = 'oscope.filecache/v1';
-
-const bytes = z.number().int().nonnegative();
-
-/** Kept under this name for readers of the filecache schema; the shape is the shared ContainerSchema. */
-export const FileCacheContainerSchema = ContainerSchema;
-
-export const FileCacheFileSchema = z.object({
-  path: z.string(),
-  containerPath: z.string().nullable(),
-  device: z.string().regex(/^\d+:\d+$/),
-  inode: z.number().int().nonnegative(),
-  cachedBytes: bytes,
-  dirtyBytes: bytes.nullable(),
-  writebackBytes: bytes.nullable(),
-  activeBytes: bytes.nullable(),
-  sizeBytes: bytes,
-  deleted: z.boolean(),
-  shmem: z.boolean(),
-  holders: z.array(z.object({ pid: z.number().int().positive(), comm: z.string() })),
-  cgroups: z.array(z.object({ path: z.string(), bytes })),
-  container: FileCacheContainerSchema.nullable(),
-});
-
-export const FileCacheDocumentSchema = z.object({
-  schema: z.literal(FILECACHE_SCHEMA),
-  scope: z.object({
-    kind: z.enum(['host', 'container', 'pod', 'cgroup']),
-    query: z.string().nullable(),
-    cgroups: z.array(z.string()),
-    cachedBytes: bytes,
-  }),
-  method: z.object({
-    discovery: z.enum(['bpf-inode-walk', 'procfs+tmpfs+walk', 'procfs+tmpfs']),
-    measure: z.enum(['cachestat', 'mincore']),
-    attribution: z.enum(['pagemap+kpageflags+kpagecgroup', 'pagemap+kpageflags', 'none']),
-    samplePages: z.number().int().nonnegative(),
-    filesMeasured: z.number().int().nonnegative(),
-    durationMs: z.number().nonnegative(),
-  }),
-  coverage: z.array(z.object({ section: z.string(), status: z.enum(['complete', 'partial', 'unavailable']), reason: z.string().optional() })),
-  files: z.array(FileCacheFileSchema),
-});
-export type FileCacheDocument = z.infer<typeof FileCacheDocumentSchema>;
+export { FILECACHE_SCHEMA, FileCacheDocumentSchema, FileCacheFileSchema, type FileCacheDocument } from '../contract/filecache.js';
+export { containerLabel } from './format.js';
 
 export function fileCacheDocument(a: FileCacheAnalysis): FileCacheDocument {
   return { schema: FILECACHE_SCHEMA, scope: a.scope, method: a.method, coverage: a.coverage, files: a.files };
 }
 
 const B = (n: number | null): string => (n === null ? '-' : formatBytes(n));
-
-type ContainerLike = FileCacheDocument['files'][number]['container'];
-
-export function containerLabel(c: ContainerLike): string {
-  if (!c) return '';
-  if (c.podName) return `${c.podNamespace ? `${c.podNamespace}/` : ''}${c.podName}${c.name ? `/${c.name}` : ''}`;
-  return `${c.runtime}:${c.name ?? c.id.slice(0, 12)}`;
-}
 
 function flags(f: FileCacheDocument['files'][number], lang: Lang): string {
   const out: string[] = [];

@@ -1,9 +1,18 @@
-/** Number formatting shared by the renderers and the message catalogs. */
+/**
+ * The one pure format module: numbers, sizes, shares, durations and container labels, as the CLI's
+ * text, the message catalogs and the web console all print them. It imports nothing at run time, so the
+ * web bundles it as it is (web/src imports it from here; there is no second copy).
+ */
+import type { ContainerRef } from '../contract/common.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
-/** 1536 → "1.5 KiB"; binary units, three significant digits. */
-export function formatBytes(bytes: number): string {
+/** What a missing value prints as. */
+export const MISSING = '–';
+
+/** 1536 → "1.5 KiB"; binary units, three significant digits. null/undefined/NaN → `missing`. */
+export function formatBytes(bytes: number | null | undefined, missing = MISSING): string {
+  if (bytes === null || bytes === undefined || Number.isNaN(bytes)) return missing;
   if (!Number.isFinite(bytes)) return String(bytes);
   const sign = bytes < 0 ? '-' : '';
   let v = Math.abs(bytes);
@@ -16,16 +25,50 @@ export function formatBytes(bytes: number): string {
   return `${sign}${v.toFixed(digits)} ${UNITS[u]}`;
 }
 
+/** "+1.5 KiB" for growth, "-1.5 KiB" for shrinking. */
+export function formatSignedBytes(bytes: number): string {
+  return bytes > 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
+}
+
+/** A percent (0‥100, as params named …Pct carry it) → "42%", "3.5%". */
 export function formatPct(pct: number): string {
+  if (!Number.isFinite(pct)) return MISSING;
   return `${pct >= 10 || pct === 0 ? pct.toFixed(0) : pct.toFixed(1)}%`;
 }
 
-export function formatCount(n: number): string {
+/** A fraction (0‥1, a share of a whole) → the same text as formatPct(fraction × 100). */
+export function formatShare(fraction: number): string {
+  return formatPct(fraction * 100);
+}
+
+export function formatCount(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return MISSING;
   return n.toLocaleString('en-US');
 }
 
+/** 0.25 → "250 µs", 12.3 → "12.3 ms", 4200 → "4.20 s". */
 export function formatDurationMs(ms: number): string {
+  if (!Number.isFinite(ms)) return MISSING;
   if (ms < 1) return `${(ms * 1000).toFixed(0)} µs`;
   if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
   return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}
+
+/** "12 s", "5 min", "3 h", "2 d": how long ago, in language-neutral units. */
+export function formatAgeS(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 90) return `${s} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} d`;
+}
+
+/**
+ * A container as people name it: `namespace/pod/container` for a pod's container, `runtime:name` (or the
+ * id's first 12 characters) otherwise; '' for none.
+ */
+export function containerLabel(c: Pick<ContainerRef, 'runtime' | 'id' | 'name' | 'podName' | 'podNamespace'> | null | undefined): string {
+  if (!c) return '';
+  if (c.podName) return `${c.podNamespace ? `${c.podNamespace}/` : ''}${c.podName}${c.name ? `/${c.name}` : ''}`;
+  return `${c.runtime}:${c.name ?? c.id.slice(0, 12)}`;
 }

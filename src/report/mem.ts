@@ -2,155 +2,16 @@
  * `oscope.mem/v1`: the memory panorama as one JSON document (schema below, checked by tests), and its
  * text rendering. Built from a MemAnalysis (src/diagnose/memory/) plus the language.
  */
-import { z } from 'zod';
 import type { HostInfo } from '../host/host.js';
 import type { MemAnalysis } from '../diagnose/memory/types.js';
-import { FileCacheFileSchema, fileCacheTable } from './filecache.js';
-import { ContainerSchema } from './container.js';
-import { FindingSchema, localizeFindings } from './finding.js';
-import { formatBytes, formatCount } from './format.js';
+import { MEM_SCHEMA, type MemDocument } from '../contract/mem.js';
+import { fileCacheTable } from './filecache.js';
+import { localizeFindings } from './finding.js';
+import { containerLabel, formatBytes, formatCount } from './format.js';
 import { type Lang, t } from './i18n/index.js';
 import { type Style, table, section, renderFindings, renderCoverage } from './text.js';
 
-export const MEM_SCHEMA = 'oscope.mem/v1';
-
-const bytes = z.number().int().nonnegative();
-
-export const MemDocumentSchema = z.object({
-  schema: z.literal(MEM_SCHEMA),
-  generatedAt: z.string().datetime(),
-  host: z.object({
-    hostname: z.string(),
-    kernel: z.string(),
-    memTotalBytes: bytes,
-    physicalBytes: bytes,
-    availableBytes: bytes,
-    capturedAt: z.string(),
-    source: z.enum(['live', 'bundle']),
-  }),
-  breakdown: z.object({
-    totalBytes: bytes,
-    items: z.array(
-      z.object({
-        key: z.string(),
-        group: z.enum(['free', 'user', 'kernel', 'reserved', 'unaccounted']),
-        bytes,
-        partOf: z.string().optional(),
-        source: z.string(),
-      }),
-    ),
-    groups: z.record(z.number()),
-    unaccountedBytes: bytes,
-    notes: z.array(z.string()),
-  }),
-  kpage: z
-    .object({ pfns: z.number().int(), pageSize: z.number().int(), classes: z.record(z.number()), durationMs: z.number() })
-    .nullable(),
-  processes: z.array(
-    z.object({
-      pid: z.number().int(),
-      comm: z.string(),
-      rssBytes: bytes,
-      anonBytes: bytes,
-      fileBytes: bytes,
-      shmemBytes: bytes,
-      swapBytes: bytes,
-      pssBytes: bytes.optional(),
-      pageTableBytes: bytes.optional(),
-      threads: z.number().int().optional(),
-      cgroup: z.string().optional(),
-      container: ContainerSchema.optional(),
-    }),
-  ),
-  cgroups: z.array(
-    z.object({
-      path: z.string(),
-      usageBytes: bytes,
-      anonBytes: bytes,
-      fileBytes: bytes,
-      activeFileBytes: bytes,
-      shmemBytes: bytes,
-      workingsetBytes: bytes,
-      limitBytes: bytes.nullable(),
-      dirtyBytes: bytes.optional(),
-      container: ContainerSchema.optional(),
-    }),
-  ),
-  shmem: z.object({
-    totalBytes: bytes,
-    tmpfs: z.array(
-      z.object({
-        mount: z.string(),
-        fstype: z.string(),
-        usedBytes: bytes,
-        sizeBytes: bytes,
-        files: z.number().int(),
-        topDirs: z.array(z.object({ path: z.string(), files: z.number().int(), bytes })),
-        truncated: z.boolean(),
-      }),
-    ),
-    sysv: z.array(
-      z.object({
-        key: z.string(),
-        shmid: z.number().int(),
-        sizeBytes: bytes,
-        rssBytes: bytes,
-        swapBytes: bytes,
-        nattch: z.number().int(),
-        cpid: z.number().int(),
-        lpid: z.number().int(),
-        creator: z.string().optional(),
-        lastUser: z.string().optional(),
-        orphan: z.boolean(),
-      }),
-    ),
-    deletedOpen: z.array(
-      z.object({
-        path: z.string(),
-        kind: z.enum(['memfd', 'deleted']),
-        shmem: z.boolean(),
-        bytes,
-        device: z.string(),
-        inode: z.number().int(),
-        holders: z.array(z.object({ pid: z.number().int(), comm: z.string(), fd: z.number().int() })),
-      }),
-    ),
-    residualBytes: bytes,
-  }),
-  slab: z.object({
-    reclaimableBytes: bytes,
-    unreclaimableBytes: bytes,
-    top: z.array(
-      z.object({ name: z.string(), bytes, activeObjs: z.number().int(), objs: z.number().int(), objSizeBytes: bytes, reclaimable: z.boolean().nullable() }),
-    ),
-    dentry: z.object({ total: z.number().int(), unused: z.number().int(), negative: z.number().int().nullable() }),
-    inodes: z.object({ total: z.number().int(), free: z.number().int() }).nullable(),
-  }),
-  memcg: z.object({
-    total: z.number().int(),
-    visible: z.number().int(),
-    zombies: z.number().int(),
-    zombieBytes: bytes,
-    byParent: z.array(z.object({ path: z.string(), zombies: z.number().int().nullable(), zombieBytes: bytes })),
-    hierarchy: z.enum(['v1', 'v2', 'none']),
-  }),
-  unaccounted: z.object({
-    bytes,
-    kpageEstimateBytes: z.number().int().nullable(),
-    vmallocTop: z.array(z.object({ caller: z.string(), bytes, count: z.number().int() })),
-    vmallocBytes: bytes.nullable(),
-    bpf: z.object({ maps: z.number().int(), mapBytes: bytes, progs: z.number().int() }).nullable(),
-    socketBytes: bytes.nullable(),
-    pageTableTop: z.array(z.object({ pid: z.number().int(), comm: z.string(), bytes })),
-    kernelStackTop: z.array(z.object({ pid: z.number().int(), comm: z.string(), threads: z.number().int(), bytes })),
-    allocinfoTop: z.array(z.object({ site: z.string(), bytes, calls: z.number().int() })).nullable(),
-  }),
-  fileCache: z.object({ files: z.array(FileCacheFileSchema), method: z.string() }).nullable().optional(),
-  findings: z.array(FindingSchema),
-  method: z.record(z.string()),
-  coverage: z.array(z.object({ section: z.string(), status: z.enum(['complete', 'partial', 'unavailable']), reason: z.string().optional() })),
-});
-export type MemDocument = z.infer<typeof MemDocumentSchema>;
+export { MEM_SCHEMA, MemDocumentSchema, type MemDocument } from '../contract/mem.js';
 
 export function memDocument(a: MemAnalysis, info: HostInfo, source: 'live' | 'bundle', availableBytes: number, lang: Lang): MemDocument {
   return {
@@ -184,12 +45,6 @@ export function memDocument(a: MemAnalysis, info: HostInfo, source: 'live' | 'bu
     method: a.method,
     coverage: a.coverage,
   };
-}
-
-function containerText(c: { runtime: string; id: string; name?: string; podName?: string; podNamespace?: string } | undefined): string {
-  if (!c) return '';
-  if (c.podName) return `${c.podNamespace ? `${c.podNamespace}/` : ''}${c.podName}${c.name ? `/${c.name}` : ''}`;
-  return `${c.runtime}:${c.name ?? c.id.slice(0, 12)}`;
 }
 
 const B = (n: number | null | undefined): string => (n === null || n === undefined ? '-' : formatBytes(n));
@@ -234,7 +89,7 @@ export function renderMemText(doc: MemDocument, lang: Lang, s: Style, opts: { to
       ['PID', 'COMM', 'RSS', 'ANON', 'FILE', 'SHMEM', 'SWAP', 'CONTAINER/CGROUP'],
       doc.processes
         .slice(0, top)
-        .map((p) => [String(p.pid), p.comm, B(p.rssBytes), B(p.anonBytes), B(p.fileBytes), B(p.shmemBytes), B(p.swapBytes), containerText(p.container) || (p.cgroup ?? '')]),
+        .map((p) => [String(p.pid), p.comm, B(p.rssBytes), B(p.anonBytes), B(p.fileBytes), B(p.shmemBytes), B(p.swapBytes), containerLabel(p.container) || (p.cgroup ?? '')]),
       s,
     ),
   );
@@ -245,7 +100,7 @@ export function renderMemText(doc: MemDocument, lang: Lang, s: Style, opts: { to
       ['CGROUP', 'USAGE', 'ANON', 'FILE', 'ACTIVE_FILE', 'SHMEM', 'WORKINGSET', 'LIMIT', 'CONTAINER'],
       doc.cgroups
         .slice(0, top)
-        .map((c) => [c.path, B(c.usageBytes), B(c.anonBytes), B(c.fileBytes), B(c.activeFileBytes), B(c.shmemBytes), B(c.workingsetBytes), c.limitBytes === null ? 'max' : B(c.limitBytes), containerText(c.container)]),
+        .map((c) => [c.path, B(c.usageBytes), B(c.anonBytes), B(c.fileBytes), B(c.activeFileBytes), B(c.shmemBytes), B(c.workingsetBytes), c.limitBytes === null ? 'max' : B(c.limitBytes), containerLabel(c.container)]),
       s,
     ),
   );

@@ -2,48 +2,14 @@
  * `oscope.memleak/v1`: the kernel memory leak check as one JSON document (schema below, checked by
  * tests) and its text rendering. Built from a MemleakAnalysis (src/diagnose/memleak/) plus the language.
  */
-import { z } from 'zod';
+import { MEMLEAK_SCHEMA, type MemleakDocument } from '../contract/memleak.js';
 import type { MemleakAnalysis } from '../diagnose/memleak/analyze.js';
-import { FindingSchema, localizeFindings } from './finding.js';
+import { localizeFindings } from './finding.js';
 import { formatBytes, formatCount } from './format.js';
 import { type Lang, t } from './i18n/index.js';
 import { type Style, renderCoverage, renderFindings, section, table } from './text.js';
 
-export const MEMLEAK_SCHEMA = 'oscope.memleak/v1';
-
-const bytes = z.number().int().nonnegative();
-
-export const MemleakDocumentSchema = z
-  .object({
-    schema: z.literal(MEMLEAK_SCHEMA),
-    type: z.enum(['slab', 'page', 'vmalloc', 'check']),
-    durationS: z.number().nonnegative(),
-    verdict: z
-      .object({
-        leaking: z.boolean(),
-        kind: z.enum(['slab', 'page', 'vmalloc']).nullable(),
-        confidence: z.enum(['none', 'low', 'medium', 'high']),
-        reason: z.string().min(1),
-      })
-      .strict(),
-    growth: z.array(z.object({ name: z.string(), startBytes: bytes, endBytes: bytes, bytesPerS: z.number().int() }).strict()),
-    callsites: z.array(
-      z
-        .object({
-          symbol: z.string(),
-          stack: z.array(z.string()),
-          outstandingBytes: bytes,
-          count: z.number().int().nonnegative(),
-          oldestAgeS: z.number().nonnegative(),
-        })
-        .strict(),
-    ),
-    findings: z.array(FindingSchema),
-    method: z.record(z.string()),
-    coverage: z.array(z.object({ section: z.string(), status: z.enum(['complete', 'partial', 'unavailable']), reason: z.string().optional() })),
-  })
-  .strict();
-export type MemleakDocument = z.infer<typeof MemleakDocumentSchema>;
+export { MEMLEAK_SCHEMA, MemleakDocumentSchema, type MemleakDocument } from '../contract/memleak.js';
 
 export function memleakDocument(a: MemleakAnalysis, lang: Lang): MemleakDocument {
   return {

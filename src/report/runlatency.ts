@@ -2,73 +2,13 @@
  * `oscope.runlatency/v1`: scheduling and interrupt latency as one JSON document (schema below, checked
  * by tests) and its text rendering, built from a LatencyAnalysis (src/diagnose/latency/).
  */
-import { z } from 'zod';
-import type { LatencyAnalysis, LatencyEvent } from '../diagnose/latency/types.js';
-import { FindingSchema, localizeFindings } from './finding.js';
+import { RUNLATENCY_SCHEMA, type LatencyEvent, type RunlatencyDocument } from '../contract/runlatency.js';
+import type { LatencyAnalysis } from '../diagnose/latency/types.js';
+import { localizeFindings } from './finding.js';
 import { type Lang, t } from './i18n/index.js';
 import { type Style, renderCoverage, renderFindings, section, table } from './text.js';
 
-export const RUNLATENCY_SCHEMA = 'oscope.runlatency/v1';
-
-const kind = z.enum(['irqoff', 'softirq', 'hardirq', 'nosched', 'runqueue']);
-const ms = z.number().nonnegative();
-const task = z.object({ pid: z.number().int().nonnegative(), comm: z.string() }).strict();
-
-export const LatencyEventSchema = z
-  .object({
-    kind,
-    cpu: z.number().int().nonnegative(),
-    pid: z.number().int().nonnegative(),
-    comm: z.string(),
-    latencyMs: ms,
-    at: z.string().datetime(),
-    stack: z.array(z.string()),
-    culprit: task.nullable(),
-  })
-  .strict();
-
-const histogram = {
-  count: z.number().int().nonnegative(),
-  buckets: z.array(z.number().int().nonnegative()),
-  meanMs: ms,
-  p50Ms: ms,
-  p99Ms: ms,
-  maxMs: ms,
-};
-
-const kindSummary = z.object({ count: z.number().int().nonnegative(), maxMs: ms, totalMs: ms }).strict();
-
-export const RunlatencyDocumentSchema = z
-  .object({
-    schema: z.literal(RUNLATENCY_SCHEMA),
-    thresholds: z.object({ irqoff: ms, softirq: ms, hardirq: ms, nosched: ms, runqueue: ms }).strict(),
-    events: z.array(LatencyEventSchema),
-    histograms: z
-      .object({
-        runqueue: z
-          .object({
-            perCpu: z.array(z.object({ cpu: z.number().int().nonnegative(), ...histogram }).strict()),
-            perCgroup: z.array(z.object({ cgroup: z.string(), ...histogram }).strict()),
-          })
-          .strict(),
-      })
-      .strict(),
-    summary: z
-      .object({
-        durationS: ms,
-        cpus: z.number().int().nonnegative(),
-        byKind: z.object({ irqoff: kindSummary, softirq: kindSummary, hardirq: kindSummary, nosched: kindSummary, runqueue: kindSummary }).strict(),
-        stealGaps: z.number().int().nonnegative(),
-        timerGaps: z.number().int().nonnegative(),
-        lostEvents: z.number().int().nonnegative(),
-      })
-      .strict(),
-    findings: z.array(FindingSchema),
-    method: z.record(z.string()),
-    coverage: z.array(z.object({ section: z.string(), status: z.enum(['complete', 'partial', 'unavailable']), reason: z.string().optional() }).strict()),
-  })
-  .strict();
-export type RunlatencyDocument = z.infer<typeof RunlatencyDocumentSchema>;
+export { LatencyEventSchema, RUNLATENCY_SCHEMA, RunlatencyDocumentSchema, type RunlatencyDocument } from '../contract/runlatency.js';
 
 export function runlatencyDocument(a: LatencyAnalysis, lang: Lang): RunlatencyDocument {
   return {

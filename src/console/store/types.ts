@@ -4,12 +4,16 @@
  * instances can share one database). Times are epoch milliseconds in the store and ISO 8601 in the API.
  */
 
-export type TaskStatus = 'queued' | 'running' | 'done' | 'failed' | 'timeout' | 'cancelled';
+import type { Severity } from '../../contract/common.js';
+import type { AlertMessages, AlertState } from '../../contract/agent-wire.js';
+import type { Role, TaskProgress, TaskStatus } from '../../contract/console.js';
+
+export type { AlertMessages, Role, TaskProgress, TaskStatus };
 export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['queued', 'running'];
 
 /** `admin` manages users and nodes and runs diagnoses; `viewer` only reads. */
-export type UserRole = 'admin' | 'viewer';
-export const USER_ROLES: readonly UserRole[] = ['admin', 'viewer'];
+export type UserRole = Role;
+export { USER_ROLES } from '../../contract/console.js';
 
 export interface UserRow {
   id: string;
@@ -25,11 +29,6 @@ export interface LoginThrottle {
   windowStart: number;
 }
 
-/** An alert message in each UI language. */
-export interface AlertMessages {
-  en: string;
-  'zh-CN': string;
-}
 
 export interface NodeRow {
   id: string;
@@ -44,11 +43,6 @@ export interface NodeRow {
   latest: { ts: number; data: Record<string, unknown> } | null;
 }
 
-export interface TaskProgress {
-  step: string;
-  done: number;
-  total: number;
-}
 
 export interface TaskRow {
   id: string;
@@ -86,8 +80,8 @@ export interface AlertRow {
   id: string;
   nodeId: string;
   rule: string;
-  severity: 'info' | 'warning' | 'critical';
-  state: 'firing' | 'resolved';
+  severity: Severity;
+  state: AlertState;
   ts: number;
   /** English (what older agents send). */
   message: string;

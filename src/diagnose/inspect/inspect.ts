@@ -21,19 +21,10 @@ import { type LogReport, LogScanner } from './engine.js';
 import { type InspectItem, foldReports, levelRank, sortItems } from './items.js';
 import { type Level, type RuleSet, loadRules } from './rules.js';
 
-export const INSPECT_SCHEMA = 'oscope.inspect/v1';
+import { INSPECT_SCHEMA, type SourceInfo } from '../../contract/inspect.js';
 
-export type SourceStatus = 'used' | 'skipped' | 'unavailable' | 'error';
+export { INSPECT_SCHEMA, type SourceInfo, type SourceStatus } from '../../contract/inspect.js';
 
-export interface SourceInfo {
-  name: string;
-  kind: 'file' | 'kmsg' | 'journal' | 'mcelog';
-  status: SourceStatus;
-  lines?: number;
-  bytes?: number;
-  reports?: number;
-  reason?: string;
-}
 
 export interface InspectOptions {
   /** Only log reports at or after this time (ms since the epoch). */

@@ -3,36 +3,12 @@
  * into one item with a count and first/last times; indicator, config and hardware checks add their own.
  * Items are ordered most severe first, then by first appearance.
  */
-import { z } from 'zod';
 import type { LogReport } from './engine.js';
-import { ITEM_CLASSES, type ItemClass, type Level, LEVELS, LevelSchema, type RuleSet } from './rules.js';
+import { type ItemClass, type Level, LEVELS, type RuleSet } from './rules.js';
 
-export const InspectItemSchema = z.object({
-  /** Stable id: `log.<kind>.<hash of title>` for log items, `<class>.<check>` for checks. */
-  id: z.string(),
-  class: z.enum(ITEM_CLASSES),
-  /** Crash class (syzkaller TYPE vocabulary: HANG, WARNING, KASAN-READ, …) or OOM, MCE, FS-ERROR, … */
-  kind: z.string(),
-  level: LevelSchema,
-  title: z.string(),
-  count: z.number().int().nonnegative(),
-  firstAt: z.string().nullable(),
-  lastAt: z.string().nullable(),
-  /** Seconds since boot of the first/last occurrence when no wall-clock time is known. */
-  firstUptimeS: z.number().nullable(),
-  lastUptimeS: z.number().nullable(),
-  evidence: z.array(z.string()),
-  stack: z.array(z.string()),
-  /** The container or pod involved (OOM victims), when known. */
-  container: z.string().nullable(),
-  /** Catalog key of the suggestion (`inspect.suggest.<kind>`) and its params, localized by the renderer. */
-  suggestion: z.string(),
-  /** Where the item came from (a log source name, or the kernel file a check read). */
-  source: z.string(),
-  /** Kind-specific details (OOM analysis, check values). */
-  details: z.record(z.unknown()),
-});
-export type InspectItem = z.infer<typeof InspectItemSchema>;
+import type { InspectItem } from '../../contract/inspect.js';
+
+export { InspectItemSchema, type InspectItem } from '../../contract/inspect.js';
 
 export function levelRank(l: Level): number {
   return LEVELS.indexOf(l);

@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { NeedleScanner } from './needles.js';
 
-export const LEVELS = ['fatal', 'critical', 'error', 'warning', 'info'] as const;
-export type Level = (typeof LEVELS)[number];
-export const LevelSchema = z.enum(LEVELS);
+import { ITEM_CLASSES, LevelSchema, type Level } from '../../contract/inspect.js';
+
+export { ITEM_CLASSES, LEVELS, LevelSchema, type ItemClass, type Level } from '../../contract/inspect.js';
 
 const StackSchema = z.object({
   parts: z.array(z.string()).min(1),
@@ -61,8 +61,6 @@ const RuleSchema = z
   })
   .refine((r) => !r.headerRegex || (r.needles && r.needles.length > 0), { message: 'a headerRegex rule needs "needles"' });
 
-export const ITEM_CLASSES = ['log', 'indicator', 'config', 'hardware', 'known-issue'] as const;
-export type ItemClass = (typeof ITEM_CLASSES)[number];
 
 export const KindInfoSchema = z.object({
   level: LevelSchema,

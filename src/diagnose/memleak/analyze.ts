@@ -3,48 +3,13 @@
  * is history), and the verdict that combines sustained growth with outstanding allocations found by
  * tracing. The shapes here are what `oscope.memleak/v1` carries (src/report/memleak.ts localizes).
  */
-import type { RawFinding } from '../../report/finding.js';
+import type { Coverage, Method, RawFinding } from '../../contract/common.js';
+import type { Callsite, GrowthRow, LeakType, Verdict } from '../../contract/memleak.js';
 import type { Thresholds } from '../thresholds.js';
 import { type SeriesFit, linearFit } from './growth.js';
-import type { LeakType } from './sample.js';
 
-export type Confidence = 'none' | 'low' | 'medium' | 'high';
-
-/** Why the verdict is what it is: a catalog key (memleak.reason.*) and its params. */
-export interface VerdictReason {
-  key: string;
-  params: Record<string, string | number>;
-}
-
-export interface Verdict {
-  leaking: boolean;
-  kind: LeakType | null;
-  confidence: Confidence;
-  reason: VerdictReason;
-}
-
-export interface GrowthRow {
-  name: string;
-  startBytes: number;
-  endBytes: number;
-  bytesPerS: number;
-}
-
-export interface Callsite {
-  /** Innermost frame outside the allocator (the caller that allocated), "func+0x1a". */
-  symbol: string;
-  /** Frames, innermost first, symbolised ("func+0x1a [module]"). */
-  stack: string[];
-  outstandingBytes: number;
-  count: number;
-  oldestAgeS: number;
-}
-
-export interface Coverage {
-  section: string;
-  status: 'complete' | 'partial' | 'unavailable';
-  reason?: string;
-}
+export type { Coverage } from '../../contract/common.js';
+export type { Callsite, Confidence, GrowthRow, Verdict, VerdictReason } from '../../contract/memleak.js';
 
 export interface MemleakAnalysis {
   /** `check` for the instant check (`-c`). */
@@ -54,7 +19,7 @@ export interface MemleakAnalysis {
   growth: GrowthRow[];
   callsites: Callsite[];
   findings: RawFinding[];
-  method: Record<string, string>;
+  method: Method;
   coverage: Coverage[];
 }
 

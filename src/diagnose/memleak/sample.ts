@@ -18,8 +18,9 @@ import { readVmallocinfo, vmallocByCaller } from '../../kernel/procfs/vmallocinf
 import { pageSize } from '../../kernel/procfs/vmstat.js';
 import { readZoneinfo } from '../../kernel/procfs/zoneinfo.js';
 
-export type LeakType = 'slab' | 'page' | 'vmalloc';
-export const LEAK_TYPES: readonly LeakType[] = ['slab', 'page', 'vmalloc'];
+import type { LeakType } from '../../contract/memleak.js';
+
+export { LEAK_TYPES, type LeakType } from '../../contract/memleak.js';
 
 export const UNACCOUNTED = 'unaccounted';
 

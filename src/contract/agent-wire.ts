@@ -1,0 +1,130 @@
+/**
+ * The agent ↔ console wire: what an agent sends (hello, samples, alert events, task progress and
+ * results, reports of diagnoses it ran on its own) and what it gets back. The console parses every body
+ * with these schemas; the agent builds its requests from the same types.
+ */
+import { z } from 'zod';
+import { SeveritySchema } from './common.js';
+
+export const isoTime = z.string().datetime({ offset: true });
+export const uuid = z.string().uuid();
+/** A bounded JSON object (the store keeps it as text). */
+export const jsonObject = z.record(z.unknown());
+
+export const HelloBody = z
+  .object({
+    hostname: z.string().min(1).max(255),
+    kernel: z.string().max(255).default(''),
+    agentVersion: z.string().max(64).default(''),
+    diagnoses: z.array(z.string().max(32)).max(64).default([]),
+    intervalS: z.number().positive().max(3600).optional(),
+  })
+  .strict();
+export type Hello = z.input<typeof HelloBody>;
+
+export const HelloReplySchema = z.object({ nodeId: z.string(), name: z.string(), serverTime: z.string(), diagnoses: z.array(z.string()) });
+export type HelloReply = z.infer<typeof HelloReplySchema>;
+
+/** The run-queue latency histogram of one sample interval. Bucket upper bounds in ms; the last is +Inf (null in JSON). */
+export const RunqueueLatencySampleSchema = z.object({
+  leMs: z.array(z.number().nullable()),
+  counts: z.array(z.number().int().nonnegative()),
+  count: z.number().int().nonnegative(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  maxMs: z.number().nullable(),
+});
+export type RunqueueLatencySample = z.infer<typeof RunqueueLatencySampleSchema>;
+
+export const LogAnomalyCountsSchema = z.object({ total: z.number().int().nonnegative(), byRule: z.record(z.number()) });
+export type LogAnomalyCounts = z.infer<typeof LogAnomalyCountsSchema>;
+
+export const SampleCgroupSchema = z.object({
+  path: z.string(),
+  /** The container's label (report/format.ts containerLabel), null for a plain cgroup. */
+  container: z.string().nullable(),
+  usageBytes: z.number(),
+  workingsetBytes: z.number(),
+  limitBytes: z.number().nullable(),
+});
+export type SampleCgroup = z.infer<typeof SampleCgroupSchema>;
+
+/**
+ * The compact metrics sample an agent sends every interval (a few hundred bytes plus the top cgroups).
+ * Every field is optional for the console: older agents send fewer.
+ */
+export const NodeSampleDataSchema = z.object({
+  memTotalBytes: z.number().optional(),
+  memAvailableBytes: z.number().optional(),
+  memFreeBytes: z.number().optional(),
+  components: z.record(z.number()).optional(),
+  zombieCgroups: z.number().nullable().optional(),
+  zombieBytes: z.number().nullable().optional(),
+  psiMemorySomeAvg10: z.number().nullable().optional(),
+  psiMemoryFullAvg10: z.number().nullable().optional(),
+  runqueueLatency: RunqueueLatencySampleSchema.nullable().optional(),
+  logAnomalies: LogAnomalyCountsSchema.nullable().optional(),
+  cgroups: z.array(SampleCgroupSchema).optional(),
+});
+export type NodeSampleData = z.infer<typeof NodeSampleDataSchema>;
+
+export const SampleSchema = z.object({ ts: isoTime, data: jsonObject }).strict();
+export const SamplesBody = z.object({ samples: z.array(SampleSchema).min(1).max(1000) }).strict();
+export type Sample = z.infer<typeof SampleSchema>;
+
+export const AlertStateSchema = z.enum(['firing', 'resolved']);
+export type AlertState = z.infer<typeof AlertStateSchema>;
+export const AlertMessagesSchema = z.object({ en: z.string().max(2000), 'zh-CN': z.string().max(2000) }).strict();
+export type AlertMessages = z.infer<typeof AlertMessagesSchema>;
+
+export const AlertEventSchema = z
+  .object({
+    id: uuid,
+    rule: z.string().min(1).max(128),
+    severity: SeveritySchema,
+    state: AlertStateSchema,
+    ts: isoTime,
+    /** English; what older consoles and agents use. */
+    message: z.string().max(2000),
+    /** The message in each UI language (the web shows `messages[lang] ?? message`). */
+    messages: AlertMessagesSchema.optional(),
+    data: jsonObject.default({}),
+  })
+  .strict();
+export type AlertEvent = z.infer<typeof AlertEventSchema>;
+export const AlertsBody = z.object({ events: z.array(AlertEventSchema).min(1).max(1000) }).strict();
+
+export const ProgressBody = z.object({ step: z.string().max(200), done: z.number().min(0), total: z.number().min(0) }).strict();
+export type Progress = z.infer<typeof ProgressBody>;
+
+/** A diagnosis document: a `schema` name and anything else (each schema's own contract is in src/contract/<area>.ts). */
+export const ReportDocument = z.object({ schema: z.string().min(1).max(64) }).passthrough();
+export type ReportDocumentJson = z.infer<typeof ReportDocument>;
+
+export const ResultBody = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('done'), report: ReportDocument }).strict(),
+  z.object({ status: z.literal('failed'), error: z.string().min(1).max(4000) }).strict(),
+]);
+export type TaskResult = z.infer<typeof ResultBody>;
+
+/** A diagnosis the agent ran on its own (an alert rule's autoDiagnose). */
+export const AgentReportBody = z
+  .object({
+    /** Given by the agent, so a report re-sent after a lost acknowledgement is stored once (the task's id). */
+    id: uuid.optional(),
+    diagnosis: z.string().min(1).max(32),
+    params: jsonObject.default({}),
+    rule: z.string().min(1).max(128),
+    result: ResultBody,
+  })
+  .strict();
+
+/** What the console sends an agent that claims a task. */
+export const ClaimedTaskSchema = z.object({
+  id: z.string(),
+  diagnosis: z.string(),
+  params: z.unknown(),
+  /** Send progress at least this often, or the task times out. */
+  heartbeatMs: z.number(),
+});
+export type ClaimedTask = z.infer<typeof ClaimedTaskSchema>;

@@ -1,0 +1,164 @@
+/**
+ * The console's HTTP API for people (src/console/API.md is its reference): request bodies and queries,
+ * parsed with these schemas before anything is read or written (unknown keys are refused), and the
+ * JSON every route returns. web/ imports these types; the server builds its replies from them.
+ */
+import { z } from 'zod';
+import { SeveritySchema } from './common.js';
+import { AlertMessagesSchema, AlertStateSchema, NodeSampleDataSchema, isoTime, jsonObject, uuid } from './agent-wire.js';
+
+const name = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits and . _ : - only');
+
+// --- requests ---
+
+export const LoginBody = z.object({ username: z.string().min(1).max(128), password: z.string().min(1).max(1024) }).strict();
+
+/** A person's user name: what a login accepts, restricted when an admin creates one. */
+const username = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9._@-]*$/, 'letters, digits and . _ @ - only, starting with a letter or digit');
+/** At least 10 characters: the console guards fleet-wide root actions. */
+const newPassword = z.string().min(10, 'at least 10 characters').max(1024);
+
+export const USER_ROLES = ['admin', 'viewer'] as const;
+export const RoleSchema = z.enum(USER_ROLES);
+export type Role = z.infer<typeof RoleSchema>;
+
+export const CreateUserBody = z.object({ username, password: newPassword, role: RoleSchema.default('viewer') }).strict();
+export const ChangePasswordBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword }).strict();
+export const CreateNodeBody = z.object({ name }).strict();
+export const IdParams = z.object({ id: uuid }).strict();
+
+export const ListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    node: uuid.optional(),
+  })
+  .strict();
+
+export const AlertsQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    node: uuid.optional(),
+    severity: SeveritySchema.optional(),
+    state: AlertStateSchema.optional(),
+  })
+  .strict();
+export type AlertFilter = { node?: string; severity?: z.infer<typeof SeveritySchema>; state?: z.infer<typeof AlertStateSchema> };
+
+export const SamplesQuery = z
+  .object({
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  })
+  .strict();
+
+export const CreateTaskBody = z
+  .object({
+    diagnosis: z.string().min(1).max(32),
+    params: jsonObject.default({}),
+  })
+  .strict();
+
+// --- replies ---
+
+export const MeSchema = z.object({ id: z.string(), username: z.string(), role: RoleSchema });
+export type Me = z.infer<typeof MeSchema>;
+
+export const UserSchema = z.object({ id: z.string(), username: z.string(), role: RoleSchema, createdAt: z.string() });
+export type User = z.infer<typeof UserSchema>;
+
+/** What the agent said about itself in its last hello. */
+export const NodeInfoSchema = z.object({
+  hostname: z.string().optional(),
+  kernel: z.string().optional(),
+  agentVersion: z.string().optional(),
+  diagnoses: z.array(z.string()).optional(),
+  intervalS: z.number().optional(),
+});
+export type NodeInfo = z.infer<typeof NodeInfoSchema>;
+
+/** The node's newest sample: its time and the agent's sample data. */
+export const NodeLatestSchema = NodeSampleDataSchema.extend({ ts: z.string() });
+export type NodeLatest = z.infer<typeof NodeLatestSchema>;
+
+export const NodeSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  lastSeenAt: z.string().nullable(),
+  online: z.boolean(),
+  info: NodeInfoSchema,
+  latest: NodeLatestSchema.nullable(),
+});
+export type Node = z.infer<typeof NodeSchema>;
+
+export const TASK_STATUSES = ['queued', 'running', 'done', 'failed', 'timeout', 'cancelled'] as const;
+export const TaskStatusSchema = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatusSchema>;
+
+export const TaskProgressSchema = z.object({ step: z.string(), done: z.number(), total: z.number() });
+export type TaskProgress = z.infer<typeof TaskProgressSchema>;
+
+export const TaskSchema = z.object({
+  id: z.string(),
+  nodeId: z.string(),
+  diagnosis: z.string(),
+  params: z.record(z.unknown()),
+  status: TaskStatusSchema,
+  createdBy: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  progress: TaskProgressSchema.nullable(),
+  error: z.string().nullable(),
+  reportSchema: z.string().nullable(),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+export const AlertSchema = z.object({
+  id: z.string(),
+  nodeId: z.string(),
+  rule: z.string(),
+  severity: SeveritySchema,
+  state: AlertStateSchema,
+  ts: z.string(),
+  /** English. */
+  message: z.string(),
+  /** Per UI language, when the agent sent them. */
+  messages: AlertMessagesSchema.nullable().optional(),
+  data: z.record(z.unknown()),
+});
+export type Alert = z.infer<typeof AlertSchema>;
+
+export const DiagnosisInfoSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  schema: z.string(),
+  timeoutMs: z.number(),
+  defaults: z.record(z.unknown()).nullable(),
+});
+export type DiagnosisInfo = z.infer<typeof DiagnosisInfoSchema>;
+
+export const NodeSampleSchema = z.object({ ts: z.string(), data: NodeSampleDataSchema });
+export type NodeSample = z.infer<typeof NodeSampleSchema>;
+
+/** The replies, route by route (what `api.*` in web/src/api.ts resolves to). */
+export interface ApiReplies {
+  'POST /auth/login': { user: Me };
+  'POST /auth/logout': { ok: boolean };
+  'GET /api/me': Me;
+  'POST /api/me/password': { ok: boolean };
+  'GET /api/users': { users: User[] };
+  'POST /api/users': { user: User };
+  'DELETE /api/users/:id': { ok: boolean };
+  'GET /api/diagnoses': { diagnoses: DiagnosisInfo[] };
+  'GET /api/nodes': { nodes: Node[] };
+  'POST /api/nodes': { node: Node; token: string };
+  'GET /api/nodes/:id': Node;
+  'GET /api/nodes/:id/samples': { samples: NodeSample[] };
+  'POST /api/nodes/:id/tasks': { task: Task };
+  'GET /api/tasks': { tasks: Task[] };
+  'GET /api/tasks/:id': { task: Task };
+  'POST /api/tasks/:id/cancel': { task: Task };
+  'GET /api/alerts': { alerts: Alert[] };
+}
