@@ -71,7 +71,7 @@ export class KernelLogSource {
    * other log transports).
    */
   static async open(host: Host, opts: { reader?: KmsgReader; rules?: RuleSet } = {}): Promise<{ source: KernelLogSource } | { unavailable: string }> {
-    if (!opts.reader && host.kind !== 'live') return { unavailable: 'the kernel log is followed on live hosts only' };
+    if (!opts.reader && !host.live) return { unavailable: 'the kernel log is followed on live hosts only' };
     let reader: KmsgReader;
     try {
       reader = opts.reader ?? liveKmsgReader();

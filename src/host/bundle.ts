@@ -13,9 +13,34 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tar from 'tar';
-import { type Host, HostError, type HostInfo, type HostStat, type HostStatfs, toHostError } from './host.js';
+import { type Host, HostError, type HostInfo, type HostStat, type HostStatfs, type LiveCapabilities, toHostError } from './host.js';
 
 export const BUNDLE_FORMAT = 'oscope.bundle/v1';
+
+/** Where a recorded /dev/kmsg read is kept (the path it has on the machine). */
+const KMSG_FILE = '/dev/kmsg';
+/**
+ * Where diagnoses keep what only a live host can measure (page cache per file, BPF walks), as JSON: a
+ * path no kernel has, so it never shadows a real file.
+ */
+export const CAPTURE_DIR = '/.oscope/captures';
+
+/** The path of a diagnosis's capture in a bundle. */
+export function capturePath(name: string): string {
+  return `${CAPTURE_DIR}/${name}.json`;
+}
+
+/** Keeps `capture` in the bundle being recorded (no-op on any other host). */
+export function recordCapture(host: Host, name: string, capture: unknown): void {
+  if (host instanceof RecordingHost) host.recordCapture(name, capture);
+}
+
+/** A capture kept by recordCapture, or undefined when the bundle has none (or the host is not a bundle). */
+export async function readCapture(host: Host, name: string): Promise<unknown> {
+  if (host.live) return undefined;
+  const text = await host.tryReadText(capturePath(name));
+  return text === undefined ? undefined : (JSON.parse(text) as unknown);
+}
 
 type Answer<T> = { ok: T } | { error: string };
 
@@ -39,6 +64,12 @@ function errorCode(err: unknown): string {
 
 export class RecordingHost implements Host {
   readonly kind = 'live' as const;
+  /**
+   * The inner host's capabilities, with /dev/kmsg recorded (a bundle replays it from the file). What
+   * the others measure (page cache, BPF walks) is not in the bundle: diagnoses that need them record
+   * their own capture (see `recordCapture`).
+   */
+  readonly live: LiveCapabilities | undefined;
   private readonly files = new Map<string, Uint8Array>();
   private readonly manifest: Omit<Manifest, 'info' | 'oscopeVersion' | 'format'> = {
     fileErrors: {},
@@ -52,6 +83,20 @@ export class RecordingHost implements Host {
 
   constructor(private readonly inner: Host) {
     this.infoValue = inner.info();
+    const l = inner.live;
+    this.live = l && {
+      ...l,
+      readKmsg: () => {
+        const text = l.readKmsg();
+        this.files.set(KMSG_FILE, Buffer.from(text, 'utf8'));
+        return text;
+      },
+    };
+  }
+
+  /** Keeps a diagnosis's own capture (JSON) in the bundle under `captures/<name>.json`, for `--from`. */
+  recordCapture(name: string, capture: unknown): void {
+    this.files.set(capturePath(name), Buffer.from(JSON.stringify(capture), 'utf8'));
   }
 
   info(): HostInfo {
@@ -148,6 +193,7 @@ export class RecordingHost implements Host {
 /** Answers from a bundle written by RecordingHost.writeBundle. */
 export class BundleHost implements Host {
   readonly kind = 'bundle' as const;
+  readonly live = undefined;
 
   private constructor(
     private readonly manifest: Manifest,

@@ -4,7 +4,7 @@
  * `<root>/sys/fs/cgroup/memory.stat`. Symlinks inside the tree are returned as they are by readLink (so a
  * fixture can hold `fd/3 -> socket:[123]`), and stat() is lstat(2) of the mapped path.
  *
- * It behaves like a bundle: `kind` is 'bundle', info() is fixed at construction.
+ * It behaves like a bundle: `kind` is 'bundle', it has no live capabilities, info() is fixed at construction.
  */
 import { join, resolve } from 'node:path';
 import { HostError, type HostInfo } from './host.js';
@@ -12,6 +12,7 @@ import { LiveHost } from './live.js';
 
 export class FixtureDirHost extends LiveHost {
   override readonly kind = 'bundle' as const;
+  override readonly live = undefined;
   private readonly root: string;
   private readonly infoValue: HostInfo;
 

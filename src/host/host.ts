@@ -7,6 +7,10 @@
  * Errors: a missing file or a permission problem is thrown as a HostError with the errno code, so that
  * callers can tell "the kernel does not have this" (ENOENT) from "you are not root" (EACCES/EPERM).
  */
+import type { KpageSummaryScan } from '../kernel/kpage/worker.js';
+import type { NativeStatus } from '../kernel/native.js';
+import type { InodeWalkOptions, InodeWalkerStatus } from '../kernel/pagecache/inode-walk.js';
+import type { MeasureMethod, ProbeStatus } from '../kernel/pagecache/probe.js';
 
 export interface HostStat {
   size: number;
@@ -43,8 +47,32 @@ export interface HostInfo {
   uid: number;
 }
 
+/**
+ * What only the running machine can do, beyond reading files: the native addon (cachestat, mincore,
+ * pagemap, perf events, libbpf), the BPF in-core inode walker, the kpageflags scan in a worker thread
+ * and /dev/kmsg. A bundle has none of it (`host.live` is undefined there), so a diagnosis asks
+ * `host.live` instead of checking what kind of host it has, and says in `coverage` what it could not do.
+ * The implementations live in src/host/live.ts over src/kernel/ (type-only imports here).
+ */
+export interface LiveCapabilities {
+  /** This process: a live diagnosis leaves its own files, maps and threads out. */
+  readonly selfPid: number;
+  /** The N-API addon, or why it cannot be loaded. */
+  native(): NativeStatus;
+  /** The page cache probe (cachestat, else mincore; pagemap+kpageflags sampling), or why not. */
+  pageCacheProbe(opts?: { method?: MeasureMethod }): ProbeStatus;
+  /** The BPF in-core inode walker (every cached inode, files nobody has open too), or why not. */
+  inodeWalker(opts?: InodeWalkOptions): InodeWalkerStatus;
+  /** The /proc/kpageflags scan, run in a worker thread so it overlaps other reads. */
+  scanKpages(opts?: { cgroups?: boolean }): Promise<KpageSummaryScan>;
+  /** The kernel ring buffer as /dev/kmsg gives it now (one "prio,seq,usec,flags;message" record a line). Throws HostError. */
+  readKmsg(): string;
+}
+
 export interface Host {
   readonly kind: 'live' | 'bundle';
+  /** The live-only capabilities; undefined on a captured bundle or a fixture tree. */
+  readonly live: LiveCapabilities | undefined;
   info(): HostInfo;
   /** The whole file as UTF-8 text. Throws HostError. */
   readText(path: string): Promise<string>;

@@ -1,7 +1,22 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink, stat, statfs } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { type Host, type HostInfo, type HostStat, type HostStatfs, toHostError } from './host.js';
+import { readKmsgLive } from '../kernel/log/kmsg.js';
+import { loadNative } from '../kernel/native.js';
+import { liveInodeWalker } from '../kernel/pagecache/inode-walk.js';
+import { liveProbe } from '../kernel/pagecache/probe.js';
+import { type Host, type HostInfo, type HostStat, type HostStatfs, type LiveCapabilities, toHostError } from './host.js';
+
+/** The running machine's capabilities (see LiveCapabilities); one instance serves every LiveHost. */
+export const LIVE_CAPABILITIES: LiveCapabilities = {
+  selfPid: process.pid,
+  native: () => loadNative(),
+  pageCacheProbe: (opts) => liveProbe(opts),
+  inodeWalker: (opts) => liveInodeWalker(opts),
+  // A dynamic import: the worker module runs a LiveHost of its own (a static import would be a cycle).
+  scanKpages: async (opts) => (await import('../kernel/kpage/worker.js')).scanKpagesInWorker(opts),
+  readKmsg: () => readKmsgLive(),
+};
 
 /**
  * The machine we run on. Subclasses may map paths elsewhere (FixtureDirHost) by overriding `resolvePath`;
@@ -9,6 +24,7 @@ import { type Host, type HostInfo, type HostStat, type HostStatfs, toHostError }
  */
 export class LiveHost implements Host {
   readonly kind: 'live' | 'bundle' = 'live';
+  readonly live: LiveCapabilities | undefined = LIVE_CAPABILITIES;
 
   /** The real path to open for a host path: the path itself on the live machine. */
   protected resolvePath(path: string): string {

@@ -8,7 +8,6 @@ import { irqoffMethodFrom, kindThresholds, runLatency } from '../../diagnose/lat
 import { runCheck, runMemleak } from '../../diagnose/memleak/run.js';
 import { createBpfTracer } from '../../diagnose/memleak/trace.js';
 import { resolveThresholds } from '../../diagnose/thresholds.js';
-import { liveProbe } from '../../kernel/pagecache/probe.js';
 import { FILECACHE_SCHEMA, fileCacheDocument } from '../../report/filecache.js';
 import { LANGS } from '../../report/i18n/index.js';
 import { MEMLEAK_SCHEMA, memleakDocument } from '../../report/memleak.js';
@@ -108,7 +107,7 @@ export const filecacheDiagnosis: DiagnosisEntry<z.infer<typeof FilecacheParams>>
   params: FilecacheParams,
   timeoutMs: 10 * 60_000,
   run: async (host, p, onProgress) => {
-    const st = liveProbe();
+    const st = host.live ? host.live.pageCacheProbe() : { available: false as const, reason: 'the page cache is measured on the live host only' };
     if (!st.available) throw new Error(st.reason);
     try {
       const a = await runFileCache(host, st.probe, {

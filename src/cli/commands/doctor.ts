@@ -49,7 +49,7 @@ export const registerDoctor: RegisterCommand = (program: Command, ctx: () => Cli
       const c = ctx();
       const host = await c.host();
       let features = await probeKernelFeatures(host);
-      if (host.kind === 'live') {
+      if (host.live) {
         try {
           features = mergeBpf(features, await probeBpf(host));
         } catch (err) {

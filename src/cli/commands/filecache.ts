@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { ScopeNotFoundError, runFileCache, type FileCacheOptions } from '../../diagnose/filecache/run.js';
 import { DEFAULT_EXCLUDES } from '../../diagnose/filecache/sources.js';
-import { liveProbe } from '../../kernel/pagecache/probe.js';
 import { fileCacheDocument, renderFileCacheText } from '../../report/filecache.js';
 import { styleFrom } from '../../report/text.js';
 import type { CliContext } from '../context.js';
@@ -52,8 +51,8 @@ export const registerFilecache: RegisterCommand = (program: Command, ctx: () => 
       const scopes = [flags.container && 'container', flags.pod && 'pod', flags.cgroup && 'cgroup'].filter(Boolean);
       if (scopes.length > 1) throw new UserError('give only one of --container, --pod and --cgroup', EXIT.usage);
       const host = await c.host();
-      if (host.kind !== 'live') throw new UserError('filecache measures the page cache of the running machine; it cannot run on a captured bundle (--from)', EXIT.usage);
-      const status = liveProbe(flags.mincore ? { method: 'mincore' } : {});
+      if (!host.live) throw new UserError('filecache measures the page cache of the running machine; it cannot run on a captured bundle (--from)', EXIT.usage);
+      const status = host.live.pageCacheProbe(flags.mincore ? { method: 'mincore' } : {});
       if (!status.available) throw new UserError(`filecache needs the native addon: ${status.reason}`, EXIT.unsupported);
       if (host.info().uid !== 0) {
         c.err('oscope: not root: other users\' processes, page frame numbers and /proc/kpage* are hidden, so holders, active pages and cgroups are partial (run with sudo for all of it)');

@@ -172,7 +172,7 @@ export function toJson(r: InspectResult, lang: Lang): InspectJson {
 }
 
 async function follow(c: CliContext, rules: RuleSet, host: Host): Promise<void> {
-  if (host.kind !== 'live') throw new UserError('--follow watches this host: it cannot be combined with --from', EXIT.usage);
+  if (!host.live) throw new UserError('--follow watches this host: it cannot be combined with --from', EXIT.usage);
   let fd: number;
   try {
     fd = openKmsgFollow(true);

@@ -29,7 +29,7 @@ export const registerMem: RegisterCommand = (program: Command, ctx: () => CliCon
       if (!Number.isInteger(top) || top <= 0) throw new UserError(`--top takes a positive whole number, got "${flags.top}"`, EXIT.usage);
       const thresholds = thresholdsFrom(flags);
       const host = await c.host();
-      if (host.kind === 'live' && host.info().uid !== 0) {
+      if (host.live && host.info().uid !== 0) {
         c.err('oscope: not root: slab, vmalloc, kpageflags and other processes\' files are hidden; the report says what it could not see (run with sudo for all of it)');
       }
       const progress = progressReporter(c);

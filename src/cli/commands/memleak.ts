@@ -96,13 +96,13 @@ export const registerMemleak: RegisterCommand = (program: Command, ctx: () => Cl
       try {
         if (flags.check) {
           // The trend comes from a local agent's history; a captured bundle has no agent to ask.
-          const h = host.kind === 'live' ? await agentHistory() : { unavailable: 'the trend needs the agent of the live host; a bundle has no history' };
+          const h = host.live ? await agentHistory() : { unavailable: 'the trend needs the agent of the live host; a bundle has no history' };
           const a = 'history' in h ? await runCheck(host, thresholds, h.history) : await runCheck(host, thresholds, undefined, h.unavailable);
           const doc = memleakDocument(a, c.lang);
           c.out(c.json ? JSON.stringify(doc, null, 2) : renderMemleakText(doc, c.lang, style));
           return;
         }
-        if (host.kind !== 'live') throw new UserError('a growth watch needs a live host: use -c with --from', EXIT.usage);
+        if (!host.live) throw new UserError('a growth watch needs a live host: use -c with --from', EXIT.usage);
         const durationS = seconds(flags.interval, '-i', 1);
         const minAgeS = flags.minAge !== undefined ? seconds(flags.minAge, '--min-age', 0) : Math.min(30, Math.max(1, Math.round(durationS / 3)));
         if (minAgeS >= durationS) throw new UserError(`--min-age (${minAgeS} s) must be shorter than the watch (-i ${durationS} s)`, EXIT.usage);

@@ -154,7 +154,7 @@ async function oneShot(c: CliContext, flags: LatencyFlags): Promise<void> {
   const { kinds, samplePeriodMs, irqoffMethod } = latencyThresholds(flags);
   requireRoot('oscope runlatency');
   const host = await c.host();
-  if (host.kind !== 'live') throw new UserError('oscope runlatency traces the live kernel: it cannot run on a bundle (--from)', EXIT.usage);
+  if (!host.live) throw new UserError('oscope runlatency traces the live kernel: it cannot run on a bundle (--from)', EXIT.usage);
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
   process.once('SIGINT', onSig);

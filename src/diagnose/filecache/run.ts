@@ -23,7 +23,7 @@ import { type ContainerIdentity, identifyContainerWithTasks, identifyPod, listCo
 import { type MemoryCgroupWalk, walkMemoryCgroups } from '../../kernel/cgroup/walk.js';
 import type { FileCacheRow } from '../../kernel/native.js';
 import { attributeSample, cgroupWithin } from '../../kernel/pagecache/attribution.js';
-import { type InodeWalkFile, type InodeWalkRun, type InodeWalker, liveInodeWalker, userDevNumber } from '../../kernel/pagecache/inode-walk.js';
+import { type InodeWalkFile, type InodeWalkRun, type InodeWalker, userDevNumber } from '../../kernel/pagecache/inode-walk.js';
 import type { PageCacheProbe } from '../../kernel/pagecache/probe.js';
 import { walkFiles } from '../../kernel/pagecache/walk.js';
 import { containerLookup } from '../memory/containers.js';
@@ -334,7 +334,7 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
   let walkJob: Promise<InodeWalkRun> | undefined;
   let walkUnavailable: string | undefined;
   if (discoveryWanted !== 'procfs') {
-    const walker = opts.inodeWalker ?? (host.kind === 'live' ? liveInodeWalker() : { available: false as const, reason: 'the host is a captured bundle' });
+    const walker = opts.inodeWalker ?? (host.live ? host.live.inodeWalker() : { available: false as const, reason: 'the host is a captured bundle' });
     if ('walk' in walker) walkJob = walker.walk();
     else if (walker.available) walkJob = walker.walker.walk();
     else walkUnavailable = walker.reason;

@@ -182,12 +182,12 @@ export async function collectSources(host: Host, opts: SourceOptions = {}): Prom
 
   if (opts.processes) {
     for (const p of opts.processes) {
-      if (p.pid === process.pid && host.kind === 'live') continue;
+      if (p.pid === host.live?.selfPid) continue;
       given.set(p.pid, p);
       addProcess({ pid: p.pid, comm: p.comm, ...(p.memoryCgroup !== undefined ? { memoryCgroup: p.memoryCgroup } : {}), ...(p.mntNs !== undefined ? { mntNs: p.mntNs } : {}) });
     }
   } else {
-    const pids = (await listPids(host)).filter((p) => p !== process.pid || host.kind !== 'live');
+    const pids = (await listPids(host)).filter((p) => p !== host.live?.selfPid);
     await mapLimit(pids, opts.concurrency ?? 16, async (pid) => {
       const comm = (await host.tryReadText(`/proc/${pid}/comm`))?.trim();
       if (comm === undefined) return;

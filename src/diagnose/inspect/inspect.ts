@@ -81,7 +81,7 @@ export async function scanLogSources(host: Host, rules: RuleSet, opts: InspectOp
     return { reports: all, sources };
   }
   let haveKernelLog = false;
-  if (host.kind === 'live') {
+  if (host.live) {
     const lines = await readJournalKernel({ sinceMs: opts.sinceMs });
     if (lines) {
       feedLines(lines, rules, opts, all, sources, { name: 'journalctl -k', kind: 'journal' });

@@ -16,7 +16,6 @@
  */
 import type { Host } from '../../host/host.js';
 import { BPF_EXIST, type BpfObject, type MapEntry, findBpfObject, openObject, readStack, sumPerCpuU64 } from '../../kernel/bpf/index.js';
-import { loadNative } from '../../kernel/native.js';
 import { readKallsyms } from '../../kernel/syms/kallsyms.js';
 import type { Callsite, Coverage } from './analyze.js';
 import type { LeakTracer, TraceTarget } from './run.js';
@@ -255,9 +254,9 @@ export function attachFromEnv(v: string | undefined): AttachMethod[] | undefined
  * not root). Load and attach errors come later, from `start()`.
  */
 export function createBpfTracer(host: Host, opts: TracerOptions = {}): { tracer: LeakTracer } | { unavailable: string } {
-  if (host.kind !== 'live') return { unavailable: 'tracing needs a live host' };
+  if (!host.live) return { unavailable: 'tracing needs a live host' };
   if (typeof process.geteuid === 'function' && process.geteuid() !== 0) return { unavailable: 'BPF tracing needs root' };
-  const native = loadNative();
+  const native = host.live.native();
   if (!native.available) return { unavailable: native.reason };
   const found = findBpfObject(MEMLEAK_OBJECT);
   if ('missing' in found) return { unavailable: found.missing };

@@ -8,8 +8,6 @@ import { discoverMemoryHierarchy } from '../../kernel/cgroup/discover.js';
 import { type MemoryCgroupWalk, walkMemoryCgroups } from '../../kernel/cgroup/walk.js';
 import { computeZombies } from '../../kernel/cgroup/zombie.js';
 import { reconcileFree, scanKpages } from '../../kernel/kpage/scan.js';
-import { scanKpagesInWorker } from '../../kernel/kpage/worker.js';
-import { LiveHost } from '../../host/live.js';
 import { type Allocinfo, readAllocinfo, topAllocSites } from '../../kernel/procfs/allocinfo.js';
 import { readIomem, systemRamBytes } from '../../kernel/procfs/iomem.js';
 import { type Meminfo, readMeminfo } from '../../kernel/procfs/meminfo.js';
@@ -19,8 +17,7 @@ import { type VmallocCallerUsage, readVmallocByCaller } from '../../kernel/procf
 import { pageSize as readPageSize } from '../../kernel/procfs/vmstat.js';
 import { readZoneinfo } from '../../kernel/procfs/zoneinfo.js';
 import { mapLimit } from '../../util/concurrency.js';
-import { loadNative } from '../../kernel/native.js';
-import { liveProbe, type PageCacheProbe } from '../../kernel/pagecache/probe.js';
+import type { PageCacheProbe } from '../../kernel/pagecache/probe.js';
 import { runFileCache } from '../filecache/run.js';
 import type { Thresholds } from '../thresholds.js';
 import { type PhysicalRam, computeBreakdown } from './breakdown.js';
@@ -121,11 +118,11 @@ async function collectFileCache(
   let owned = false;
   if (typeof opts.fileCache === 'object') probe = opts.fileCache;
   else {
-    if (host.kind !== 'live') {
+    if (!host.live) {
       coverage.push({ section: 'filecache', status: 'unavailable', reason: 'the page cache of files can only be measured on the live host' });
       return undefined;
     }
-    const st = liveProbe();
+    const st = host.live.pageCacheProbe();
     if (!st.available) {
       coverage.push({ section: 'filecache', status: 'unavailable', reason: st.reason });
       return undefined;
@@ -167,8 +164,8 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
   // On a live host the kpageflags scan runs in a worker thread, overlapping the procfs reads below.
   const wantKpage = opts.kpage !== false;
   const kpageJob = wantKpage
-    ? host instanceof LiveHost && host.kind === 'live'
-      ? scanKpagesInWorker()
+    ? host.live
+      ? host.live.scanKpages()
       : scanKpages(host, { cgroups: false, pageSizeBytes: pageSize, onProgress: (d, t) => progress('kpageflags', d, t) })
     : undefined;
   kpageJob?.catch(() => {}); // awaited below; keep an early rejection from being unhandled meanwhile
@@ -176,7 +173,7 @@ export async function runMemPanorama(host: Host, opts: MemOptions): Promise<MemR
   progress('processes', 0, 1);
   // The file cache part needs each process's mapped files and mount namespace too: read them in the
   // same scan, so that /proc/PID is read once (only where that part can run: live, with the addon).
-  const fileCacheRuns = opts.fileCache !== false && (typeof opts.fileCache === 'object' || (host.kind === 'live' && loadNative().available));
+  const fileCacheRuns = opts.fileCache !== false && (typeof opts.fileCache === 'object' || host.live?.native().available === true);
   const scan = await scanProcesses(host, { maps: fileCacheRuns });
   if (scan.unreadable > 0) coverage.push({ section: 'processes', status: 'partial', reason: `${scan.unreadable} process${scan.unreadable === 1 ? '' : 'es'} could not be read fully (permission denied)` });
   method.processes = 'procfs status+smaps_rollup+fd';

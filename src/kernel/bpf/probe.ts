@@ -58,7 +58,7 @@ function errText(err: unknown): string {
 }
 
 export async function probeBpf(host: Host, opts: ProbeOptions = {}): Promise<BpfCapabilities> {
-  const live = host.kind === 'live';
+  const live = host.live !== undefined;
   const exists = (p: string): Promise<boolean> => host.exists(p);
 
   const btf = (await exists('/sys/kernel/btf/vmlinux'))

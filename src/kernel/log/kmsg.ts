@@ -129,7 +129,7 @@ export function openKmsgFollow(seekEnd: boolean): number {
 
 /** The kernel log of a host: live /dev/kmsg, or the captured copy in a bundle. */
 export async function readKmsg(host: Host): Promise<KmsgRecord[]> {
-  if (host.kind === 'live') return parseKmsg(readKmsgLive());
+  if (host.live) return parseKmsg(host.live.readKmsg());
   const text = await host.tryReadText(KMSG_PATH);
   if (text === undefined) throw new HostError(KMSG_PATH, 'ENOENT');
   return parseKmsg(text);

@@ -15,6 +15,7 @@ function bundleWith(files: string[]): Host {
   };
   return {
     kind: 'bundle',
+    live: undefined,
     info: () => ({ hostname: 'captured', kernel: '5.10.0', capturedAt: '2026-01-01T00:00:00.000Z', uid: 0 }),
     readText: (p) => Promise.resolve(missing(p)),
     tryReadText: () => Promise.resolve(undefined),

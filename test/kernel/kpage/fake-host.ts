@@ -20,6 +20,7 @@ export interface FakeHostOptions {
 
 export class FakeHost implements Host {
   readonly kind = 'bundle' as const;
+  readonly live = undefined;
   readonly files = new Map<string, Uint8Array | string>();
   readonly errors = new Map<string, string>();
 
