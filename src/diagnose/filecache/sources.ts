@@ -149,14 +149,21 @@ export interface ContainerPathOf {
  * namespace reaches it by (`known`: its open or mapped files, or the inode walk placed on that
  * namespace's mounts), else the layers of an overlay mount we can see, else the runtime's on-disk layer
  * layout (the overlay is mounted in a namespace we cannot see, or not at all; containers/snapshot.ts).
+ *
+ * A path found the first two ways that is itself in a snapshot layout is a container's runtime storage
+ * seen from inside another container (a kind node's containerd, docker in docker): the innermost
+ * container's path is given, as its cgroup is the one the file is attributed to; the outer overlay's
+ * container is then not the file's.
  */
 export function resolveContainerPath(known: string | undefined, overlays: readonly OverlayMount[], hostPath: string): ContainerPathOf {
   const inOverlay = containerPathOf(overlays, hostPath);
+  const outer = known ?? inOverlay?.path;
+  const l = containerPathFromLayout(outer ?? hostPath);
+  if (l) return { path: l.path, via: 'layout', layout: l.layout };
   const overlay = inOverlay ? { overlay: inOverlay.overlay } : {};
   if (known !== undefined) return { path: known, via: 'namespace', ...overlay };
   if (inOverlay) return { path: inOverlay.path, via: 'overlay', ...overlay };
-  const l = containerPathFromLayout(hostPath);
-  return l ? { path: l.path, via: 'layout', layout: l.layout } : { path: null };
+  return { path: null };
 }
 
 /**
@@ -181,7 +188,7 @@ export function containerPathCoverage(files: readonly { via?: ContainerPathVia; 
     `${by.layout} through runtime snapshot layouts on disk${list ? ` (${list})` : ''}`,
     `${by.namespace} through processes' mount namespaces`,
   ];
-  const missing = `${plural(without, 'container file')} without a path${without > 0 ? ' (in a volume or bind mount a process no longer holds, or in a layer whose layout is not known)' : ''}`;
+  const missing = `${plural(without, 'container file')} without a path${without > 0 ? ' (a volume or bind mount, named by its host path, or a layer in a layout not known)' : ''}`;
   return { section: 'containerPath', status: without > 0 ? 'partial' : 'complete', reason: `${parts.join(', ')}; ${missing}` };
 }
 

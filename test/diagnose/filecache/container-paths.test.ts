@@ -21,6 +21,14 @@ test('resolveContainerPath: a process namespace, then an overlay mount, then the
   // No mount shows snapshot 7: the layout does.
   assert.deepEqual(resolveContainerPath(undefined, overlays, `${SNAP}/7/fs/var/log/app.log`), { path: '/var/log/app.log', via: 'layout', layout: 'containerd-overlayfs' });
   assert.deepEqual(resolveContainerPath(undefined, [], `${SNAP}/18/fs/etc/hosts`), { path: '/etc/hosts', via: 'layout', layout: 'containerd-overlayfs' });
+  // Nested: a kind node (a docker container) runs containerd; its snapshots are in the node's overlay.
+  // The pod container's path is given, and the node's overlay is not named as the file's container.
+  const NODE = '/var/lib/docker/overlay2/9c1e5a0f3b7d2e4c6a8b0d1f3e5c7a9b2d4f6e8a0c1b3d5f7e9a2c4b6d8f0e1a';
+  const node: OverlayMount[] = [{ layers: { mountPoint: `${NODE}/merged`, upperDir: `${NODE}/diff`, workDir: `${NODE}/work`, lowerDirs: [] }, pid: 4242 }];
+  const inNode = `/var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots/5/fs/app/x`;
+  assert.deepEqual(resolveContainerPath(undefined, node, `${NODE}/diff${inNode}`), { path: '/app/x', via: 'layout', layout: 'containerd-overlayfs' });
+  assert.deepEqual(resolveContainerPath(inNode, node, `/proc/4242/root${inNode}`), { path: '/app/x', via: 'layout', layout: 'containerd-overlayfs' });
+  assert.equal(resolveContainerPath(undefined, node, `${NODE}/diff/etc/hosts`).overlay?.pid, 4242, "the node's own files are the node's");
   // The workdir of a visible overlay is in no container, by mount or by layout.
   assert.deepEqual(resolveContainerPath(undefined, overlays, `${SNAP}/18/work/work/#1`), { path: null });
   assert.deepEqual(resolveContainerPath(undefined, overlays, '/etc/passwd'), { path: null });
