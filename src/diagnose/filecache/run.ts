@@ -29,7 +29,7 @@ import { walkFiles } from '../../kernel/pagecache/walk.js';
 import { containerLookup } from '../memory/containers.js';
 import { devString } from '../memory/shmem.js';
 import { type MountIndex, mountIndex, placeWalkFile } from './inodes.js';
-import { type Candidate, DEFAULT_EXCLUDES, type OverlayMount, type ScannedProcess, type Sources, collectSources, containerPathOf } from './sources.js';
+import { type Candidate, type ContainerPathOf, DEFAULT_EXCLUDES, type OverlayMount, type ScannedProcess, type Sources, collectSources, containerPathCoverage, resolveContainerPath } from './sources.js';
 import type { ContainerRef, Coverage, FileCacheAnalysis, FileCacheFile, FileCacheScope, FileHolder, ScopeKind } from './types.js';
 
 export interface FileCacheOptions {
@@ -489,6 +489,8 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
     return undefined;
   };
 
+  /** How each built file's container path was found (for the containerPath coverage row). */
+  const pathOf = new Map<FileCacheFile, ContainerPathOf>();
   const build = (a: Acc): FileCacheFile => {
     placeAcc(a);
     const r = a.row;
@@ -509,9 +511,10 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
       cgroups: [],
       container: null,
     };
-    const inOverlay = containerPathOf(src.overlays, a.path);
-    f.containerPath = a.containerPath ?? inOverlay?.path ?? null;
-    f.container = (inOverlay ? containerOfOverlay(inOverlay.overlay) : undefined) ?? containerOfPid(a.viaPid) ?? null;
+    const cp = resolveContainerPath(a.containerPath, src.overlays, a.path);
+    pathOf.set(f, cp);
+    f.containerPath = cp.path;
+    f.container = (cp.overlay ? containerOfOverlay(cp.overlay) : undefined) ?? containerOfPid(a.viaPid) ?? null;
     if (attribute && a.access !== '') {
       const s = probe.samplePages(a.access, samplePages, r.cachePages);
       if (s && s.flags.length > 0) {
@@ -620,6 +623,8 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
     if (!withCgroups) coverage.push({ section: 'scope', status: 'partial', reason: 'without page attribution, files count for the scope when they are in its container or held by its processes' });
   }
 
+  const paths = containerPathCoverage(out.map((f) => ({ ...pathOf.get(f), inContainer: f.container !== null && f.container.runtime !== 'systemd-service' })));
+  if (paths) coverage.push(paths);
   if (unreached.files > 0) {
     coverage.push({
       section: 'measure',

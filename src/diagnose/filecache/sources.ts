@@ -16,13 +16,14 @@
 import type { Host } from '../../host/host.js';
 import { type OverlayLayers, overlayLayers } from '../../containers/overlay.js';
 import { CONTAINERD_TASK_DIR } from '../../containers/runtime.js';
+import { type SnapshotLayout, containerPathFromLayout } from '../../containers/snapshot.js';
 import { type FdEntry, readFds } from '../../kernel/procfs/pid/fd.js';
 import { type MapEntry, readMaps } from '../../kernel/procfs/pid/maps.js';
 import { memoryCgroupPath, readProcCgroup } from '../../kernel/procfs/pid/cgroup.js';
 import { type MountInfo, readMountinfo } from '../../kernel/procfs/pid/mountinfo.js';
 import { listPids } from '../../kernel/procfs/pid/process.js';
 import { mapLimit } from '../../util/concurrency.js';
-import type { FileHolder } from './types.js';
+import type { Coverage, FileHolder } from './types.js';
 
 /** A file to measure, before we know its device and inode. */
 export interface Candidate {
@@ -129,6 +130,66 @@ export function containerPathOf(overlays: readonly OverlayMount[], hostPath: str
     }
   }
   return undefined;
+}
+
+/** How a file's path inside its container was found. */
+export type ContainerPathVia = 'namespace' | 'overlay' | 'layout';
+
+export interface ContainerPathOf {
+  path: string | null;
+  via?: ContainerPathVia;
+  /** The snapshot layout, when found that way. */
+  layout?: SnapshotLayout;
+  /** The overlay mount whose layers hold the file, when one does (whatever gave the path): its container is the file's. */
+  overlay?: OverlayMount;
+}
+
+/**
+ * A file's path inside its container, from what says most: the path a process of the container's mount
+ * namespace reaches it by (`known`: its open or mapped files, or the inode walk placed on that
+ * namespace's mounts), else the layers of an overlay mount we can see, else the runtime's on-disk layer
+ * layout (the overlay is mounted in a namespace we cannot see, or not at all; containers/snapshot.ts).
+ *
+ * A path found the first two ways that is itself in a snapshot layout is a container's runtime storage
+ * seen from inside another container (a kind node's containerd, docker in docker): the innermost
+ * container's path is given, as its cgroup is the one the file is attributed to; the outer overlay's
+ * container is then not the file's.
+ */
+export function resolveContainerPath(known: string | undefined, overlays: readonly OverlayMount[], hostPath: string): ContainerPathOf {
+  const inOverlay = containerPathOf(overlays, hostPath);
+  const outer = known ?? inOverlay?.path;
+  const l = containerPathFromLayout(outer ?? hostPath);
+  if (l) return { path: l.path, via: 'layout', layout: l.layout };
+  const overlay = inOverlay ? { overlay: inOverlay.overlay } : {};
+  if (known !== undefined) return { path: known, via: 'namespace', ...overlay };
+  if (inOverlay) return { path: inOverlay.path, via: 'overlay', ...overlay };
+  return { path: null };
+}
+
+/**
+ * The coverage row that says how the listed files' container paths were found, and how many files of
+ * containers (by their page's cgroup, holder or overlay) have none; undefined when no listed file is in
+ * a container.
+ */
+export function containerPathCoverage(files: readonly { via?: ContainerPathVia; layout?: SnapshotLayout; inContainer: boolean }[]): Coverage | undefined {
+  const by = { namespace: 0, overlay: 0, layout: 0 };
+  const layouts = new Map<SnapshotLayout, number>();
+  let without = 0;
+  for (const f of files) {
+    if (f.via) by[f.via]++;
+    else if (f.inContainer) without++;
+    if (f.layout) layouts.set(f.layout, (layouts.get(f.layout) ?? 0) + 1);
+  }
+  if (by.namespace + by.overlay + by.layout + without === 0) return undefined;
+  const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
+  const list = [...layouts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([l, n]) => `${l}: ${n}`).join(', ');
+  const parts = [
+    `${plural(by.overlay, 'file')} mapped through overlay mounts`,
+    `${by.layout} through runtime snapshot layouts on disk${list ? ` (${list})` : ''}`,
+    `${by.namespace} through processes' mount namespaces`,
+  ];
+  const missing = `${plural(without, 'container file')} without a path${without > 0 ? ' (a volume or bind mount, named by its host path, or a layer in a layout not known)' : ''}`;
+  return { section: 'containerPath', status: without > 0 ? 'partial' : 'complete', reason: `${parts.join(', ')}; ${missing}` };
 }
 
 function join(a: string, b: string): string {
