@@ -1,11 +1,11 @@
-# oscope — make start | make test | make build
+# oscope — make start | make test | make unit | make test-live | make build
 # Every target installs what is missing first, so a fresh clone needs nothing but this machine kind.
 
 SHELL := /bin/bash
 NPM ?= npm
 NODE_STAMP := node_modules/.oscope-installed
 
-.PHONY: start test build native bpf deps system-deps lint typecheck unit bench clean
+.PHONY: start test test-live unit build native bpf deps system-deps lint typecheck bench clean
 
 start: build
 	@./scripts/start.sh
@@ -18,6 +18,19 @@ test: build
 	npx tsc -p web/tsconfig.json --noEmit
 	$(NPM) run --silent lint
 	$(NPM) test --silent
+
+# The pure tests only (parsers, analyses on bundles, rendering, contracts): no root, about a minute.
+# Needs the npm packages and the TypeScript build, not the native addon or the BPF objects.
+unit: $(NODE_STAMP)
+	$(NPM) run --silent build
+	node scripts/run-tests.mjs --group unit
+
+# The live tests (kernel scenarios, BPF, real containers, PostgreSQL, the browser), as root.
+test-live: build
+	@./scripts/ensure-test-deps.sh
+	@./scripts/ensure-test-deps-console.sh
+	@./scripts/ensure-test-deps-web.sh
+	node scripts/run-tests.mjs --group live
 
 build: deps
 	$(NPM) run --silent build

@@ -18,10 +18,17 @@ export function fixture(...parts: string[]): string {
   return readFileSync(fixturePath(...parts), 'utf8');
 }
 
-export const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
+/**
+ * `make unit` (OSCOPE_TEST_GROUP=unit) runs the pure tests only: parsers, analyses on fixtures and
+ * bundles, rendering, contracts. Every test that needs root (live kernel scenarios, BPF, containers,
+ * PostgreSQL, the browser) then skips, saying where it runs; `make test` runs everything.
+ */
+export const unitOnly = process.env.OSCOPE_TEST_GROUP === 'unit';
+
+export const isRoot = !unitOnly && typeof process.geteuid === 'function' && process.geteuid() === 0;
 
 /** `skip` option for node:test: a reason string when not root, else false. */
-export const needsRoot: string | false = isRoot ? false : 'needs root';
+export const needsRoot: string | false = unitOnly ? 'a live test: `make unit` runs pure tests only (`make test` runs it)' : isRoot ? false : 'needs root';
 
 /** A unique name with the prefix every test artefact carries. */
 export function testName(what: string): string {
