@@ -5,6 +5,7 @@
 // `@contract` (src/contract/, imported type-only: nothing of it, and no zod, reaches the bundle) and
 // `@format` (src/report/format.ts, the one pure format module) are the same aliases as web/tsconfig.json's paths.
 import { dirname, join } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
