@@ -32,13 +32,15 @@ import {
   ListQuery,
   LoginBody,
   ProgressBody,
+  ReportDocument,
   ResultBody,
   SamplesBody,
   SamplesQuery,
 } from './protocol.js';
 import { type AlertRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow } from './store/index.js';
-import type { NodeSampleData } from '../contract/agent-wire.js';
-import type { Alert, Node, NodeInfo, Task, User } from '../contract/console.js';
+import type { HelloReply, NodeSampleData } from '../contract/agent-wire.js';
+import type { Alert, ApiReplies, DiagnosisInfo, Node, NodeInfo, NodeSample, Task, User } from '../contract/console.js';
+import type { StoredDocument } from '../contract/index.js';
 
 /**
  * Login throttling: failed logins are counted per user name and per client address in a fixed window
@@ -118,6 +120,18 @@ function parse<S extends z.ZodTypeAny>(schema: S, value: unknown, what: string):
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** A route's reply, typed by the contract (src/contract/console.ts ApiReplies), for fastify's route generic. */
+type Reply<K extends keyof ApiReplies> = { Reply: ApiReplies[K] };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * A sample's data as the agent sent it. Agents build it from NodeSampleData (src/contract/agent-wire.ts);
+ * the console accepts any JSON object there (older and newer agents send fewer or more fields) and stores
+ * it as sent, so this is where the stored object is read as that type.
+ */
+const sampleData = (data: Record<string, unknown>): NodeSampleData => data as NodeSampleData;
 
 export function taskJson(t: TaskRow): Task {
   return {
@@ -277,13 +291,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       lastSeenAt: iso(lastSeen),
       online: lastSeen !== null && lastSeen > now() - t.onlineWindowMs,
       info: n.info as NodeInfo,
-      latest: latest ? { ...(latest.data as NodeSampleData), ts: iso(latest.ts)! } : null,
+      latest: latest ? { ...sampleData(latest.data), ts: iso(latest.ts)! } : null,
     };
   };
 
   // --- unauthenticated ---
 
-  app.get('/healthz', async () => ({ ok: true, version: VERSION, store: store.kind }));
+  app.get<Reply<'GET /healthz'>>('/healthz', async () => ({ ok: true, version: VERSION, store: store.kind }));
 
   const limits: LoginLimits = { ...DEFAULT_LOGIN_LIMITS, ...opts.loginLimits };
   /** 429 when the name or the address is past its limit in the current window. */
@@ -297,7 +311,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   };
 
-  app.post('/auth/login', async (req, reply) => {
+  app.post<Reply<'POST /auth/login'>>('/auth/login', async (req, reply) => {
     const body = parse(LoginBody, req.body, 'login');
     const userKey = `user:${body.username.toLowerCase()}`;
     const ipKey = `ip:${req.ip}`;
@@ -331,7 +345,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { user: { id: u.id, username: u.username, role: u.role } };
   });
 
-  app.post('/auth/logout', async (req, reply) => {
+  app.post<Reply<'POST /auth/logout'>>('/auth/logout', async (req, reply) => {
     const sid = req.cookies[SESSION_COOKIE];
     if (typeof sid === 'string') await store.deleteSession(sha256(sid));
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -344,12 +358,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   /** Changes something: admins only. */
   const ADMIN = { config: { auth: 'user' as const, admin: true } };
 
-  app.get('/api/me', U, async (req) => {
+  app.get<Reply<'GET /api/me'>>('/api/me', U, async (req) => {
     const u = user(req);
     return { id: u.id, username: u.username, role: u.role };
   });
 
-  app.post('/api/me/password', U, async (req) => {
+  app.post<Reply<'POST /api/me/password'>>('/api/me/password', U, async (req) => {
     const u = user(req);
     const body = parse(ChangePasswordBody, req.body, 'password change');
     // 403, not 401: the session is fine, the proof is not (a 401 would log the UI out).
@@ -362,9 +376,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // --- user management (admins) ---
 
-  app.get('/api/users', ADMIN, async () => ({ users: (await store.listUsers()).map(userJson) }));
+  app.get<Reply<'GET /api/users'>>('/api/users', ADMIN, async () => ({ users: (await store.listUsers()).map(userJson) }));
 
-  app.post('/api/users', ADMIN, async (req, reply) => {
+  app.post<Reply<'POST /api/users'>>('/api/users', ADMIN, async (req, reply) => {
     const body = parse(CreateUserBody, req.body, 'user');
     try {
       const u = await store.createUser(body.username, await hashPassword(body.password), now(), body.role);
@@ -375,7 +389,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   });
 
-  app.delete('/api/users/:id', ADMIN, async (req) => {
+  app.delete<Reply<'DELETE /api/users/:id'>>('/api/users/:id', ADMIN, async (req) => {
     const me = user(req);
     const id = parse(IdParams, req.params, 'path').id;
     if (id === me.id) throw new HttpError(409, 'you cannot remove your own account; ask another admin');
@@ -388,13 +402,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { ok: true };
   });
 
-  app.get('/api/diagnoses', U, async () => ({
-    diagnoses: registry.list().map((d) => ({ name: d.name, description: d.description, schema: d.schema, timeoutMs: d.timeoutMs, defaults: d.params.safeParse({}).success ? d.params.parse({}) : null })),
+  app.get<Reply<'GET /api/diagnoses'>>('/api/diagnoses', U, async () => ({
+    diagnoses: registry.list().map((d): DiagnosisInfo => {
+      // The defaults: the parameters of a task that gives none (null when some parameter is required).
+      const defaults = d.params.safeParse({});
+      return { name: d.name, description: d.description, schema: d.schema, timeoutMs: d.timeoutMs, defaults: defaults.success && isRecord(defaults.data) ? defaults.data : null };
+    }),
   }));
 
-  app.get('/api/nodes', U, async () => ({ nodes: (await store.listNodes()).map(nodeJson) }));
+  app.get<Reply<'GET /api/nodes'>>('/api/nodes', U, async () => ({ nodes: (await store.listNodes()).map(nodeJson) }));
 
-  app.post('/api/nodes', ADMIN, async (req, reply) => {
+  app.post<Reply<'POST /api/nodes'>>('/api/nodes', ADMIN, async (req, reply) => {
     const body = parse(CreateNodeBody, req.body, 'node');
     // The token hash needs the node id; create with a placeholder hash that no secret matches, then set it.
     let node: NodeRow;
@@ -409,26 +427,26 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return reply.code(201).send({ node: nodeJson(node), token: tok.token });
   });
 
-  app.get('/api/nodes/:id', U, async (req) => nodeJson(await nodeOr404(parse(IdParams, req.params, 'path').id)));
+  app.get<Reply<'GET /api/nodes/:id'>>('/api/nodes/:id', U, async (req) => nodeJson(await nodeOr404(parse(IdParams, req.params, 'path').id)));
 
-  app.post('/api/nodes/:id/token', ADMIN, async (req) => {
+  app.post<Reply<'POST /api/nodes/:id/token'>>('/api/nodes/:id/token', ADMIN, async (req) => {
     const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
     const tok = newAgentToken(node.id);
     await store.setNodeToken(node.id, tok.hash);
     return { token: tok.token };
   });
 
-  app.get('/api/nodes/:id/samples', U, async (req) => {
+  app.get<Reply<'GET /api/nodes/:id/samples'>>('/api/nodes/:id/samples', U, async (req) => {
     const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
     const q = parse(SamplesQuery, req.query, 'query');
     const until = q.until ? Date.parse(q.until) : now();
     const since = q.since ? Date.parse(q.since) : until - 3600_000;
     if (since > until) throw new HttpError(400, 'invalid query: since is after until');
     const rows = await store.listSamples(node.id, since, until, q.limit);
-    return { samples: rows.map((r) => ({ ts: iso(r.ts), data: r.data })) };
+    return { samples: rows.map((r): NodeSample => ({ ts: new Date(r.ts).toISOString(), data: sampleData(r.data) })) };
   });
 
-  app.post('/api/nodes/:id/tasks', ADMIN, async (req, reply) => {
+  app.post<Reply<'POST /api/nodes/:id/tasks'>>('/api/nodes/:id/tasks', ADMIN, async (req, reply) => {
     const u = user(req);
     const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
     const body = parse(CreateTaskBody, req.body, 'task');
@@ -454,7 +472,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   });
 
-  app.get('/api/tasks', U, async (req) => {
+  app.get<Reply<'GET /api/tasks'>>('/api/tasks', U, async (req) => {
     const q = parse(ListQuery, req.query, 'query');
     return { tasks: (await store.listTasks({ nodeId: q.node, limit: q.limit })).map(taskJson) };
   });
@@ -466,22 +484,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return task;
   };
 
-  app.get('/api/tasks/:id', U, async (req) => ({ task: taskJson(await taskOr404(req)) }));
+  app.get<Reply<'GET /api/tasks/:id'>>('/api/tasks/:id', U, async (req) => ({ task: taskJson(await taskOr404(req)) }));
 
-  app.get('/api/tasks/:id/report', U, async (req, reply) => {
+  app.get<Reply<'GET /api/tasks/:id/report'>>('/api/tasks/:id/report', U, async (req, reply) => {
     const task = await taskOr404(req);
     const r = await store.getReport(task.id);
     if (!r) throw new HttpError(404, `task ${task.id} has no report (status ${task.status})`);
-    return reply.send(r.document);
+    // Stored as the agent sent it, checked then as a document (a schema name and the rest); the same
+    // check here types it without copying it (passthrough keeps every field).
+    const doc = ReportDocument.safeParse(r.document);
+    if (!doc.success) throw new HttpError(500, `the stored report of task ${task.id} is not a document`);
+    const stored: StoredDocument = doc.data;
+    return reply.send(stored);
   });
 
-  app.post('/api/tasks/:id/cancel', ADMIN, async (req) => {
+  app.post<Reply<'POST /api/tasks/:id/cancel'>>('/api/tasks/:id/cancel', ADMIN, async (req) => {
     const task = await taskOr404(req);
     if (!(await store.cancelTask(task.id, now()))) throw new HttpError(409, `task ${task.id} is not active (status ${task.status})`);
     return { task: taskJson((await store.getTask(task.id))!) };
   });
 
-  app.get('/api/alerts', U, async (req) => {
+  app.get<Reply<'GET /api/alerts'>>('/api/alerts', U, async (req) => {
     const q = parse(AlertsQuery, req.query, 'query');
     return { alerts: (await store.listAlerts({ nodeId: q.node, severity: q.severity, state: q.state, limit: q.limit })).map(alertJson) };
   });
@@ -490,14 +513,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   const A = { config: { auth: 'agent' as const } };
 
-  app.post('/api/agent/hello', A, async (req) => {
+  app.post<{ Reply: HelloReply }>('/api/agent/hello', A, async (req) => {
     const node = agent(req);
     const body = parse(HelloBody, req.body, 'hello');
     await touch(node, body);
     return { nodeId: node.id, name: node.name, serverTime: new Date(now()).toISOString(), diagnoses: registry.names() };
   });
 
-  app.post('/api/agent/samples', A, async (req) => {
+  app.post<{ Reply: { stored: number } }>('/api/agent/samples', A, async (req) => {
     const node = agent(req);
     const body = parse(SamplesBody, req.body, 'samples');
     const stored = await store.addSamples(
@@ -507,14 +530,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { stored };
   });
 
-  app.post('/api/agent/alerts', A, async (req) => {
+  app.post<{ Reply: { stored: number } }>('/api/agent/alerts', A, async (req) => {
     const node = agent(req);
     const body = parse(AlertsBody, req.body, 'alerts');
     const stored = await store.addAlerts(body.events.map((e) => ({ ...e, messages: e.messages ?? null, nodeId: node.id, ts: Date.parse(e.ts) })));
     return { stored };
   });
 
-  app.post('/api/agent/tasks/claim', A, async (req) => {
+  app.post<{ Reply: { task: ClaimedTask | null } }>('/api/agent/tasks/claim', A, async (req) => {
     const node = agent(req);
     const n = now();
     const task = await store.claimTask(node.id, n, n + t.leaseMs, (d) => registry.get(d)?.timeoutMs ?? 10 * 60_000);
@@ -530,7 +553,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return task;
   };
 
-  app.post('/api/agent/tasks/:id/progress', A, async (req) => {
+  app.post<{ Reply: { ok: boolean } }>('/api/agent/tasks/:id/progress', A, async (req) => {
     const node = agent(req);
     const task = await ownTask(req, node);
     const body = parse(ProgressBody, req.body, 'progress');
@@ -542,7 +565,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { ok: true };
   });
 
-  app.post('/api/agent/tasks/:id/result', A, async (req) => {
+  app.post<{ Reply: { task: Task } }>('/api/agent/tasks/:id/result', A, async (req) => {
     const node = agent(req);
     const task = await ownTask(req, node);
     const body = parse(ResultBody, req.body, 'result');
@@ -555,7 +578,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { task: taskJson(r.task) };
   });
 
-  app.post('/api/agent/reports', A, async (req, reply) => {
+  app.post<{ Reply: { task: Task } }>('/api/agent/reports', A, async (req, reply) => {
     const node = agent(req);
     const body = parse(AgentReportBody, req.body, 'report');
     const v = registry.validate(body.diagnosis, body.params);

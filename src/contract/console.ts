@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SeveritySchema } from './common.js';
 import { AlertMessagesSchema, AlertStateSchema, NodeSampleDataSchema, isoTime, jsonObject, uuid } from './agent-wire.js';
+import type { StoredDocument } from './index.js';
 
 const name = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits and . _ : - only');
 
@@ -142,8 +143,15 @@ export type DiagnosisInfo = z.infer<typeof DiagnosisInfoSchema>;
 export const NodeSampleSchema = z.object({ ts: z.string(), data: NodeSampleDataSchema });
 export type NodeSample = z.infer<typeof NodeSampleSchema>;
 
-/** The replies, route by route (what `api.*` in web/src/api.ts resolves to). */
+export const HealthSchema = z.object({ ok: z.boolean(), version: z.string(), store: z.enum(['sqlite', 'postgres']) });
+export type Health = z.infer<typeof HealthSchema>;
+
+/**
+ * The replies, route by route: server.ts types each route's reply with it (`app.get<Reply<'GET /api/me'>>`)
+ * and web/src/api.ts types each call with it. Errors are `{ error, ...extra }` with a 4xx/5xx status.
+ */
 export interface ApiReplies {
+  'GET /healthz': Health;
   'POST /auth/login': { user: Me };
   'POST /auth/logout': { ok: boolean };
   'GET /api/me': Me;
@@ -155,10 +163,13 @@ export interface ApiReplies {
   'GET /api/nodes': { nodes: Node[] };
   'POST /api/nodes': { node: Node; token: string };
   'GET /api/nodes/:id': Node;
+  'POST /api/nodes/:id/token': { token: string };
   'GET /api/nodes/:id/samples': { samples: NodeSample[] };
   'POST /api/nodes/:id/tasks': { task: Task };
   'GET /api/tasks': { tasks: Task[] };
   'GET /api/tasks/:id': { task: Task };
+  /** The document as the agent sent it (the same as `oscope <diagnosis> --json` there). */
+  'GET /api/tasks/:id/report': StoredDocument;
   'POST /api/tasks/:id/cancel': { task: Task };
   'GET /api/alerts': { alerts: Alert[] };
 }

@@ -18,6 +18,35 @@ import { RUNLATENCY_SCHEMA } from './runlatency.js';
 export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA] as const;
 export type DocumentSchemaName = (typeof DOCUMENT_SCHEMAS)[number];
 
+import type { Finding } from './common.js';
+import type { FileCacheDocument } from './filecache.js';
+import type { InspectDocument } from './inspect.js';
+import type { MemDocument } from './mem.js';
+import type { MemleakDocument } from './memleak.js';
+import type { RunlatencyDocument } from './runlatency.js';
+
+/** Every document this build knows, discriminated on `schema` (`switch (doc.schema)` narrows it). */
+export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument;
+
+/**
+ * A document of a schema this build does not know (a newer agent's, or an area added later): its name,
+ * the findings every oscope document carries in the one Finding shape, and the rest unread. Its `schema`
+ * is a plain string, so it cannot take part in the narrowing: tell it apart by the schema name first.
+ */
+export interface ForeignDocument {
+  schema: string;
+  findings?: Finding[];
+  [field: string]: unknown;
+}
+
+/** What the console stores and `GET /api/tasks/:id/report` returns: a known document, or a foreign one. */
+export type StoredDocument = AnyDocument | ForeignDocument;
+
+/** AnyDocument and DOCUMENT_SCHEMAS name the same schemas (a compile error here when one is added to only one). */
+type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type EveryDocumentListed = Holds<SameSet<AnyDocument['schema'], DocumentSchemaName>>;
+
 import type { z } from 'zod';
 import { FileCacheDocumentSchema } from './filecache.js';
 import { InspectDocumentSchema } from './inspect.js';

@@ -54,6 +54,18 @@ export function formatDurationMs(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
 }
 
+/**
+ * The short form, for chart axes and tight table cells: 0.006 → "6 µs", 1.5 → "1.5 ms", 33.4 → "33 ms",
+ * 1234 → "1.2 s" (one decimal below 10, none above; null/undefined → `missing`).
+ */
+export function formatDurationMsShort(ms: number | null | undefined, missing = MISSING): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return missing;
+  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
+  if (ms < 10) return `${Number(ms.toFixed(1))} ms`;
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
+
 /** "12 s", "5 min", "3 h", "2 d": how long ago, in language-neutral units. */
 export function formatAgeS(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));

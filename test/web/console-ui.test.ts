@@ -289,6 +289,33 @@ function cliDocument(args: string[]): Record<string, unknown> {
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
+/** A finding as a document carries it (src/contract/common.ts FindingSchema): what the page must show. */
+interface DocFinding {
+  id: string;
+  title: string;
+  conclusion: string;
+}
+
+function docFindings(doc: Record<string, unknown>): DocFinding[] {
+  return Array.isArray(doc.findings) ? (doc.findings as DocFinding[]) : [];
+}
+
+/**
+ * The conclusions are the document's findings as the diagnosis made them: the same ids in the same order,
+ * each with its title and conclusion word for word (the UI draws none of its own).
+ */
+async function assertShowsDocumentFindings(page: Page, doc: Record<string, unknown>, what: string): Promise<void> {
+  const want = docFindings(doc);
+  const items = page.getByTestId('conclusions').locator('li.finding');
+  const ids = await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-finding')));
+  assert.deepEqual(ids, want.map((f) => f.id), `${what}: the page shows the document's findings, in its order`);
+  for (const [i, f] of want.entries()) {
+    assert.equal((await items.nth(i).locator('.finding-title').innerText()).trim(), f.title, `${what}: the title of ${f.id}`);
+    // Backticks mark commands, shown as code.
+    assert.equal((await items.nth(i).locator('.finding-conclusion').innerText()).trim(), f.conclusion.replaceAll('`', '').trim(), `${what}: the conclusion of ${f.id}`);
+  }
+}
+
 function viewsSkipReason(): string | false {
   if (process.env.OSCOPE_E2E_URL) return 'starts its own console';
   if (typeof process.geteuid === 'function' && process.geteuid() !== 0) return 'needs root (real file cache and run-latency documents from this host)';
@@ -321,9 +348,13 @@ test('web UI: file cache and run latency views, language switch on a result, a l
       assert.equal(r.status, 200, await r.text());
       return task.id;
     };
-    const fcDoc = cliDocument(['filecache']);
+    const fcDoc = cliDocument(['filecache', '--lang', 'en']);
     const fcTask = await store('filecache', {}, fcDoc);
-    const rlTask = await store('runlatency', { durationS: 3 }, cliDocument(['runlatency', '-i', '3']));
+    // The same diagnosis run in Chinese: its findings come worded in Chinese by the diagnosis' catalogs.
+    const fcDocZh = cliDocument(['filecache', '--lang', 'zh-CN']);
+    const fcTaskZh = await store('filecache', {}, fcDocZh);
+    const rlDoc = cliDocument(['runlatency', '-i', '3', '--lang', 'en']);
+    const rlTask = await store('runlatency', { durationS: 3 }, rlDoc);
     // An alert in both languages (what agents that localize send), and one in English only.
     const ev = (id: string, severity: string, extra: Record<string, unknown>) => ({ id, rule: 'oscope-test-rule', severity, state: 'firing', ts: new Date().toISOString(), data: {}, ...extra });
     const sent = await fetch(`${url}/api/agent/alerts`, {
@@ -389,8 +420,10 @@ test('web UI: file cache and run latency views, language switch on a result, a l
     await page.getByTestId('conclusions').waitFor();
     const cards = await page.locator('.page > .card h2').allInnerTexts();
     assert.equal(cards[0], 'Conclusions', `the conclusions come first (cards: ${cards.join(', ')})`);
-    assert.match(await page.locator('.finding-title').first().innerText(), /Page cache by file/);
-    assert.match(await page.locator('.finding-conclusion').first().innerText(), /files listed hold/);
+    // The conclusions are the document's own filecache.* findings (made in src/diagnose/, worded in English here).
+    assert.ok(docFindings(fcDoc).some((f) => f.id === 'filecache.summary'), `the file cache document carries filecache.summary (findings: ${JSON.stringify(docFindings(fcDoc).map((f) => f.id))})`);
+    await assertShowsDocumentFindings(page, fcDoc, 'file cache');
+    assert.match(await page.locator('.finding-title').first().innerText(), /[A-Za-z]/);
     await page.getByTestId('chart-fc-files').locator('canvas').waitFor();
     await page.getByTestId('chart-fc-cgroups').locator('canvas').waitFor();
     const fileRows = page.getByTestId('files-table').locator('tbody tr');
@@ -407,24 +440,31 @@ test('web UI: file cache and run latency views, language switch on a result, a l
     }
     await shot(page, '11-filecache');
 
-    // Switch language on the result: the conclusions the UI draws come in Chinese at once.
+    // Switch language on the result: the UI's labels come in Chinese at once, the findings stay the
+    // document's (the language it was run in); the run made in Chinese has them in Chinese.
     await page.getByTestId('lang-switch').click();
     await page.getByText('结论', { exact: true }).waitFor();
-    assert.match(await page.locator('.finding-title').first().innerText(), /按文件的页缓存/);
-    assert.match(await page.locator('.finding-conclusion').first().innerText(), /[\u4e00-\u9fff]/);
+    await assertShowsDocumentFindings(page, fcDoc, 'file cache, UI in Chinese');
     assert.match(await page.getByTestId('files-table').locator('th').first().innerText(), /文件/);
+    await page.goto(`${url}/#/tasks/${fcTaskZh}`);
+    await page.getByTestId('conclusions').waitFor();
+    await assertShowsDocumentFindings(page, fcDocZh, 'file cache run in Chinese');
+    assert.match(await page.locator('.finding-title').first().innerText(), /[\u4e00-\u9fff]/);
+    assert.match(await page.locator('.finding-conclusion').first().innerText(), /[\u4e00-\u9fff]/);
 
-    // The run latency result (in Chinese now): a summary sentence, per-CPU and per-cgroup histograms, events.
+    // The run latency result (UI in Chinese now): the document's findings, led by its lat.summary, then
+    // per-CPU and per-cgroup histograms, events.
     await page.goto(`${url}/#/tasks/${rlTask}`);
     await page.getByTestId('conclusions').waitFor();
-    assert.match(await page.getByTestId('conclusion-summary').innerText(), /次唤醒等待 CPU/);
+    assert.ok(docFindings(rlDoc).some((f) => f.id === 'lat.summary'), `the run latency document carries lat.summary (findings: ${JSON.stringify(docFindings(rlDoc).map((f) => f.id))})`);
+    await assertShowsDocumentFindings(page, rlDoc, 'run latency');
     await page.getByTestId('lat-percpu-hist').locator('canvas').waitFor();
     await page.getByTestId('lat-percpu-pct').locator('canvas').waitFor();
     await page.getByTestId('lat-percgroup-hist').locator('canvas').waitFor();
     await page.getByTestId('events-table').waitFor();
     await page.getByTestId('lang-switch').click();
     await page.getByText('Conclusions', { exact: true }).waitFor();
-    assert.match(await page.getByTestId('conclusion-summary').innerText(), /wakeups waited for a CPU/);
+    await assertShowsDocumentFindings(page, rlDoc, 'run latency, UI in English');
     await shot(page, '12-runlatency');
 
     // The alerts page: the localized message in the UI language; filters by severity and node.

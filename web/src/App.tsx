@@ -1,5 +1,6 @@
 import { type ReactNode, useCallback, useEffect, useMemo, useState } from 'react';
-import { api, type Me, setUnauthorizedHandler } from './api.js';
+import type { Me } from '@contract';
+import { api, setUnauthorizedHandler } from './api.js';
 import { I18nContext, initialLang, type Lang, translator } from './i18n.js';
 import { href, useRoute } from './router.js';
 import { Login } from './pages/Login.js';

@@ -1,156 +1,9 @@
 /**
  * The console's JSON API as the UI uses it (src/console/server.ts, src/console/API.md). Every call sends
- * the session cookie; a 401 anywhere sends the person back to the login page.
+ * the session cookie; a 401 anywhere sends the person back to the login page. Every reply is typed by the
+ * contract's ApiReplies (src/contract/console.ts), which the server types its routes with as well.
  */
-
-export type Severity = 'info' | 'warning' | 'critical';
-export type TaskStatus = 'queued' | 'running' | 'done' | 'failed' | 'timeout' | 'cancelled';
-
-export interface LatestCgroup {
-  path: string;
-  container: string | null;
-  usageBytes: number;
-  workingsetBytes: number;
-  limitBytes: number | null;
-}
-
-/** The agent's run-queue latency histogram for one sample interval (absent in older samples). */
-export interface RunqueueLatency {
-  /** Bucket upper bounds in ms; the last is +Inf, written as null. */
-  leMs: (number | null)[];
-  counts: number[];
-  count: number;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  maxMs: number | null;
-}
-
-export interface LogAnomalies {
-  total: number;
-  byRule: Record<string, number>;
-}
-
-export interface NodeLatest {
-  ts: string;
-  runqueueLatency?: RunqueueLatency | null;
-  logAnomalies?: LogAnomalies | null;
-  memTotalBytes?: number;
-  memAvailableBytes?: number;
-  memFreeBytes?: number;
-  components?: Record<string, number>;
-  cgroups?: LatestCgroup[];
-  zombieCgroups?: number | null;
-  psiMemorySomeAvg10?: number | null;
-}
-
-export interface NodeInfo {
-  hostname?: string;
-  kernel?: string;
-  agentVersion?: string;
-  diagnoses?: string[];
-}
-
-export interface Node {
-  id: string;
-  name: string;
-  createdAt: string;
-  lastSeenAt: string | null;
-  online: boolean;
-  info: NodeInfo;
-  latest: NodeLatest | null;
-}
-
-export interface TaskProgress {
-  step: string;
-  done: number;
-  total: number;
-}
-
-export interface Task {
-  id: string;
-  nodeId: string;
-  diagnosis: string;
-  params: Record<string, unknown>;
-  status: TaskStatus;
-  createdBy: string;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  progress: TaskProgress | null;
-  error: string | null;
-  reportSchema: string | null;
-}
-
-export interface Alert {
-  id: string;
-  nodeId: string;
-  rule: string;
-  severity: Severity;
-  state: 'firing' | 'resolved';
-  ts: string;
-  /** English. */
-  message: string;
-  /** Per UI language, when the agent sent them. */
-  messages?: { en: string; 'zh-CN': string } | null;
-  data: Record<string, unknown>;
-}
-
-export type Role = 'admin' | 'viewer';
-
-export interface Me {
-  id: string;
-  username: string;
-  role: Role;
-}
-
-export interface User {
-  id: string;
-  username: string;
-  role: Role;
-  createdAt: string;
-}
-
-export interface AlertFilter {
-  node?: string;
-  severity?: Severity;
-  state?: 'firing' | 'resolved';
-}
-
-/** The alert's message in the UI language when the agent sent one, else the English message. */
-export function alertMessage(a: Alert, lang: string): string {
-  const m = a.messages;
-  if (m && (lang === 'en' || lang === 'zh-CN') && m[lang]) return m[lang];
-  return a.message;
-}
-
-export interface DiagnosisInfo {
-  name: string;
-  description: string;
-  schema: string;
-  timeoutMs: number;
-  defaults: Record<string, unknown> | null;
-}
-
-export interface Sample {
-  ts: string;
-  data: NodeLatest;
-}
-
-export interface Finding {
-  id: string;
-  severity: Severity;
-  title: string;
-  conclusion: string;
-  suggestions: string[];
-  evidence: Record<string, unknown>;
-}
-
-/** Any report document: a schema name, findings when the diagnosis has them, and the rest. */
-export interface ReportDoc {
-  schema: string;
-  findings?: Finding[];
-  [key: string]: unknown;
-}
+import type { Alert, AlertFilter, AnyDocument, ApiReplies, MemDocument, Role, StoredDocument } from '@contract';
 
 export class ApiError extends Error {
   constructor(
@@ -167,55 +20,85 @@ export function setUnauthorizedHandler(f: () => void): void {
   onUnauthorized = f;
 }
 
-async function call<R>(method: string, path: string, body?: unknown): Promise<R> {
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * One request. The reply's type is the route's entry in ApiReplies: this is the one place where the
+ * console's JSON becomes typed (`Response.json()` promises whatever the caller names).
+ */
+async function call<K extends keyof ApiReplies>(route: K, path: string, body?: unknown): Promise<ApiReplies[K]> {
+  const method = route.slice(0, route.indexOf(' '));
   const res = await fetch(path, {
     method,
     credentials: 'same-origin',
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
   if (!res.ok) {
     if (res.status === 401 && path.startsWith('/api/')) onUnauthorized();
-    const msg = json && typeof json === 'object' && 'error' in json ? String((json as { error: unknown }).error) : `${res.status} ${res.statusText}`;
-    throw new ApiError(res.status, msg, json && typeof json === 'object' ? (json as Record<string, unknown>) : {});
+    const err: unknown = await res.json().catch(() => null);
+    const fields = isRecord(err) ? err : {};
+    throw new ApiError(res.status, typeof fields.error === 'string' ? fields.error : `${res.status} ${res.statusText}`, fields);
   }
-  return json as R;
+  return res.json();
 }
 
+const id = encodeURIComponent;
+
 export const api = {
-  login: (username: string, password: string) => call<{ user: Me }>('POST', '/auth/login', { username, password }),
-  logout: () => call<{ ok: boolean }>('POST', '/auth/logout', {}),
-  me: () => call<Me>('GET', '/api/me'),
-  changePassword: (currentPassword: string, newPassword: string) => call<{ ok: boolean }>('POST', '/api/me/password', { currentPassword, newPassword }),
-  users: () => call<{ users: User[] }>('GET', '/api/users').then((r) => r.users),
-  createUser: (username: string, password: string, role: Role) => call<{ user: User }>('POST', '/api/users', { username, password, role }).then((r) => r.user),
-  deleteUser: (id: string) => call<{ ok: boolean }>('DELETE', `/api/users/${encodeURIComponent(id)}`),
-  diagnoses: () => call<{ diagnoses: DiagnosisInfo[] }>('GET', '/api/diagnoses').then((r) => r.diagnoses),
-  nodes: () => call<{ nodes: Node[] }>('GET', '/api/nodes').then((r) => r.nodes),
-  node: (id: string) => call<Node>('GET', `/api/nodes/${encodeURIComponent(id)}`),
-  samples: (id: string, sinceIso: string) =>
-    call<{ samples: Sample[] }>('GET', `/api/nodes/${encodeURIComponent(id)}/samples?since=${encodeURIComponent(sinceIso)}&limit=1000`).then((r) => r.samples),
-  createTask: (nodeId: string, diagnosis: string, params: Record<string, unknown>) =>
-    call<{ task: Task }>('POST', `/api/nodes/${encodeURIComponent(nodeId)}/tasks`, { diagnosis, params }).then((r) => r.task),
-  tasks: (nodeId?: string, limit = 200) => call<{ tasks: Task[] }>('GET', `/api/tasks?limit=${limit}${nodeId ? `&node=${encodeURIComponent(nodeId)}` : ''}`).then((r) => r.tasks),
-  task: (id: string) => call<{ task: Task }>('GET', `/api/tasks/${encodeURIComponent(id)}`).then((r) => r.task),
-  cancelTask: (id: string) => call<{ task: Task }>('POST', `/api/tasks/${encodeURIComponent(id)}/cancel`, {}).then((r) => r.task),
-  report: (id: string) => call<ReportDoc>('GET', `/api/tasks/${encodeURIComponent(id)}/report`),
+  login: (username: string, password: string) => call('POST /auth/login', '/auth/login', { username, password }),
+  logout: () => call('POST /auth/logout', '/auth/logout', {}),
+  me: () => call('GET /api/me', '/api/me'),
+  changePassword: (currentPassword: string, newPassword: string) => call('POST /api/me/password', '/api/me/password', { currentPassword, newPassword }),
+  users: () => call('GET /api/users', '/api/users').then((r) => r.users),
+  createUser: (username: string, password: string, role: Role) => call('POST /api/users', '/api/users', { username, password, role }).then((r) => r.user),
+  deleteUser: (userId: string) => call('DELETE /api/users/:id', `/api/users/${id(userId)}`),
+  diagnoses: () => call('GET /api/diagnoses', '/api/diagnoses').then((r) => r.diagnoses),
+  nodes: () => call('GET /api/nodes', '/api/nodes').then((r) => r.nodes),
+  node: (nodeId: string) => call('GET /api/nodes/:id', `/api/nodes/${id(nodeId)}`),
+  samples: (nodeId: string, sinceIso: string) => call('GET /api/nodes/:id/samples', `/api/nodes/${id(nodeId)}/samples?since=${id(sinceIso)}&limit=1000`).then((r) => r.samples),
+  createTask: (nodeId: string, diagnosis: string, params: Record<string, unknown>) => call('POST /api/nodes/:id/tasks', `/api/nodes/${id(nodeId)}/tasks`, { diagnosis, params }).then((r) => r.task),
+  tasks: (nodeId?: string, limit = 200) => call('GET /api/tasks', `/api/tasks?limit=${limit}${nodeId ? `&node=${id(nodeId)}` : ''}`).then((r) => r.tasks),
+  task: (taskId: string) => call('GET /api/tasks/:id', `/api/tasks/${id(taskId)}`).then((r) => r.task),
+  cancelTask: (taskId: string) => call('POST /api/tasks/:id/cancel', `/api/tasks/${id(taskId)}/cancel`, {}).then((r) => r.task),
+  report: (taskId: string) => call('GET /api/tasks/:id/report', `/api/tasks/${id(taskId)}/report`),
   alerts: (nodeId?: string, limit = 500, filter: Omit<AlertFilter, 'node'> = {}) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (nodeId) q.set('node', nodeId);
     if (filter.severity) q.set('severity', filter.severity);
     if (filter.state) q.set('state', filter.state);
-    return call<{ alerts: Alert[] }>('GET', `/api/alerts?${q.toString()}`).then((r) => r.alerts);
+    return call('GET /api/alerts', `/api/alerts?${q.toString()}`).then((r) => r.alerts);
   },
 };
+
+/** Every schema this UI has a view for; a document of another schema is a ForeignDocument. */
+const KNOWN_SCHEMAS: Record<AnyDocument['schema'], true> = {
+  'oscope.mem/v1': true,
+  'oscope.filecache/v1': true,
+  'oscope.memleak/v1': true,
+  'oscope.runlatency/v1': true,
+  'oscope.inspect/v1': true,
+};
+
+/**
+ * A document of a schema this UI knows. The name is the contract: a document named `oscope.mem/v1` has
+ * that schema's shape (a breaking change bumps the version, and so the name).
+ */
+export function isKnownDocument(doc: StoredDocument): doc is AnyDocument {
+  return Object.hasOwn(KNOWN_SCHEMAS, doc.schema);
+}
+
+/** The memory panorama, when the document is one. */
+export function memDocument(doc: StoredDocument): MemDocument | undefined {
+  return isKnownDocument(doc) && doc.schema === 'oscope.mem/v1' ? doc : undefined;
+}
+
+/** The alert's message in the UI language when the agent sent one, else the English message. */
+export function alertMessage(a: Alert, lang: string): string {
+  const m = a.messages;
+  if (m && (lang === 'en' || lang === 'zh-CN') && m[lang]) return m[lang];
+  return a.message;
+}
 
 /** Alerts whose latest event (per node and rule) is firing. */
 export function firingAlerts(alerts: Alert[]): Alert[] {

@@ -1,6 +1,6 @@
 /** Who is logged in, for pages that show or hide what only an admin may do. */
 import { createContext, useContext } from 'react';
-import type { Me } from './api.js';
+import type { Me } from '@contract';
 
 export const SessionContext = createContext<Me | undefined>(undefined);
 export const useMe = (): Me | undefined => useContext(SessionContext);

@@ -4,29 +4,32 @@
  * formatted by their names, stacks (arrays of strings) fold into a details element.
  */
 import type { ReactNode } from 'react';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, formatDurationMs, formatPct, MISSING } from '@format';
 import { DataTable, type Column } from './DataTable.js';
 
 type Row = Record<string, unknown>;
 
+export const isRow = (v: unknown): v is Row => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 export function isRowArray(v: unknown): v is Row[] {
-  return Array.isArray(v) && v.length > 0 && v.every((x) => x !== null && typeof x === 'object' && !Array.isArray(x));
+  return Array.isArray(v) && v.length > 0 && v.every(isRow);
 }
 
 export function formatField(key: string, v: unknown): ReactNode {
-  if (v === null || v === undefined) return '–';
+  if (v === null || v === undefined) return MISSING;
   if (typeof v === 'number') {
+    // The contract's unit suffixes: …Bytes, …Ms, …S, …Us, …Pct (a percent, 0‥100).
     if (/Bytes$/.test(key)) return formatBytes(v);
-    if (/Ms$/.test(key)) return `${v.toLocaleString('en-US', { maximumFractionDigits: 3 })} ms`;
-    if (/(^|[a-z])S$/.test(key)) return `${v.toLocaleString('en-US', { maximumFractionDigits: 2 })} s`;
-    if (/Us$/.test(key)) return `${v.toLocaleString('en-US', { maximumFractionDigits: 1 })} µs`;
-    if (/Pct$/.test(key)) return `${v.toFixed(1)}%`;
+    if (/Ms$/.test(key)) return formatDurationMs(v);
+    if (/(^|[a-z])S$/.test(key)) return formatDurationMs(v * 1000);
+    if (/Us$/.test(key)) return formatDurationMs(v / 1000);
+    if (/Pct$/.test(key)) return formatPct(v);
     return formatCount(v);
   }
   if (typeof v === 'boolean') return v ? '✓' : '✗';
   if (typeof v === 'string') return v;
   if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
-    if (v.length === 0) return '–';
+    if (v.length === 0) return MISSING;
     return (
       <details className="stack">
         <summary>
@@ -78,8 +81,8 @@ export function AutoSections({ doc, skip = [] }: { doc: Record<string, unknown>;
   for (const [k, v] of Object.entries(doc)) {
     if (skip.includes(k) || k === 'schema' || k === 'findings') continue;
     if (isRowArray(v)) sections.push({ title: k, rows: v });
-    else if (v && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k2, v2] of Object.entries(v as Row)) {
+    else if (isRow(v)) {
+      for (const [k2, v2] of Object.entries(v)) {
         if (isRowArray(v2)) sections.push({ title: `${k} › ${k2}`, rows: v2 });
         else if (v2 === null || typeof v2 !== 'object') scalars.push([`${k}.${k2}`, v2]);
       }

@@ -1,48 +1,14 @@
 /**
- * The `oscope.filecache/v1` view: conclusions derived from the files (the document has no findings of its
- * own), per-container/cgroup totals as a chart and a table, then the files table (sortable, filterable:
- * path and path inside the container, cached/dirty/writeback/active, holders, cgroups).
+ * The `oscope.filecache/v1` view (its conclusions are the document's findings, shown by the result page):
+ * per-container/cgroup totals as a chart and a table, then the files table (sortable, filterable: path
+ * and path inside the container, cached/dirty/writeback/active, holders, cgroups).
  */
 import { useMemo } from 'react';
-import type { Finding } from '../api.js';
-import { formatBytes, formatCount, formatPct } from '../format.js';
+import type { FileCacheDocument, FileCacheFile } from '@contract';
+import { containerLabel, formatBytes, formatCount, formatShare, MISSING } from '@format';
 import { type T, useI18n } from '../i18n.js';
 import { Chart, type ChartOption } from './Chart.js';
 import { DataTable, type Column } from './DataTable.js';
-import { containerText } from './MemReport.js';
-
-interface FcContainer {
-  runtime: string;
-  id: string;
-  name?: string;
-  podName?: string;
-  podNamespace?: string;
-}
-
-export interface FcFile {
-  path: string;
-  containerPath: string | null;
-  device: string;
-  inode: number;
-  cachedBytes: number;
-  dirtyBytes: number | null;
-  writebackBytes: number | null;
-  activeBytes: number | null;
-  sizeBytes: number;
-  deleted: boolean;
-  shmem: boolean;
-  holders: { pid: number; comm: string }[];
-  cgroups: { path: string; bytes: number }[];
-  container: FcContainer | null;
-}
-
-export interface FileCacheDoc {
-  schema: 'oscope.filecache/v1';
-  scope: { kind: 'host' | 'container' | 'pod' | 'cgroup'; query: string | null; cgroups: string[]; cachedBytes: number };
-  method: Record<string, string | number>;
-  coverage: { section: string; status: string; reason?: string }[];
-  files: FcFile[];
-}
 
 export interface CgroupTotal {
   path: string;
@@ -52,7 +18,7 @@ export interface CgroupTotal {
 }
 
 /** Page cache of the listed files per cgroup (each file's sampled split), biggest first. */
-export function cgroupTotals(files: FcFile[]): CgroupTotal[] {
+export function cgroupTotals(files: FileCacheFile[]): CgroupTotal[] {
   const by = new Map<string, CgroupTotal>();
   for (const f of files) {
     const parts = f.cgroups.length > 0 ? f.cgroups : [{ path: '(not attributed)', bytes: f.cachedBytes }];
@@ -65,7 +31,7 @@ export function cgroupTotals(files: FcFile[]): CgroupTotal[] {
       row.bytes += c.bytes;
       row.files += 1;
       // A file's container is known when the file lives in one; name the cgroup by it.
-      if (!row.container && f.container && f.cgroups.length === 1) row.container = containerText(f.container);
+      if (!row.container && f.container && f.cgroups.length === 1) row.container = containerLabel(f.container);
     }
   }
   return [...by.values()].sort((a, b) => b.bytes - a.bytes);
@@ -73,71 +39,11 @@ export function cgroupTotals(files: FcFile[]): CgroupTotal[] {
 
 const sum = (xs: (number | null)[]): number => xs.reduce<number>((a, b) => a + (b ?? 0), 0);
 
-function scopeText(doc: FileCacheDoc, t: T): string {
+function scopeText(doc: FileCacheDocument, t: T): string {
   return doc.scope.kind === 'host' ? t('fc.scope.host') : `${doc.scope.kind} ${doc.scope.query ?? doc.scope.cgroups.join(', ')}`;
 }
 
-/** The conclusions the UI draws from the files table, in the UI language. */
-export function fileCacheFindings(doc: FileCacheDoc, t: T): Finding[] {
-  const out: Finding[] = [];
-  const files = doc.files;
-  const listed = sum(files.map((f) => f.cachedBytes));
-  const scope = scopeText(doc, t);
-  const top = [...files].sort((a, b) => b.cachedBytes - a.cachedBytes)[0];
-  out.push({
-    id: 'filecache.summary',
-    severity: 'info',
-    title: t('fc.f.summary.title'),
-    conclusion: t('fc.f.summary', {
-      n: files.length,
-      listed: formatBytes(listed),
-      total: formatBytes(doc.scope.cachedBytes),
-      scope,
-      pct: formatPct(doc.scope.cachedBytes > 0 ? listed / doc.scope.cachedBytes : 0),
-    }) + (top ? ` ${t('fc.f.summary.top', { path: top.path, bytes: formatBytes(top.cachedBytes) })}` : ''),
-    suggestions: doc.scope.kind === 'host' ? [t('fc.s.narrow')] : [t('fc.s.limit')],
-    evidence: {},
-  });
-  const deleted = files.filter((f) => f.deleted && f.cachedBytes > 0);
-  if (deleted.length > 0) {
-    const b = sum(deleted.map((f) => f.cachedBytes));
-    const holders = [...new Set(deleted.flatMap((f) => f.holders.map((h) => `${h.comm}(${h.pid})`)))].slice(0, 5);
-    out.push({
-      id: 'filecache.deleted',
-      severity: b >= 256 * 2 ** 20 ? 'warning' : 'info',
-      title: t('fc.f.deleted.title'),
-      conclusion: t('fc.f.deleted', { n: deleted.length, bytes: formatBytes(b) }),
-      suggestions: [holders.length > 0 ? t('fc.s.deleted', { holders: holders.join(', ') }) : t('fc.s.deletedNoHolder')],
-      evidence: { files: deleted.slice(0, 5).map((f) => f.path) },
-    });
-  }
-  const dirty = sum(files.map((f) => f.dirtyBytes)) + sum(files.map((f) => f.writebackBytes));
-  if (dirty >= 64 * 2 ** 20 && dirty >= 0.1 * listed) {
-    out.push({
-      id: 'filecache.dirty',
-      severity: dirty >= 1024 * 2 ** 20 ? 'warning' : 'info',
-      title: t('fc.f.dirty.title'),
-      conclusion: t('fc.f.dirty', { bytes: formatBytes(dirty), pct: formatPct(listed > 0 ? dirty / listed : 0) }),
-      suggestions: [t('fc.s.dirty')],
-      evidence: {},
-    });
-  }
-  const shm = files.filter((f) => f.shmem);
-  const shmBytes = sum(shm.map((f) => f.cachedBytes));
-  if (shmBytes >= 64 * 2 ** 20) {
-    out.push({
-      id: 'filecache.shmem',
-      severity: 'info',
-      title: t('fc.f.shmem.title'),
-      conclusion: t('fc.f.shmem', { n: shm.length, bytes: formatBytes(shmBytes) }),
-      suggestions: [t('fc.s.shmem')],
-      evidence: {},
-    });
-  }
-  return out;
-}
-
-const bytesCol = (key: string, label: string, get: (f: FcFile) => number | null): Column<FcFile> => ({
+const bytesCol = (key: string, label: string, get: (f: FileCacheFile) => number | null): Column<FileCacheFile> => ({
   key,
   label,
   numeric: true,
@@ -146,9 +52,9 @@ const bytesCol = (key: string, label: string, get: (f: FcFile) => number | null)
 });
 
 /** The files table (also in the memory panorama): top 30 by cache, sortable and filterable. */
-export function FilesTable({ files, testId = 'files-table' }: { files: FcFile[]; testId?: string }) {
+export function FilesTable({ files, testId = 'files-table' }: { files: FileCacheFile[]; testId?: string }) {
   const { t } = useI18n();
-  const cols: Column<FcFile>[] = [
+  const cols: Column<FileCacheFile>[] = [
     {
       key: 'path',
       label: t('fc.col.path'),
@@ -161,9 +67,9 @@ export function FilesTable({ files, testId = 'files-table' }: { files: FcFile[];
       ),
       className: 'wrap',
     },
-    { key: 'container', label: t('fc.col.container'), value: (f) => containerText(f.container ?? undefined) },
+    { key: 'container', label: t('fc.col.container'), value: (f) => containerLabel(f.container) },
     bytesCol('cached', t('fc.col.cached'), (f) => f.cachedBytes),
-    { key: 'pct', label: t('fc.col.ofFile'), numeric: true, value: (f) => (f.sizeBytes > 0 ? f.cachedBytes / f.sizeBytes : null), render: (f) => (f.sizeBytes > 0 ? formatPct(Math.min(1, f.cachedBytes / f.sizeBytes)) : '–') },
+    { key: 'pct', label: t('fc.col.ofFile'), numeric: true, value: (f) => (f.sizeBytes > 0 ? f.cachedBytes / f.sizeBytes : null), render: (f) => (f.sizeBytes > 0 ? formatShare(Math.min(1, f.cachedBytes / f.sizeBytes)) : MISSING) },
     bytesCol('dirty', t('fc.col.dirty'), (f) => f.dirtyBytes),
     bytesCol('wb', t('fc.col.writeback'), (f) => f.writebackBytes),
     bytesCol('active', t('fc.col.active'), (f) => f.activeBytes),
@@ -205,7 +111,7 @@ export function FilesTable({ files, testId = 'files-table' }: { files: FcFile[];
   return <DataTable testId={testId} columns={cols} rows={files} rowKey={(f) => `${f.device}:${f.inode}`} initialSort={{ key: 'cached', desc: true }} limit={30} />;
 }
 
-export function FileCacheView({ doc }: { doc: FileCacheDoc }) {
+export function FileCacheView({ doc }: { doc: FileCacheDocument }) {
   const { t, lang } = useI18n();
   const totals = useMemo(() => cgroupTotals(doc.files), [doc]);
   const listed = sum(doc.files.map((f) => f.cachedBytes));
@@ -221,8 +127,8 @@ export function FileCacheView({ doc }: { doc: FileCacheDoc }) {
   }, [totals]);
   const fileChart = useMemo<ChartOption>(() => {
     const top = [...doc.files].sort((a, b) => b.cachedBytes - a.cachedBytes).slice(0, 12).reverse();
-    const name = (f: FcFile): string => (f.path.length > 48 ? `…${f.path.slice(-47)}` : f.path);
-    const ser = (label: string, color: string, get: (f: FcFile) => number) => ({ name: label, type: 'bar', stack: 'c', itemStyle: { color }, barMaxWidth: 22, data: top.map(get) });
+    const name = (f: FileCacheFile): string => (f.path.length > 48 ? `…${f.path.slice(-47)}` : f.path);
+    const ser = (label: string, color: string, get: (f: FileCacheFile) => number) => ({ name: label, type: 'bar', stack: 'c', itemStyle: { color }, barMaxWidth: 22, data: top.map(get) });
     return {
       tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: (v: unknown) => formatBytes(Number(v)) },
       legend: { top: 0, textStyle: { fontSize: 11 } },
@@ -241,7 +147,7 @@ export function FileCacheView({ doc }: { doc: FileCacheDoc }) {
     { key: 'path', label: t('fc.col.cgroup'), value: (c) => c.path, className: 'path wrap' },
     { key: 'container', label: t('fc.col.container'), value: (c) => c.container },
     { key: 'bytes', label: t('fc.col.cached'), numeric: true, value: (c) => c.bytes, render: (c) => formatBytes(c.bytes) },
-    { key: 'share', label: t('fc.col.share'), numeric: true, value: (c) => c.bytes, render: (c) => formatPct(listed > 0 ? c.bytes / listed : 0) },
+    { key: 'share', label: t('fc.col.share'), numeric: true, value: (c) => c.bytes, render: (c) => formatShare(listed > 0 ? c.bytes / listed : 0) },
     { key: 'files', label: t('fc.col.files'), numeric: true, value: (c) => c.files, render: (c) => formatCount(c.files) },
   ];
 
@@ -251,7 +157,7 @@ export function FileCacheView({ doc }: { doc: FileCacheDoc }) {
         <div className="card-head">
           <h2>{t('fc.overview')}</h2>
           <span className="muted small">
-            {scopeText(doc, t)} · {t('fc.scopeCached', { bytes: formatBytes(doc.scope.cachedBytes) })} · {t('fc.listed', { n: doc.files.length, bytes: formatBytes(listed) })} · {t('fc.measured', { n: formatCount(Number(doc.method.filesMeasured ?? 0)) })}
+            {scopeText(doc, t)} · {t('fc.scopeCached', { bytes: formatBytes(doc.scope.cachedBytes) })} · {t('fc.listed', { n: doc.files.length, bytes: formatBytes(listed) })} · {t('fc.measured', { n: formatCount(doc.method.filesMeasured) })}
           </span>
         </div>
         <div className="grid2 charts">

@@ -1,5 +1,5 @@
 /** The conclusions: one card per finding, severity colour, one sentence, suggestions, evidence on demand. */
-import type { Finding } from '../api.js';
+import type { Finding } from '@contract';
 import { useI18n } from '../i18n.js';
 
 /** Text with `command` spans shown as code. */

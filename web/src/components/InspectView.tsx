@@ -4,75 +4,73 @@
  * indicators, and which log sources were read.
  */
 import { type ReactNode } from 'react';
-import { formatBytes, formatCount, formatTime } from '../format.js';
-import { type Key, useI18n } from '../i18n.js';
+import type { InspectDocument, InspectItem, Level as ItemLevel, SourceInfo } from '@contract';
+import { formatBytes, formatCount } from '@format';
+import { useI18n } from '../i18n.js';
+import { formatTime } from '../time.js';
 import { formatField } from './AutoTable.js';
 import { DataTable, type Column } from './DataTable.js';
 
-export interface InspectItem {
-  id: string;
-  class: 'log' | 'indicator' | 'config' | 'hardware' | 'known-issue';
-  kind: string;
-  level: 'fatal' | 'critical' | 'error' | 'warning' | 'info';
-  title: string;
-  count: number;
-  firstAt: string | null;
-  lastAt: string | null;
-  firstUptimeS: number | null;
-  lastUptimeS: number | null;
-  evidence: string[];
-  stack: string[];
-  container: string | null;
-  source: string;
-  details: Record<string, unknown>;
-}
-interface Source {
-  name: string;
-  kind: string;
-  status: string;
-  lines?: number;
-  bytes?: number;
-  reports?: number;
-  reason?: string;
-}
-export interface InspectDoc {
-  schema: 'oscope.inspect/v1';
-  host: { hostname: string; kernel: string; capturedAt: string };
-  since: string | null;
-  sources: Source[];
-  items: InspectItem[];
-}
+/** What the OOM classifier (src/diagnose/inspect/oom.ts) puts in a log item's `details.oom`. */
 interface Oom {
   cause: string;
-  constraint?: string;
-  order?: number;
   invoker?: string;
   killedPid?: number;
   killedComm?: string;
   killedRssBytes?: number;
   oomMemcg?: string;
-  taskMemcg?: string;
   memcgUsageBytes?: number;
   memcgLimitBytes?: number;
   container?: string;
 }
 
-const LEVEL_RANK = { fatal: 4, critical: 3, error: 2, warning: 1, info: 0 } as const;
-const levelClass = (l: string): string => (l === 'fatal' || l === 'critical' || l === 'error' ? 'pill-bad' : l === 'warning' ? 'pill-warn' : '');
-const CAUSES = ['cgroup-limit', 'parent-cgroup-limit', 'cpuset-numa', 'fragmentation', 'shmem', 'fork-storm', 'host-memory', 'unknown'];
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
-function Level({ level }: { level: string }) {
-  const { t } = useI18n();
-  return <span className={`pill ${levelClass(level)}`}>{t(`in.level.${level}` as Key)}</span>;
+/** The item's OOM analysis, read field by field from its free-form details (undefined when it has none). */
+function oomOf(item: InspectItem): Oom | undefined {
+  const o = item.details.oom;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  const f = new Map(Object.entries(o));
+  const cause = str(f.get('cause'));
+  if (cause === undefined) return undefined;
+  return {
+    cause,
+    invoker: str(f.get('invoker')),
+    killedPid: num(f.get('killedPid')),
+    killedComm: str(f.get('killedComm')),
+    killedRssBytes: num(f.get('killedRssBytes')),
+    oomMemcg: str(f.get('oomMemcg')),
+    memcgUsageBytes: num(f.get('memcgUsageBytes')),
+    memcgLimitBytes: num(f.get('memcgLimitBytes')),
+    container: str(f.get('container')),
+  };
 }
 
-export function InspectView({ doc }: { doc: InspectDoc }) {
+type OomItem = { item: InspectItem; oom: Oom };
+
+const LEVEL_RANK: Record<ItemLevel, number> = { fatal: 4, critical: 3, error: 2, warning: 1, info: 0 };
+const levelClass = (l: ItemLevel): string => (l === 'fatal' || l === 'critical' || l === 'error' ? 'pill-bad' : l === 'warning' ? 'pill-warn' : '');
+const CAUSES = ['cgroup-limit', 'parent-cgroup-limit', 'cpuset-numa', 'fragmentation', 'shmem', 'fork-storm', 'host-memory', 'unknown'] as const;
+
+function Level({ level }: { level: ItemLevel }) {
+  const { t } = useI18n();
+  return <span className={`pill ${levelClass(level)}`}>{t(`in.level.${level}`)}</span>;
+}
+
+export function InspectView({ doc }: { doc: InspectDocument }) {
   const { t, lang } = useI18n();
   const when = (iso: string | null, up: number | null): ReactNode => (iso ? <span className="nowrap small">{formatTime(iso, lang)}</span> : up !== null ? <span className="small">+{up.toFixed(0)} s</span> : '–');
   const logs = doc.items.filter((i) => i.class === 'log');
-  const ooms = logs.filter((i) => i.details && typeof i.details.oom === 'object' && i.details.oom !== null);
+  const ooms: OomItem[] = logs.flatMap((item) => {
+    const oom = oomOf(item);
+    return oom ? [{ item, oom }] : [];
+  });
   const settings = doc.items.filter((i) => i.class !== 'log');
-  const causeLabel = (c: string): string => (CAUSES.includes(c) ? t(`in.cause.${c}` as Key) : c);
+  const causeLabel = (c: string): string => {
+    const known = CAUSES.find((x) => x === c);
+    return known ? t(`in.cause.${known}`) : c;
+  };
 
   const logCols: Column<InspectItem>[] = [
     { key: 'level', label: t('in.col.level'), value: (i) => LEVEL_RANK[i.level], render: (i) => <Level level={i.level} /> },
@@ -85,24 +83,24 @@ export function InspectView({ doc }: { doc: InspectDoc }) {
     { key: 'evidence', label: t('in.col.evidence'), value: (i) => i.evidence.join(' '), render: (i) => formatField('evidence', i.evidence), className: 'wrap' },
     { key: 'stack', label: t('in.col.stack'), value: (i) => i.stack.join(' '), render: (i) => formatField('stack', i.stack), className: 'wrap' },
   ];
-  const oomCols: Column<InspectItem>[] = [
-    { key: 'last', label: t('in.col.last'), value: (i) => i.lastAt ?? i.lastUptimeS, render: (i) => when(i.lastAt, i.lastUptimeS) },
-    { key: 'cause', label: t('in.col.cause'), value: (i) => (i.details.oom as Oom).cause, render: (i) => <span className="pill pill-bad">{causeLabel((i.details.oom as Oom).cause)}</span> },
-    { key: 'victim', label: t('in.col.victim'), value: (i) => (i.details.oom as Oom).killedComm ?? '', render: (i) => { const o = i.details.oom as Oom; return o.killedComm ? <span><strong>{o.killedComm}</strong> <span className="muted">({o.killedPid})</span></span> : '–'; } },
-    { key: 'rss', label: t('in.col.rss'), numeric: true, value: (i) => (i.details.oom as Oom).killedRssBytes ?? null, render: (i) => formatBytes((i.details.oom as Oom).killedRssBytes) },
-    { key: 'invoker', label: t('in.col.invoker'), value: (i) => (i.details.oom as Oom).invoker ?? '' },
-    { key: 'memcg', label: t('in.col.memcg'), value: (i) => (i.details.oom as Oom).oomMemcg ?? '', render: (i) => { const o = i.details.oom as Oom; return <span className="path small">{o.oomMemcg ?? '–'}{o.memcgLimitBytes !== undefined && <span className="muted block">{formatBytes(o.memcgUsageBytes)} / {formatBytes(o.memcgLimitBytes)}</span>}</span>; }, className: 'wrap' },
-    { key: 'container', label: t('in.col.container'), value: (i) => (i.details.oom as Oom).container ?? i.container ?? '' },
-    { key: 'count', label: t('in.col.count'), numeric: true, value: (i) => i.count },
+  const oomCols: Column<OomItem>[] = [
+    { key: 'last', label: t('in.col.last'), value: ({ item: i }) => i.lastAt ?? i.lastUptimeS, render: ({ item: i }) => when(i.lastAt, i.lastUptimeS) },
+    { key: 'cause', label: t('in.col.cause'), value: ({ oom }) => oom.cause, render: ({ oom }) => <span className="pill pill-bad">{causeLabel(oom.cause)}</span> },
+    { key: 'victim', label: t('in.col.victim'), value: ({ oom }) => oom.killedComm ?? '', render: ({ oom: o }) => (o.killedComm ? <span><strong>{o.killedComm}</strong> <span className="muted">({o.killedPid})</span></span> : '–') },
+    { key: 'rss', label: t('in.col.rss'), numeric: true, value: ({ oom }) => oom.killedRssBytes ?? null, render: ({ oom }) => formatBytes(oom.killedRssBytes) },
+    { key: 'invoker', label: t('in.col.invoker'), value: ({ oom }) => oom.invoker ?? '' },
+    { key: 'memcg', label: t('in.col.memcg'), value: ({ oom }) => oom.oomMemcg ?? '', render: ({ oom: o }) => <span className="path small">{o.oomMemcg ?? '–'}{o.memcgLimitBytes !== undefined && <span className="muted block">{formatBytes(o.memcgUsageBytes)} / {formatBytes(o.memcgLimitBytes)}</span>}</span>, className: 'wrap' },
+    { key: 'container', label: t('in.col.container'), value: ({ item, oom }) => oom.container ?? item.container ?? '' },
+    { key: 'count', label: t('in.col.count'), numeric: true, value: ({ item }) => item.count },
   ];
   const setCols: Column<InspectItem>[] = [
     { key: 'level', label: t('in.col.level'), value: (i) => LEVEL_RANK[i.level], render: (i) => <Level level={i.level} /> },
-    { key: 'class', label: t('in.col.class'), value: (i) => i.class, render: (i) => t(`in.class.${i.class}` as Key) },
+    { key: 'class', label: t('in.col.class'), value: (i) => i.class, render: (i) => t(`in.class.${i.class}`) },
     { key: 'title', label: t('in.col.title'), value: (i) => i.title, render: (i) => <strong>{i.title}</strong>, className: 'wrap' },
     { key: 'evidence', label: t('in.col.evidence'), value: (i) => i.evidence.join(' '), render: (i) => <span className="small">{i.evidence.join('; ')}</span>, className: 'wrap' },
     { key: 'source', label: t('in.col.source'), value: (i) => i.source, render: (i) => <code className="small">{i.source}</code> },
   ];
-  const srcCols: Column<Source>[] = [
+  const srcCols: Column<SourceInfo>[] = [
     { key: 'name', label: t('in.col.source'), value: (s) => s.name, render: (s) => <code>{s.name}</code> },
     { key: 'status', label: t('in.col.status'), value: (s) => s.status, render: (s) => <span className={`pill ${s.status === 'used' ? 'pill-ok' : s.status === 'error' ? 'pill-bad' : ''}`}>{s.status}</span> },
     { key: 'lines', label: t('in.col.lines'), numeric: true, value: (s) => s.lines ?? null, render: (s) => formatCount(s.lines) },
@@ -113,7 +111,7 @@ export function InspectView({ doc }: { doc: InspectDoc }) {
     <>
       <div className="card" id="oom">
         <h2>{t('in.oom')}</h2>
-        <DataTable testId="oom-table" columns={oomCols} rows={ooms} rowKey={(i) => i.id} initialSort={{ key: 'last', desc: true }} emptyText={t('in.noOom')} />
+        <DataTable testId="oom-table" columns={oomCols} rows={ooms} rowKey={({ item }) => item.id} initialSort={{ key: 'last', desc: true }} emptyText={t('in.noOom')} />
       </div>
       <div className="card" id="anomalies">
         <div className="card-head">

@@ -4,19 +4,11 @@
  * per-cgroup run-queue histograms, and the events table with victim, culprit and an expandable stack.
  */
 import { useMemo, useState } from 'react';
-import { formatCount } from '../format.js';
-import { type Key, type T, useI18n } from '../i18n.js';
+import type { LatencyEvent, LatencyKind, RunlatencyDocument } from '@contract';
+import { formatCount, formatDurationMsShort as formatMs } from '@format';
+import { type T, useI18n } from '../i18n.js';
 import { Chart, type ChartOption } from './Chart.js';
 import { DataTable, type Column } from './DataTable.js';
-
-/** "6 µs", "1.5 ms", "33 ms", "1.2 s". */
-export function formatMs(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '–';
-  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
-  if (ms < 10) return `${Number(ms.toFixed(1))} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${Number((ms / 1000).toFixed(1))} s`;
-}
 
 /** Labels of log2-µs buckets (bucket i = [2^i, 2^(i+1)) µs) by their upper bound. */
 export function log2Labels(n: number): string[] {
@@ -108,47 +100,17 @@ export function HistogramSet({ rows, testId, what }: { rows: HistRow[]; testId: 
   );
 }
 
-type Kind = 'irqoff' | 'softirq' | 'hardirq' | 'nosched' | 'runqueue';
-const KINDS: Kind[] = ['runqueue', 'nosched', 'irqoff', 'softirq', 'hardirq'];
+/** The kinds in the order of the strip: what a person looks at first. */
+const KINDS: readonly LatencyKind[] = ['runqueue', 'nosched', 'irqoff', 'softirq', 'hardirq'];
 
-interface LatEvent {
-  kind: Kind;
-  cpu: number;
-  pid: number;
-  comm: string;
-  latencyMs: number;
-  at: string;
-  stack: string[];
-  culprit: { pid: number; comm: string } | null;
-}
-type Hist = { count: number; buckets: number[]; meanMs: number; p50Ms: number; p99Ms: number; maxMs: number };
+export const kindLabel = (t: T, k: LatencyKind): string => t(`lat.kind.${k}`);
 
-export interface RunlatencyDoc {
-  schema: 'oscope.runlatency/v1';
-  thresholds: Record<Kind, number>;
-  events: LatEvent[];
-  histograms: { runqueue: { perCpu: (Hist & { cpu: number })[]; perCgroup: (Hist & { cgroup: string })[] } };
-  summary: { durationS: number; cpus: number; byKind: Record<Kind, { count: number; maxMs: number; totalMs: number }>; stealGaps: number; timerGaps: number; lostEvents: number };
-}
-
-export const kindLabel = (t: T, k: string): string => (KINDS.includes(k as Kind) ? t(`lat.kind.${k}` as Key) : k);
-
-/** One summary sentence in the UI language (the findings come from the agent). */
-export function runlatencySummary(doc: RunlatencyDoc, t: T): string {
-  const all = doc.histograms.runqueue.perCpu;
-  const count = all.reduce((a, h) => a + h.count, 0);
-  const p99 = Math.max(0, ...all.map((h) => h.p99Ms));
-  const max = Math.max(0, ...all.map((h) => h.maxMs));
-  const over = KINDS.reduce((a, k) => a + (doc.summary.byKind[k]?.count ?? 0), 0);
-  return t('lat.summary', { s: doc.summary.durationS, cpus: doc.summary.cpus, n: formatCount(count), p99: formatMs(p99), max: formatMs(max) }) + ' ' + (over > 0 ? t('lat.summary.events', { n: over }) : t('lat.summary.noEvents'));
-}
-
-export function RunlatencyView({ doc }: { doc: RunlatencyDoc }) {
+export function RunlatencyView({ doc }: { doc: RunlatencyDocument }) {
   const { t } = useI18n();
   const kinds = KINDS.map((k) => ({ kind: k, threshold: doc.thresholds[k], ...doc.summary.byKind[k] }));
   const cpuRows: HistRow[] = doc.histograms.runqueue.perCpu.map((h) => ({ ...h, label: `CPU ${h.cpu}` }));
   const cgRows: HistRow[] = doc.histograms.runqueue.perCgroup.map((h) => ({ ...h, label: h.cgroup }));
-  const evCols: Column<LatEvent>[] = [
+  const evCols: Column<LatencyEvent>[] = [
     { key: 'lat', label: t('lat.col.latency'), numeric: true, value: (e) => e.latencyMs, render: (e) => <strong>{formatMs(e.latencyMs)}</strong> },
     { key: 'kind', label: t('lat.col.kind'), value: (e) => kindLabel(t, e.kind), render: (e) => <span className={`pill kind-${e.kind}`}>{kindLabel(t, e.kind)}</span> },
     { key: 'cpu', label: 'CPU', numeric: true, value: (e) => e.cpu },

@@ -1,67 +1,17 @@
 /** The `oscope.mem/v1` view: breakdown charts, then the tables (processes, cgroups, shmem, slab, memcg, unaccounted). */
 import { useMemo } from 'react';
-import { formatBytes, formatCount, formatPct } from '../format.js';
+import type { BreakdownGroup, Coverage as CoverageRow, MemDocument, Method } from '@contract';
+import { containerLabel, formatBytes, formatCount, formatShare } from '@format';
 import { itemLabel, type Lang, useI18n } from '../i18n.js';
 import { Chart, type ChartOption } from './Chart.js';
 import { DataTable, type Column } from './DataTable.js';
 import { AutoTable } from './AutoTable.js';
-import { type FcFile, FilesTable } from './FileCacheView.js';
+import { FilesTable } from './FileCacheView.js';
 
-export const GROUPS = ['user', 'kernel', 'unaccounted', 'free', 'reserved'] as const;
-export type Group = (typeof GROUPS)[number];
+/** The groups in the order they are drawn (the document's BREAKDOWN_GROUPS, user first). */
+export const GROUPS: readonly BreakdownGroup[] = ['user', 'kernel', 'unaccounted', 'free', 'reserved'];
+export type Group = BreakdownGroup;
 export const GROUP_COLORS: Record<Group, string> = { user: '#3b82f6', kernel: '#f59e0b', unaccounted: '#ef4444', free: '#22c55e', reserved: '#94a3b8' };
-
-interface Container {
-  runtime: string;
-  id: string;
-  name?: string;
-  podName?: string;
-  podNamespace?: string;
-}
-export interface BreakdownItem {
-  key: string;
-  group: Group;
-  bytes: number;
-  partOf?: string;
-  source: string;
-}
-export interface MemDoc {
-  schema: 'oscope.mem/v1';
-  generatedAt: string;
-  host: { hostname: string; kernel: string; memTotalBytes: number; physicalBytes: number; availableBytes: number; capturedAt: string };
-  breakdown: { totalBytes: number; items: BreakdownItem[]; groups: Record<string, number>; unaccountedBytes: number; notes: string[] };
-  processes: { pid: number; comm: string; rssBytes: number; anonBytes: number; fileBytes: number; shmemBytes: number; swapBytes: number; pssBytes?: number; threads?: number; cgroup?: string; container?: Container }[];
-  cgroups: { path: string; usageBytes: number; anonBytes: number; fileBytes: number; activeFileBytes: number; shmemBytes: number; workingsetBytes: number; limitBytes: number | null; container?: Container }[];
-  shmem: { totalBytes: number; tmpfs: Record<string, unknown>[]; sysv: Record<string, unknown>[]; deletedOpen: Record<string, unknown>[]; residualBytes: number };
-  slab: {
-    reclaimableBytes: number;
-    unreclaimableBytes: number;
-    top: { name: string; bytes: number; activeObjs: number; objs: number; objSizeBytes: number; reclaimable: boolean | null }[];
-    dentry: { total: number; unused: number; negative: number | null };
-  };
-  memcg: { total: number; visible: number; zombies: number; zombieBytes: number; byParent: Record<string, unknown>[]; hierarchy: string };
-  unaccounted: {
-    bytes: number;
-    kpageEstimateBytes: number | null;
-    vmallocTop: Record<string, unknown>[];
-    vmallocBytes: number | null;
-    bpf: { maps: number; mapBytes: number; progs: number } | null;
-    socketBytes: number | null;
-    pageTableTop: Record<string, unknown>[];
-    kernelStackTop: Record<string, unknown>[];
-    allocinfoTop: Record<string, unknown>[] | null;
-  };
-  /** The files holding page cache (absent in older documents). */
-  fileCache?: { files: FcFile[]; method: string } | null;
-  method: Record<string, string>;
-  coverage: { section: string; status: string; reason?: string }[];
-}
-
-export function containerText(c: Container | undefined): string {
-  if (!c) return '';
-  if (c.podName) return `${c.podNamespace ? `${c.podNamespace}/` : ''}${c.podName}${c.name ? `/${c.name}` : ''}`;
-  return `${c.runtime}:${c.name ?? c.id.slice(0, 12)}`;
-}
 
 const bytesCol = <R,>(key: string, label: string, get: (r: R) => number | null | undefined): Column<R> => ({
   key,
@@ -71,14 +21,14 @@ const bytesCol = <R,>(key: string, label: string, get: (r: R) => number | null |
   render: (r) => formatBytes(get(r)),
 });
 
-export function groupBytes(doc: MemDoc, g: Group): number {
+export function groupBytes(doc: MemDocument, g: Group): number {
   return doc.breakdown.groups[g] ?? doc.breakdown.items.filter((i) => i.group === g && !i.partOf).reduce((s, i) => s + i.bytes, 0);
 }
 
-function donut(doc: MemDoc, t: (k: `group.${Group}`) => string): ChartOption {
+function donut(doc: MemDocument, t: (k: `group.${Group}`) => string): ChartOption {
   const total = doc.breakdown.totalBytes || 1;
   return {
-    tooltip: { trigger: 'item', formatter: (p: { name: string; value: number }) => `${p.name}: ${formatBytes(p.value)} (${formatPct(p.value / total)})` },
+    tooltip: { trigger: 'item', formatter: (p: { name: string; value: number }) => `${p.name}: ${formatBytes(p.value)} (${formatShare(p.value / total)})` },
     legend: { bottom: 0, textStyle: { fontSize: 12 } },
     series: [
       {
@@ -94,10 +44,10 @@ function donut(doc: MemDoc, t: (k: `group.${Group}`) => string): ChartOption {
   };
 }
 
-function treemap(doc: MemDoc, lang: Lang, t: (k: `group.${Group}`) => string): ChartOption {
+function treemap(doc: MemDocument, lang: Lang, t: (k: `group.${Group}`) => string): ChartOption {
   const total = doc.breakdown.totalBytes || 1;
   return {
-    tooltip: { formatter: (p: { name: string; value: number }) => `${p.name}: ${formatBytes(p.value)} (${formatPct(p.value / total)})` },
+    tooltip: { formatter: (p: { name: string; value: number }) => `${p.name}: ${formatBytes(p.value)} (${formatShare(p.value / total)})` },
     series: [
       {
         type: 'treemap',
@@ -123,7 +73,7 @@ function treemap(doc: MemDoc, lang: Lang, t: (k: `group.${Group}`) => string): C
   };
 }
 
-export function MemCharts({ doc }: { doc: MemDoc }) {
+export function MemCharts({ doc }: { doc: MemDocument }) {
   const { t, lang } = useI18n();
   const d = useMemo(() => donut(doc, t), [doc, lang, t]);
   const tm = useMemo(() => treemap(doc, lang, t), [doc, lang, t]);
@@ -140,7 +90,7 @@ export function MemCharts({ doc }: { doc: MemDoc }) {
             <div key={g} className="group-cell" style={{ borderTopColor: GROUP_COLORS[g] }}>
               <span className="muted small">{t(`group.${g}`)}</span>
               <strong>{formatBytes(b)}</strong>
-              <span className="muted small">{formatPct(b / (doc.breakdown.totalBytes || 1))}</span>
+              <span className="muted small">{formatShare(b / (doc.breakdown.totalBytes || 1))}</span>
             </div>
           );
         })}
@@ -166,11 +116,11 @@ export function MemCharts({ doc }: { doc: MemDoc }) {
   );
 }
 
-export function MemTables({ doc }: { doc: MemDoc }) {
+export function MemTables({ doc }: { doc: MemDocument }) {
   const { t } = useI18n();
-  type P = MemDoc['processes'][number];
-  type C = MemDoc['cgroups'][number];
-  type S = MemDoc['slab']['top'][number];
+  type P = MemDocument['processes'][number];
+  type C = MemDocument['cgroups'][number];
+  type S = MemDocument['slab']['top'][number];
   const procCols: Column<P>[] = [
     { key: 'pid', label: 'PID', numeric: true, value: (p) => p.pid },
     { key: 'comm', label: 'COMM', value: (p) => p.comm, render: (p) => <strong>{p.comm}</strong> },
@@ -181,11 +131,11 @@ export function MemTables({ doc }: { doc: MemDoc }) {
     bytesCol<P>('shmem', 'SHMEM', (p) => p.shmemBytes),
     bytesCol<P>('swap', 'SWAP', (p) => p.swapBytes),
     { key: 'threads', label: 'THREADS', numeric: true, value: (p) => p.threads ?? null },
-    { key: 'where', label: 'CONTAINER / CGROUP', value: (p) => containerText(p.container) || (p.cgroup ?? ''), className: 'path wrap' },
+    { key: 'where', label: 'CONTAINER / CGROUP', value: (p) => containerLabel(p.container) || (p.cgroup ?? ''), className: 'path wrap' },
   ];
   const cgCols: Column<C>[] = [
     { key: 'path', label: 'CGROUP', value: (c) => c.path, className: 'path wrap' },
-    { key: 'container', label: 'CONTAINER', value: (c) => containerText(c.container) },
+    { key: 'container', label: 'CONTAINER', value: (c) => containerLabel(c.container) },
     bytesCol<C>('usage', 'USAGE', (c) => c.usageBytes),
     bytesCol<C>('anon', 'ANON', (c) => c.anonBytes),
     bytesCol<C>('file', 'FILE', (c) => c.fileBytes),
@@ -311,7 +261,8 @@ export function MemTables({ doc }: { doc: MemDoc }) {
   );
 }
 
-export function Coverage({ method, coverage }: { method: Record<string, unknown>; coverage: { section: string; status: string; reason?: string }[] }) {
+/** How each part was measured (a document's `method`, words or numbers) and what each section could see. */
+export function Coverage({ method, coverage }: { method: Method | Record<string, string | number>; coverage: CoverageRow[] }) {
   const { t } = useI18n();
   return (
     <details className="card coverage">
@@ -322,7 +273,7 @@ export function Coverage({ method, coverage }: { method: Record<string, unknown>
         {Object.entries(method).map(([k, v]) => (
           <div key={k}>
             <dt>{k}</dt>
-            <dd>{typeof v === 'string' || typeof v === 'number' ? String(v) : JSON.stringify(v)}</dd>
+            <dd>{v}</dd>
           </div>
         ))}
       </dl>

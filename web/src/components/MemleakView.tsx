@@ -1,57 +1,20 @@
 /**
- * The `oscope.memleak/v1` view: the verdict (part of the conclusions), growth curves of the top caches or
- * callers over the watch (the document keeps each one's first and last measurement, drawn as a line
- * between them), the growth rates, and the call sites with their stacks.
+ * The `oscope.memleak/v1` view: the verdict banner (the document's verdict and its reason; the verdict's
+ * finding is among the conclusions), growth curves of the top caches or callers over the watch (the
+ * document keeps each one's first and last measurement, drawn as a line between them), the growth
+ * rates, and the call sites with their stacks.
  */
 import { useMemo } from 'react';
-import type { Finding } from '../api.js';
-import { formatBytes, formatCount, formatSignedBytes } from '../format.js';
-import { type T, useI18n } from '../i18n.js';
+import type { Callsite, GrowthRow, MemleakDocument } from '@contract';
+import { formatBytes, formatCount, formatSignedBytes } from '@format';
+import { useI18n } from '../i18n.js';
 import { formatField } from './AutoTable.js';
 import { Chart, type ChartOption } from './Chart.js';
 import { DataTable, type Column } from './DataTable.js';
 
-interface Growth {
-  name: string;
-  startBytes: number;
-  endBytes: number;
-  bytesPerS: number;
-}
-interface Callsite {
-  symbol: string;
-  stack: string[];
-  outstandingBytes: number;
-  count: number;
-  oldestAgeS: number;
-}
-export interface MemleakDoc {
-  schema: 'oscope.memleak/v1';
-  type: 'slab' | 'page' | 'vmalloc' | 'check';
-  durationS: number;
-  verdict: { leaking: boolean; kind: string | null; confidence: 'none' | 'low' | 'medium' | 'high'; reason: string };
-  growth: Growth[];
-  callsites: Callsite[];
-  findings: Finding[];
-}
-
 const COLORS = ['#ef4444', '#f59e0b', '#3b82f6', '#8b5cf6', '#10b981', '#ec4899', '#14b8a6', '#64748b'];
 
-/** The verdict as a conclusion, when the findings do not already say it. */
-export function memleakVerdictFinding(doc: MemleakDoc, t: T): Finding | undefined {
-  const v = doc.verdict;
-  if (!v) return undefined;
-  if (v.leaking && doc.findings.some((f) => f.severity !== 'info')) return undefined;
-  return {
-    id: 'memleak.verdict',
-    severity: v.leaking ? (v.confidence === 'high' ? 'critical' : 'warning') : 'info',
-    title: v.leaking ? t('ml.verdict.leak', { kind: v.kind ?? '' }) : t('ml.verdict.ok'),
-    conclusion: v.reason,
-    suggestions: v.leaking ? [t('ml.s.leak')] : doc.type === 'check' ? [t('ml.s.check')] : [],
-    evidence: { confidence: v.confidence },
-  };
-}
-
-export function MemleakView({ doc }: { doc: MemleakDoc }) {
+export function MemleakView({ doc }: { doc: MemleakDocument }) {
   const { t } = useI18n();
   const top = useMemo(() => [...doc.growth].sort((a, b) => Math.abs(b.endBytes - b.startBytes) - Math.abs(a.endBytes - a.startBytes)).slice(0, 8), [doc]);
   const curves = useMemo<ChartOption>(() => {
@@ -85,7 +48,7 @@ export function MemleakView({ doc }: { doc: MemleakDoc }) {
       series: [{ type: 'bar', barMaxWidth: 20, data: r.map((g) => ({ value: g.bytesPerS, itemStyle: { color: g.bytesPerS > 0 ? '#ef4444' : '#22c55e' } })) }],
     };
   }, [doc]);
-  const gCols: Column<Growth>[] = [
+  const gCols: Column<GrowthRow>[] = [
     { key: 'name', label: doc.type === 'vmalloc' ? t('ml.col.caller') : doc.type === 'page' ? t('ml.col.counter') : t('ml.col.cache'), value: (g) => g.name, render: (g) => <code>{g.name}</code> },
     { key: 'start', label: t('ml.col.start'), numeric: true, value: (g) => g.startBytes, render: (g) => formatBytes(g.startBytes) },
     { key: 'end', label: t('ml.col.end'), numeric: true, value: (g) => g.endBytes, render: (g) => formatBytes(g.endBytes) },
@@ -109,8 +72,8 @@ export function MemleakView({ doc }: { doc: MemleakDoc }) {
             {t('ml.confidence')}: {t(`ml.conf.${doc.verdict.confidence}`)} · {t(`ml.type.${doc.type}`)} · {doc.durationS} s
           </span>
         </div>
-        {/* The reason is already a conclusion above unless the findings say more. */}
-        {doc.findings.length > 0 && <p>{doc.verdict.reason}</p>}
+        {/* The reason, worded by the diagnosis in the document's language. */}
+        <p data-testid="verdict-reason">{doc.verdict.reason}</p>
       </div>
       {doc.growth.length > 0 ? (
         <>

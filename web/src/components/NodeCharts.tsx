@@ -4,23 +4,23 @@
  * that do not send these fields (older ones) count as missing, never as zero.
  */
 import { useMemo } from 'react';
-import type { LogAnomalies, RunqueueLatency, Sample } from '../api.js';
-import { formatCount } from '../format.js';
+import type { LogAnomalyCounts, NodeSample, RunqueueLatencySample } from '@contract';
+import { formatCount, formatDurationMsShort as formatMs } from '@format';
 import { useI18n } from '../i18n.js';
 import { Chart, type ChartOption } from './Chart.js';
-import { formatMs, histogramOption, leLabels } from './Latency.js';
+import { histogramOption, leLabels } from './Latency.js';
 
-type RqPoint = { ts: string; rq: RunqueueLatency };
-type LaPoint = { ts: string; la: LogAnomalies };
+type RqPoint = { ts: string; rq: RunqueueLatencySample };
+type LaPoint = { ts: string; la: LogAnomalyCounts };
 
-export function runqueuePoints(samples: Sample[]): RqPoint[] {
+export function runqueuePoints(samples: NodeSample[]): RqPoint[] {
   return samples.flatMap((s) => {
     const rq = s.data.runqueueLatency;
     return rq && Array.isArray(rq.counts) && Array.isArray(rq.leMs) ? [{ ts: s.ts, rq }] : [];
   });
 }
 
-export function anomalyPoints(samples: Sample[]): LaPoint[] {
+export function anomalyPoints(samples: NodeSample[]): LaPoint[] {
   return samples.flatMap((s) => {
     const la = s.data.logAnomalies;
     return la && typeof la.total === 'number' ? [{ ts: s.ts, la }] : [];
@@ -38,7 +38,7 @@ export function sumHistogram(points: RqPoint[]): { leMs: (number | null)[]; coun
   return { leMs: last.rq.leMs.slice(0, end), counts: counts.slice(0, end) };
 }
 
-export function RunqueueCard({ samples }: { samples: Sample[] }) {
+export function RunqueueCard({ samples }: { samples: NodeSample[] }) {
   const { t } = useI18n();
   const points = useMemo(() => runqueuePoints(samples), [samples]);
   const line = useMemo<ChartOption>(
@@ -99,7 +99,7 @@ export function RunqueueCard({ samples }: { samples: Sample[] }) {
   );
 }
 
-export function LogAnomaliesCard({ samples }: { samples: Sample[] }) {
+export function LogAnomaliesCard({ samples }: { samples: NodeSample[] }) {
   const { t } = useI18n();
   const points = useMemo(() => anomalyPoints(samples), [samples]);
   const total = points.reduce((a, p) => a + p.la.total, 0);

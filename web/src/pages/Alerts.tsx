@@ -1,13 +1,19 @@
 import { useState } from 'react';
-import { type Alert, type AlertFilter, alertMessage, api, firingAlerts } from '../api.js';
+import type { Alert, AlertFilter, AlertState, Severity } from '@contract';
+import { alertMessage, api, firingAlerts } from '../api.js';
 import { DataTable, type Column } from '../components/DataTable.js';
 import { SeverityBadge } from '../components/Findings.js';
-import { formatTime } from '../format.js';
+import { formatTime } from '../time.js';
 import { useLoad } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { href } from '../router.js';
 
+/** The filters' choices, most severe first ('' in the select is any). */
+const SEVERITY_CHOICES: readonly Severity[] = ['critical', 'warning', 'info'];
+const STATE_CHOICES: readonly AlertState[] = ['firing', 'resolved'];
+
 /** Alert events, newest first, filtered by node, severity and state (on the server), in the UI language. */
+
 export function Alerts() {
   const { t, lang } = useI18n();
   const [filter, setFilter] = useState<AlertFilter>({});
@@ -53,19 +59,24 @@ export function Alerts() {
         </label>
         <label>
           {t('alerts.severity')}{' '}
-          <select value={filter.severity ?? ''} onChange={(e) => set({ severity: (e.target.value || undefined) as AlertFilter['severity'] })} data-testid="filter-severity">
+          <select value={filter.severity ?? ''} onChange={(e) => set({ severity: SEVERITY_CHOICES.find((s) => s === e.target.value) })} data-testid="filter-severity">
             <option value="">{t('alerts.any')}</option>
-            <option value="critical">{t('sev.critical')}</option>
-            <option value="warning">{t('sev.warning')}</option>
-            <option value="info">{t('sev.info')}</option>
+            {SEVERITY_CHOICES.map((s) => (
+              <option key={s} value={s}>
+                {t(`sev.${s}`)}
+              </option>
+            ))}
           </select>
         </label>
         <label>
           {t('alerts.state')}{' '}
-          <select value={filter.state ?? ''} onChange={(e) => set({ state: (e.target.value || undefined) as AlertFilter['state'] })} data-testid="filter-state">
+          <select value={filter.state ?? ''} onChange={(e) => set({ state: STATE_CHOICES.find((s) => s === e.target.value) })} data-testid="filter-state">
             <option value="">{t('alerts.any')}</option>
-            <option value="firing">{t('alerts.firing')}</option>
-            <option value="resolved">{t('alerts.resolved')}</option>
+            {STATE_CHOICES.map((s) => (
+              <option key={s} value={s}>
+                {t(`alerts.${s}`)}
+              </option>
+            ))}
           </select>
         </label>
         {(filter.node || filter.severity || filter.state) && (

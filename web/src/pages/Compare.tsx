@@ -1,9 +1,11 @@
 import { useMemo } from 'react';
-import { api, type ReportDoc, type Task } from '../api.js';
+import type { StoredDocument, Task } from '@contract';
+import { formatBytes, formatSignedBytes } from '@format';
+import { api, memDocument } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
 import { DataTable, type Column } from '../components/DataTable.js';
-import { GROUP_COLORS, GROUPS, type Group, groupBytes, type MemDoc } from '../components/MemReport.js';
-import { formatBytes, formatSignedBytes, formatTime } from '../format.js';
+import { GROUP_COLORS, GROUPS, type Group, groupBytes } from '../components/MemReport.js';
+import { formatTime } from '../time.js';
 import { useLoad } from '../hooks.js';
 import { itemLabel, useI18n } from '../i18n.js';
 import { href } from '../router.js';
@@ -19,17 +21,18 @@ interface Row {
 export function Compare({ a, b }: { a: string; b: string }) {
   const { t, lang } = useI18n();
   const loaded = useLoad(
-    async (): Promise<[Task, ReportDoc][]> => {
-      const pairs = await Promise.all([a, b].map(async (id) => [await api.task(id), await api.report(id)] as [Task, ReportDoc]));
-      return pairs.sort((x, y) => x[0].createdAt.localeCompare(y[0].createdAt));
+    async (): Promise<{ task: Task; doc: StoredDocument }[]> => {
+      const runs = await Promise.all([a, b].map(async (id) => ({ task: await api.task(id), doc: await api.report(id) })));
+      return runs.sort((x, y) => x.task.createdAt.localeCompare(y.task.createdAt));
     },
     [a, b],
   );
 
   const rows = useMemo((): Row[] => {
-    const d = loaded.data;
-    if (!d || d.some(([, r]) => r.schema !== 'oscope.mem/v1')) return [];
-    const [x, y] = [d[0]![1] as unknown as MemDoc, d[1]![1] as unknown as MemDoc];
+    const [first, second] = loaded.data ?? [];
+    const x = first && memDocument(first.doc);
+    const y = second && memDocument(second.doc);
+    if (!x || !y) return [];
     const out: Row[] = [];
     for (const g of GROUPS) {
       out.push({ key: `group:${g}`, label: t(`group.${g}`), group: g, before: groupBytes(x, g), after: groupBytes(y, g) });
@@ -71,8 +74,9 @@ export function Compare({ a, b }: { a: string; b: string }) {
   ];
 
   if (loaded.error) return <p className="error pad">{loaded.error}</p>;
-  if (!loaded.data) return <p className="muted pad">{t('common.loading')}</p>;
-  const [[ta], [tb]] = loaded.data as [[Task, ReportDoc], [Task, ReportDoc]];
+  const [ra, rb] = loaded.data ?? [];
+  if (!ra || !rb) return <p className="muted pad">{t('common.loading')}</p>;
+  const [ta, tb] = [ra.task, rb.task];
   return (
     <section className="page">
       <div className="page-head">

@@ -1,7 +1,8 @@
-import { api, firingAlerts, type Node } from '../api.js';
+import type { Node } from '@contract';
+import { formatBytes, formatCount, formatDurationMsShort, formatShare } from '@format';
+import { api, firingAlerts } from '../api.js';
 import { DataTable, type Column } from '../components/DataTable.js';
-import { formatMs } from '../components/Latency.js';
-import { formatAge, formatBytes, formatCount, formatPct } from '../format.js';
+import { formatAge } from '../time.js';
 import { useLoad } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { href } from '../router.js';
@@ -21,7 +22,7 @@ export function MemBar({ used, total }: { used: number | null; total: number | u
         <span className={`membar-fill ${f > 0.9 ? 'hot' : f > 0.75 ? 'warm' : ''}`} style={{ width: `${Math.min(100, f * 100)}%` }} />
       </span>
       <span className="membar-text">
-        {formatBytes(used)} <span className="muted">/ {formatBytes(total)} · {formatPct(f)}</span>
+        {formatBytes(used)} <span className="muted">/ {formatBytes(total)} · {formatShare(f)}</span>
       </span>
     </span>
   );
@@ -72,7 +73,7 @@ export function Fleet() {
       value: (n) => n.latest?.runqueueLatency?.p99Ms ?? null,
       render: (n) => {
         const v = n.latest?.runqueueLatency?.p99Ms;
-        return v === null || v === undefined ? <span className="muted">–</span> : <span className={v >= 50 ? 'up' : ''}>{formatMs(v)}</span>;
+        return v === null || v === undefined ? <span className="muted">–</span> : <span className={v >= 50 ? 'up' : ''}>{formatDurationMsShort(v)}</span>;
       },
     },
     {

@@ -1,5 +1,6 @@
 import { type FormEvent, useState } from 'react';
-import { api, type Me } from '../api.js';
+import type { Me } from '@contract';
+import { api } from '../api.js';
 import { useI18n } from '../i18n.js';
 
 export function Login({ onLogin }: { onLogin: (me: Me) => void }) {

@@ -1,10 +1,12 @@
 import { useEffect, useMemo, useState } from 'react';
-import { ApiError, api, type DiagnosisInfo, type LatestCgroup, type Task } from '../api.js';
+import type { DiagnosisInfo, NodeSample, SampleCgroup, Task } from '@contract';
+import { formatBytes } from '@format';
+import { ApiError, api } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
 import { LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
 import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
-import { formatAge, formatBytes, formatDuration, formatTime } from '../format.js';
+import { formatAge, formatSpan, formatTime } from '../time.js';
 import { useLoad } from '../hooks.js';
 import { itemLabel, type Key, type Lang, useI18n } from '../i18n.js';
 import { go, href } from '../router.js';
@@ -15,7 +17,8 @@ export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect'
 const ACTIVE = new Set(['queued', 'running']);
 
 export function diagLabel(t: (k: Key) => string, name: string): string {
-  return (DIAGNOSES as readonly string[]).includes(name) ? t(`diag.${name}` as Key) : name;
+  const known = DIAGNOSES.find((d) => d === name);
+  return known ? t(`diag.${known}`) : name;
 }
 
 /**
@@ -55,7 +58,7 @@ const OPTIONS: Record<string, { key: Key; params: Record<string, unknown> }[]> =
 export function TaskStatusPill({ task }: { task: Task }) {
   const { t } = useI18n();
   const cls = task.status === 'done' ? 'pill-ok' : task.status === 'failed' || task.status === 'timeout' ? 'pill-bad' : ACTIVE.has(task.status) ? 'pill-run' : '';
-  return <span className={`pill ${cls}`}>{t(`task.status.${task.status}` as Key)}</span>;
+  return <span className={`pill ${cls}`}>{t(`task.status.${task.status}`)}</span>;
 }
 
 function Progress({ task, onCancel }: { task: Task; onCancel: () => void }) {
@@ -88,7 +91,7 @@ const TREND: [string, string][] = [
   ['slab_unreclaimable', 'slabUnreclaimable'],
 ];
 
-function trendOption(lang: Lang, samples: { ts: string; data: { memTotalBytes?: number; memAvailableBytes?: number; components?: Record<string, number> } }[]): ChartOption {
+function trendOption(lang: Lang, samples: NodeSample[]): ChartOption {
   const pts = samples.filter((s) => s.data.components);
   return {
     tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatBytes(Number(v)) },
@@ -148,16 +151,16 @@ export function NodePage({ nodeId }: { nodeId: string }) {
     );
   };
 
-  const cgroups: LatestCgroup[] = node.data?.latest?.cgroups ?? [];
+  const cgroups: SampleCgroup[] = node.data?.latest?.cgroups ?? [];
   /** The diagnoses that take the picked container/cgroup (the others run host-wide). */
   const scoped = DIAGNOSES.filter((d) => 'cgroup' in (diagnoses.data?.find((x) => x.name === d)?.defaults ?? {}));
   const n = node.data;
   const available = new Set((diagnoses.data ?? []).map((d) => d.name));
   const agentKnows = n?.info.diagnoses;
 
-  const cgColumns: Column<LatestCgroup>[] = [
+  const cgColumns: Column<SampleCgroup>[] = [
     { key: 'path', label: 'cgroup', value: (c) => c.path, render: (c) => <code className="path">{c.path}</code> },
-    ...(cgroups.some((c) => c.container) ? [{ key: 'container', label: 'container', value: (c: LatestCgroup) => c.container ?? '' }] : []),
+    ...(cgroups.some((c) => c.container) ? [{ key: 'container', label: 'container', value: (c: SampleCgroup) => c.container ?? '' }] : []),
     { key: 'usage', label: 'usage', numeric: true, value: (c) => c.usageBytes, render: (c) => formatBytes(c.usageBytes) },
     { key: 'ws', label: 'workingset', numeric: true, value: (c) => c.workingsetBytes, render: (c) => formatBytes(c.workingsetBytes) },
     { key: 'limit', label: 'limit', numeric: true, value: (c) => c.limitBytes, render: (c) => (c.limitBytes === null ? 'max' : formatBytes(c.limitBytes)) },
@@ -187,7 +190,7 @@ export function NodePage({ nodeId }: { nodeId: string }) {
         render: (x) => (x.status === 'done' ? <a href={href('tasks', x.id)}>{diagLabel(t, x.diagnosis)}</a> : diagLabel(t, x.diagnosis)),
       },
       { key: 'status', label: t('task.status'), value: (x) => x.status, render: (x) => <TaskStatusPill task={x} /> },
-      { key: 'dur', label: t('task.duration'), value: (x) => (x.startedAt && x.finishedAt ? Date.parse(x.finishedAt) - Date.parse(x.startedAt) : null), numeric: true, render: (x) => formatDuration(x.startedAt, x.finishedAt) },
+      { key: 'dur', label: t('task.duration'), value: (x) => (x.startedAt && x.finishedAt ? Date.parse(x.finishedAt) - Date.parse(x.startedAt) : null), numeric: true, render: (x) => formatSpan(x.startedAt, x.finishedAt) },
       { key: 'by', label: t('task.by'), value: (x) => x.createdBy, className: 'muted small' },
       { key: 'err', label: '', value: (x) => x.error ?? '', className: 'muted small wrap' },
     ],
@@ -228,16 +231,16 @@ export function NodePage({ nodeId }: { nodeId: string }) {
               ))}
             </select>
           </label>
-          <span className="muted small">{scope ? t('node.scope.takes', { list: scoped.map((d) => t(`diag.${d}` as Key)).join(', ') || '–' }) : t('node.scope.hint')}</span>
+          <span className="muted small">{scope ? t('node.scope.takes', { list: scoped.map((d) => t(`diag.${d}`)).join(', ') || '–' }) : t('node.scope.hint')}</span>
         </div>
         <div className="diag-buttons">
           {DIAGNOSES.map((d) => {
             const ok = canRun && available.has(d) && (!agentKnows || agentKnows.length === 0 || agentKnows.includes(d));
             const busy = running.some((x) => x.diagnosis === d);
             return (
-              <button key={d} className="diag-button" disabled={!ok || busy} onClick={() => run(d)} data-testid={`run-${d}`} title={ok ? t(`diag.${d}.desc` as Key) : canRun ? t('node.unavailable') : t('node.viewerOnly')}>
-                <span className="diag-name">{t(`diag.${d}` as Key)}</span>
-                <span className="diag-desc">{ok ? t(`diag.${d}.desc` as Key) : canRun ? t('node.unavailable') : t('node.viewerOnly')}</span>
+              <button key={d} className="diag-button" disabled={!ok || busy} onClick={() => run(d)} data-testid={`run-${d}`} title={ok ? t(`diag.${d}.desc`) : canRun ? t('node.unavailable') : t('node.viewerOnly')}>
+                <span className="diag-name">{t(`diag.${d}`)}</span>
+                <span className="diag-desc">{ok ? t(`diag.${d}.desc`) : canRun ? t('node.unavailable') : t('node.viewerOnly')}</span>
               </button>
             );
           })}
@@ -249,7 +252,7 @@ export function NodePage({ nodeId }: { nodeId: string }) {
             // Offered only when the diagnosis has every parameter of the choices.
             if (!opts || !opts.every((o) => Object.keys(o.params).every((k) => k in defaults))) return <span key={d} />;
             return (
-              <select key={d} value={choice[d] ?? 0} onChange={(e) => setChoice((c) => ({ ...c, [d]: Number(e.target.value) }))} data-testid={`opt-${d}`} aria-label={t(`diag.${d}` as Key)}>
+              <select key={d} value={choice[d] ?? 0} onChange={(e) => setChoice((c) => ({ ...c, [d]: Number(e.target.value) }))} data-testid={`opt-${d}`} aria-label={t(`diag.${d}`)}>
                 {opts.map((o, i) => (
                   <option key={o.key} value={i}>
                     {t(o.key)}

@@ -1,56 +1,53 @@
-import { type ReactNode, useEffect, useMemo, useState } from 'react';
-import { ApiError, api, type Finding, type ReportDoc, type Task } from '../api.js';
+import { type ReactNode, useEffect, useState } from 'react';
+import type { Coverage as CoverageRow, Finding, Method, StoredDocument, Task } from '@contract';
+import { ApiError, api, isKnownDocument } from '../api.js';
 import { AutoSections } from '../components/AutoTable.js';
-import { type FileCacheDoc, FileCacheView, fileCacheFindings } from '../components/FileCacheView.js';
+import { FileCacheView } from '../components/FileCacheView.js';
 import { Findings } from '../components/Findings.js';
-import { type InspectDoc, InspectView } from '../components/InspectView.js';
-import { type RunlatencyDoc, RunlatencyView, runlatencySummary } from '../components/Latency.js';
-import { Coverage, type MemDoc, MemCharts, MemTables } from '../components/MemReport.js';
-import { type MemleakDoc, MemleakView, memleakVerdictFinding } from '../components/MemleakView.js';
-import { formatDuration, formatTime } from '../format.js';
+import { InspectView } from '../components/InspectView.js';
+import { RunlatencyView } from '../components/Latency.js';
+import { Coverage, MemCharts, MemTables } from '../components/MemReport.js';
+import { MemleakView } from '../components/MemleakView.js';
 import { useLoad } from '../hooks.js';
-import { type T, useI18n } from '../i18n.js';
+import { useI18n } from '../i18n.js';
 import { go, href } from '../router.js';
 import { isAdmin, useMe } from '../session.js';
+import { formatSpan, formatTime } from '../time.js';
 import { diagLabel, TaskStatusPill } from './Node.js';
 
-/** What leads a result: the document's findings, plus what the UI concludes itself, in the UI language. */
-export function conclusionsOf(doc: ReportDoc, t: T): { summary: string[]; findings: Finding[] } {
-  const own = doc.findings ?? [];
-  switch (doc.schema) {
-    case 'oscope.filecache/v1':
-      return { summary: [], findings: [...own, ...fileCacheFindings(doc as unknown as FileCacheDoc, t)] };
-    case 'oscope.runlatency/v1':
-      return { summary: [runlatencySummary(doc as unknown as RunlatencyDoc, t)], findings: own };
-    case 'oscope.memleak/v1': {
-      const v = memleakVerdictFinding(doc as unknown as MemleakDoc, t);
-      return { summary: [], findings: v ? [v, ...own] : own };
-    }
-    default:
-      return { summary: [], findings: own };
-  }
+/**
+ * What leads a result: the document's findings as the diagnosis made them, in their order and in the
+ * language the task ran in (the UI sends its language as the task's `lang`). The UI adds none.
+ */
+export function findingsOf(doc: StoredDocument): Finding[] {
+  return 'findings' in doc && doc.findings ? doc.findings : [];
 }
 
-/** The dedicated view of a schema; AutoSections for any other. */
-function ReportBody({ doc }: { doc: ReportDoc }): ReactNode {
+/** How the document was measured and what it could see, for the documents that say so. */
+function coverageOf(doc: StoredDocument): { method: Method | Record<string, string | number>; coverage: CoverageRow[] } | undefined {
+  if (!isKnownDocument(doc) || doc.schema === 'oscope.inspect/v1') return undefined;
+  return { method: doc.method, coverage: doc.coverage };
+}
+
+/** The dedicated view of a schema; AutoSections for a schema this UI does not know. */
+function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
+  if (!isKnownDocument(doc)) return <AutoSections doc={doc} />;
   switch (doc.schema) {
     case 'oscope.mem/v1':
       return (
         <>
-          <MemCharts doc={doc as unknown as MemDoc} />
-          <MemTables doc={doc as unknown as MemDoc} />
+          <MemCharts doc={doc} />
+          <MemTables doc={doc} />
         </>
       );
     case 'oscope.filecache/v1':
-      return <FileCacheView doc={doc as unknown as FileCacheDoc} />;
+      return <FileCacheView doc={doc} />;
     case 'oscope.runlatency/v1':
-      return <RunlatencyView doc={doc as unknown as RunlatencyDoc} />;
+      return <RunlatencyView doc={doc} />;
     case 'oscope.memleak/v1':
-      return <MemleakView doc={doc as unknown as MemleakDoc} />;
+      return <MemleakView doc={doc} />;
     case 'oscope.inspect/v1':
-      return <InspectView doc={doc as unknown as InspectDoc} />;
-    default:
-      return <AutoSections doc={doc} skip={['method', 'coverage']} />;
+      return <InspectView doc={doc} />;
   }
 }
 
@@ -63,7 +60,7 @@ export function Result({ taskId }: { taskId: string }) {
   const tk = task.data;
   const doc = report.data;
   const reportLang = tk && typeof tk.params.lang === 'string' ? tk.params.lang : undefined;
-  const concl = useMemo(() => (doc ? conclusionsOf(doc, t) : { summary: [], findings: [] }), [doc, t]);
+  const cov = doc ? coverageOf(doc) : undefined;
   // "Run again" (in the current language): follow the new task and open its result when it is done.
   const [rerunning, setRerunning] = useState<Task>();
   const [rerunError, setRerunError] = useState<string>();
@@ -102,7 +99,7 @@ export function Result({ taskId }: { taskId: string }) {
         <h1 data-testid="result-title">{t('result.title', { diagnosis: diagLabel(t, tk.diagnosis), node: nodeName })}</h1>
         <TaskStatusPill task={tk} />
         <span className="muted small">
-          {formatTime(tk.finishedAt ?? tk.createdAt, lang)} · {formatDuration(tk.startedAt, tk.finishedAt)} · {tk.createdBy}
+          {formatTime(tk.finishedAt ?? tk.createdAt, lang)} · {formatSpan(tk.startedAt, tk.finishedAt)} · {tk.createdBy}
         </span>
       </div>
       {tk.status !== 'done' && tk.error && <p className="error">{t('result.failed', { error: tk.error })}</p>}
@@ -126,15 +123,10 @@ export function Result({ taskId }: { taskId: string }) {
         <>
           <div className="card conclusions" data-testid="conclusions">
             <h2>{t('result.conclusions')}</h2>
-            {concl.summary.map((line, i) => (
-              <p key={i} className="summary" data-testid="conclusion-summary">
-                {line}
-              </p>
-            ))}
-            <Findings findings={concl.findings} />
+            <Findings findings={findingsOf(doc)} />
           </div>
           <ReportBody doc={doc} />
-          {Array.isArray(doc.coverage) && <Coverage method={(doc.method as Record<string, unknown> | undefined) ?? {}} coverage={doc.coverage as { section: string; status: string; reason?: string }[]} />}
+          {cov && <Coverage method={cov.method} coverage={cov.coverage} />}
           <details className="card">
             <summary>
               <h2>{t('result.raw')}</h2>

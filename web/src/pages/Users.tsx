@@ -1,8 +1,9 @@
 /** Your account (change your password) and, for admins, the people who may use the console. */
 import { type FormEvent, useState } from 'react';
-import { api, type Role, type User } from '../api.js';
+import type { Role, User } from '@contract';
+import { api } from '../api.js';
 import { DataTable, type Column } from '../components/DataTable.js';
-import { formatTime } from '../format.js';
+import { formatTime } from '../time.js';
 import { useLoad } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { isAdmin, useMe } from '../session.js';
