@@ -10,7 +10,7 @@
  */
 import { type LogLine, type PrefixOptions, parseLogPrefix } from '../../kernel/log/line.js';
 import { type CompiledFormat, type CompiledRule, type Level, type RuleSet } from './rules.js';
-import { displayStack, extractFrame } from './stack.js';
+import { displayStack, extractFrames, isQuestionable } from './stack.js';
 import { classifyOom, type OomAnalysis } from './oom.js';
 
 /** One report found in the log. */
@@ -266,61 +266,119 @@ export function sanitizeTitlePart(s: string): string {
   return s.replace(/\b0x[0-9a-f]+\b/g, 'ADDR').replace(/\b[0-9a-f]{12,}\b/g, 'ADDR').replace(/(?<!\w)\d+\b/g, 'NUM');
 }
 
-function fill(fmt: string, args: (string | undefined)[], frame: string | undefined, keepNumbers = false): string {
+/** `{1}`…`{9}`: groups of the title or report expression; `{frame}`, `{frame2}`: the frames read. */
+function fill(fmt: string, args: (string | undefined)[], frames: string[], keepNumbers = false): string {
   return fmt
     .replace(/\{(\d)\}/g, (_w, d: string) => (keepNumbers ? (args[Number(d)] ?? '') : sanitizeTitlePart(args[Number(d)] ?? '')))
-    .replace(/\{frame\}/g, frame ?? '');
+    .replace(/\{frame(\d?)\}/g, (_w, d: string) => frames[d === '' ? 0 : Number(d) - 1] ?? 'corrupted');
+}
+
+/**
+ * The lines a title is read from: unreliable (`? func`) frames and the taint notice left out, and, once
+ * the report has enough lines of its own, nothing from a following panic (panic_on_warn prints the same
+ * stack again) or from a lockdep splat the oops printing itself caused.
+ */
+function titleLines(lines: string[]): string[] {
+  const min = lines[0]?.includes('BUG: KMSAN:') ? 16 : 22;
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (i > 0 && isQuestionable(l)) continue;
+    if (i > 0 && l.includes('Disabling lock debugging due to kernel taint')) continue;
+    if (i > 0 && out.length >= min && SECONDARY_RE.test(l)) break;
+    out.push(l);
+  }
+  return out;
+}
+const SECONDARY_RE = /Kernel panic - not syncing|WARNING: possible circular locking dependency detected/;
+
+interface Chosen {
+  f: CompiledFormat;
+  at: number;
+  args: (string | undefined)[];
+}
+
+/**
+ * The format a report follows: of the formats whose title matches, the one matching earliest in the
+ * report (the rule's list order breaks ties) whose `report` expression, if any, matches too.
+ * `undefined` with `matched` when titles matched at that place but no report expression did.
+ */
+function chooseFormat(rule: CompiledRule, text: string): { chosen?: Chosen; at: number } {
+  let best: { f: CompiledFormat; m: RegExpExecArray }[] = [];
+  let at = Infinity;
+  for (const f of rule.formats) {
+    const m = f.title.exec(text);
+    if (!m || m.index > at) continue;
+    if (m.index < at) {
+      at = m.index;
+      best = [];
+    }
+    best.push({ f, m });
+  }
+  for (const { f, m } of best) {
+    if (!f.report) return { chosen: { f, at: m.index, args: [...m] }, at };
+    const rm = f.report.exec(text.slice(m.index));
+    if (rm) return { chosen: { f, at: m.index, args: [...rm] }, at };
+  }
+  return { at };
 }
 
 /** Builds the title, kind and level of a captured report; undefined when no format matches. */
 export function describe(rule: CompiledRule, lines: string[], header: LogLine, seq: number, rules: RuleSet): LogReport | undefined {
-  const text = lines.join('\n');
-  for (const f of rule.formats) {
-    const tm = f.title.exec(text);
-    if (!tm) continue;
-    let args: (string | undefined)[] = [...tm];
-    if (f.report) {
-      const rm = f.report.exec(text.slice(tm.index));
-      if (!rm) continue;
-      args = [...rm];
-    }
-    let frame: string | undefined;
-    let corrupted = false;
+  const tl = titleLines(lines);
+  const text = tl.join('\n');
+  const { chosen, at } = chooseFormat(rule, text);
+  if (!Number.isFinite(at)) return undefined;
+  let title: string;
+  let kind: string;
+  let level: Level | undefined;
+  let corrupted = false;
+  if (chosen) {
+    const f = chosen.f;
+    let frames: string[] = [];
     if (f.stack) {
-      // The stack is searched from the title line on (a report may carry a few lines before it).
-      const from = text.slice(0, tm.index).split('\n').length - 1;
-      frame = extractFrame(lines.slice(from), f.stack, rules.stackSkip);
-      if (frame === undefined) corrupted = true;
+      // The stack is read from the title line on (a report may carry a few lines before it).
+      const from = text.slice(0, chosen.at).split('\n').length - 1;
+      const r = extractFrames(tl.slice(from), f.stack, rules.stackSkip);
+      frames = r.frames;
+      corrupted = !r.ok;
     }
-    const title = fill(f.fmt, args, frame ?? 'corrupted', f.keepNumbers).replace(/\s+/g, ' ').trim();
-    const kind = f.kind ?? kindOf(title, rules);
-    const info = rules.kindInfo[kind];
-    const panicked = /Kernel panic - not syncing/.test(text);
-    let level: Level = f.level ?? info?.level ?? 'error';
-    if (panicked) level = 'fatal';
-    const rep: LogReport = {
-      title,
-      kind,
-      level,
-      finding: info?.finding ?? 'other',
-      corrupted,
-      panicked,
-      lines,
-      stack: displayStack(lines),
-      header,
-      seq,
-      startLine: 0,
-      endLine: 0,
-    };
-    if (kind === 'OOM') {
-      const oom = classifyOom(lines);
-      rep.oom = oom;
-      rep.title = title.replace('{cause}', oom.cause);
-      rep.container = oom.container;
-    }
-    return rep;
+    title = fill(f.fmt, chosen.args, frames, f.keepNumbers).replace(/\s+/g, ' ').trim();
+    kind = f.kind ?? kindOf(title, rules);
+    level = f.level;
+  } else {
+    // A title matched but not the rest of its format: the report is cut; its header line names it.
+    const line = text.slice(at).split('\n')[0]!;
+    const h = rule.headerRe ? (rule.headerRe.exec(line)?.index ?? 0) : Math.max(0, line.indexOf(rule.header));
+    title = sanitizeTitlePart(line.slice(h)).replace(/\s+/g, ' ').trim();
+    kind = kindOf(title, rules);
+    corrupted = true;
   }
-  return undefined;
+  const info = rules.kindInfo[kind];
+  const panicked = lines.some((l) => PANIC_RE.test(l));
+  let lvl: Level = level ?? info?.level ?? 'error';
+  if (panicked) lvl = 'fatal';
+  const rep: LogReport = {
+    title,
+    kind,
+    level: lvl,
+    finding: info?.finding ?? 'other',
+    corrupted,
+    panicked,
+    lines,
+    stack: displayStack(lines),
+    header,
+    seq,
+    startLine: 0,
+    endLine: 0,
+  };
+  if (kind === 'OOM') {
+    const oom = classifyOom(lines);
+    rep.oom = oom;
+    rep.title = title.replace('{cause}', oom.cause);
+    rep.container = oom.container;
+  }
+  return rep;
 }
 
 export function kindOf(title: string, rules: RuleSet): string {
