@@ -7,7 +7,7 @@
  *   { "rules": [ { "header": "BUG:", "suppress": [re...], "formats": [ { "title": re, "report"?: re,
  *       "fmt": "BUG: soft lockup in {frame}", "stack"?: { "parts": [re | "@trace"], "parts2"?: [...],
  *       "skip"?: [re...], "extractor"?: "stall" | "hang" }, "noStack"?: bool, "kind"?: "...",
- *       "level"?: "...", "single"?: bool, "end"?: re } ] } ],
+ *       "level"?: "...", "single"?: bool, "end"?: re } ], "event"?: bool } ],
  *     "stackSkip"?: [re...], "reportStartIgnores"?: [re...], "ignores"?: [re...],
  *     "kinds"?: [[titleRe, kind]...], "kindInfo"?: { KIND: { level, finding } } }
  *
@@ -58,6 +58,11 @@ const RuleSchema = z
   suppress: z.array(z.string()).optional(),
   /** Lines that, while a report of this rule is open in their context, belong to it (not new reports). */
   absorb: z.array(z.string()).optional(),
+  /**
+   * The rule's reports are events (an OOM kill, an I/O error) that may be printed in the middle of a
+   * crash report: they are reported on their own and do not end the report they interrupt.
+   */
+  event: z.boolean().optional(),
   formats: z.array(FormatSchema).min(1),
   })
   .refine((r) => !r.headerRegex || (r.needles && r.needles.length > 0), { message: 'a headerRegex rule needs "needles"' });
@@ -112,6 +117,7 @@ export interface CompiledRule {
   headerRe?: RegExp;
   suppress: RegExp[];
   absorb: RegExp[];
+  event: boolean;
   formats: CompiledFormat[];
 }
 
@@ -222,6 +228,7 @@ export function compileRules(files: { file: string; data: RuleFile }[]): RuleSet
         headerRe: r.headerRegex ? compileRegex(r.header, `${where}.header`) : undefined,
         suppress: (r.suppress ?? []).map((s, i) => compileRegex(s, `${where}.suppress[${i}]`)),
         absorb: (r.absorb ?? []).map((s, i) => compileRegex(s, `${where}.absorb[${i}]`)),
+        event: r.event === true,
         formats: r.formats.map((f, fi) => {
           const fw = `${where}.formats[${fi}]`;
           return {

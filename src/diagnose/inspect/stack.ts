@@ -6,6 +6,7 @@
  * plus the rule's own `skip`). Stalls and hung tasks use extractors that look for an anchor frame
  * (syscall entry, workqueue, rtnl_lock, synchronize_rcu) instead, because their top frames are random.
  */
+import { demangleRust } from './demangle.js';
 import type { CompiledStack } from './rules.js';
 
 // `[<ffffffff81234567>] ` PCs (0–2 of them), an optional `? ` (unreliable frame), then `func+0x12/0x34`
@@ -170,7 +171,9 @@ export function extractFrame(lines: string[], stack: CompiledStack, globalSkip: 
 function capture(into: string[], m: RegExpExecArray, skip: (f: string) => boolean): void {
   for (let g = 1; g < m.length; g++) {
     const f = m[g];
-    if (f !== undefined && f !== '' && !skip(f)) into.push(f);
+    if (f === undefined || f === '') continue;
+    const name = demangleRust(f);
+    if (!skip(name)) into.push(name);
   }
 }
 
