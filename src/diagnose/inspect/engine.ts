@@ -10,7 +10,7 @@
  */
 import { type LogLine, type PrefixOptions, parseLogPrefix } from '../../kernel/log/line.js';
 import { type CompiledFormat, type CompiledRule, type Level, type RuleSet } from './rules.js';
-import { displayStack, extractFrame } from './stack.js';
+import { displayStack, extractFrames, isQuestionable } from './stack.js';
 import { classifyOom, type OomAnalysis } from './oom.js';
 
 /** One report found in the log. */
@@ -39,7 +39,8 @@ export interface LogReport {
   source?: string;
 }
 
-const MAX_REPORT_LINES = 400;
+/** Stack overflows and recursive lock chains print several hundred frames; the title may be at the bottom. */
+const MAX_REPORT_LINES = 1000;
 /** A report still open after this many further input lines is closed (streams, huge logs). */
 const MAX_REPORT_SPAN = 4000;
 const END_MARKER = /^-+\[ (?:end trace|end Kernel panic|cut here \]-+$)/;
@@ -47,6 +48,12 @@ const KASAN_DELIM = /^={20,}$/;
 const PANIC_RE = /Kernel panic - not syncing/;
 /** A panic line this close after a report belongs to it. */
 const PANIC_ATTACH_LINES = 300;
+/** The key suffix of an event report open inside a crash report of the same context. */
+const NESTED = '\u0000event';
+/** The key suffix of the first report of a context whose task or CPU went on with another report. */
+const EARLIER = '\u0000earlier';
+/** A printk caller id: a task (`T123`) or a CPU in interrupt context (`C1`). */
+const CALLER_CTX = /^[TC]\d+$/;
 
 interface OpenReport {
   rule: CompiledRule;
@@ -103,11 +110,23 @@ export class LogScanner {
     this.lastCtx = line.ctx;
     const rule = this.matchHeader(line.text);
     const cur = this.open.get(line.ctx);
+    const nested = this.open.get(line.ctx + NESTED);
+    if (nested && !(rule && cur && rule.event && !cur.rule.event)) this.append(nested, line);
+    const earlier = this.open.get(line.ctx + EARLIER);
+    if (earlier) this.append(earlier, line);
     if (rule) {
       const continues =
         cur !== undefined && (this.rules.reportStartIgnores.some((re) => re.test(line.text)) || cur.rule.absorb.some((re) => re.test(line.text)));
       if (continues) {
         this.append(cur, line);
+        return;
+      }
+      if (cur && rule.event && !cur.rule.event) {
+        // An event printed inside a crash report (an OOM kill, an I/O error): reported on its own,
+        // while the crash report goes on.
+        this.append(cur, line);
+        if (nested) this.close(nested);
+        this.start(rule, line, line.ctx + NESTED);
         return;
       }
       if (!cur && this.open.size > 0 && PANIC_RE.test(line.text)) {
@@ -124,7 +143,19 @@ export class LogScanner {
         prev.lines.push(line.text);
         return;
       }
-      if (cur) this.close(cur);
+      if (cur && !earlier && !cur.rule.event && !rule.event && CALLER_CTX.test(line.ctx)) {
+        // With printk caller ids, what one task or CPU prints next belongs to its report even when
+        // it is another report (a WARNING inside an RCU stall dump, a panic_on_warn oops): the first
+        // report keeps reading its context (its title may name a frame printed after the second
+        // header), and the second is reported too.
+        this.open.delete(cur.ctx);
+        cur.ctx = line.ctx + EARLIER;
+        this.open.set(cur.ctx, cur);
+        this.append(cur, line);
+      } else if (cur) {
+        this.close(cur);
+      }
+      if (nested) this.close(nested);
       this.start(rule, line);
       return;
     }
@@ -202,13 +233,13 @@ export class LogScanner {
     return this.reports;
   }
 
-  private start(rule: CompiledRule, line: LogLine): void {
+  private start(rule: CompiledRule, line: LogLine, key = line.ctx): void {
     const single = rule.formats.length === 1 && rule.formats[0]!.single ? rule.formats[0] : undefined;
     const r: OpenReport = {
       rule,
       header: line,
       lines: [line.text],
-      ctx: line.ctx,
+      ctx: key,
       seq: this.seq++,
       startedAt: this.lineCount,
       cpuTraceback: false,
@@ -220,7 +251,7 @@ export class LogScanner {
       this.emit(r);
       return;
     }
-    this.open.set(line.ctx, r);
+    this.open.set(key, r);
   }
 
   private append(r: OpenReport, line: LogLine): void {
@@ -266,61 +297,124 @@ export function sanitizeTitlePart(s: string): string {
   return s.replace(/\b0x[0-9a-f]+\b/g, 'ADDR').replace(/\b[0-9a-f]{12,}\b/g, 'ADDR').replace(/(?<!\w)\d+\b/g, 'NUM');
 }
 
-function fill(fmt: string, args: (string | undefined)[], frame: string | undefined, keepNumbers = false): string {
+/** `{1}`…`{9}`: groups of the title or report expression; `{frame}`, `{frame2}`: the frames read. */
+function fill(fmt: string, args: (string | undefined)[], frames: string[], keepNumbers = false): string {
   return fmt
     .replace(/\{(\d)\}/g, (_w, d: string) => (keepNumbers ? (args[Number(d)] ?? '') : sanitizeTitlePart(args[Number(d)] ?? '')))
-    .replace(/\{frame\}/g, frame ?? '');
+    .replace(/\{frame(\d?)\}/g, (_w, d: string) => frames[d === '' ? 0 : Number(d) - 1] ?? 'corrupted');
+}
+
+/**
+ * The lines a title is read from: unreliable (`? func`) frames and the taint notice left out, and, once
+ * the report has enough lines of its own, nothing from a following panic (panic_on_warn prints the same
+ * stack again) or from a lockdep splat the oops printing itself caused.
+ */
+function titleLines(lines: string[], ctx: string): string[] {
+  const min = lines[0]?.includes('BUG: KMSAN:') ? 16 : 22;
+  // Without caller ids, another message that prints a stack (fault injection, a vmalloc failure) may be
+  // interleaved from here on: the frames after it cannot be told apart.
+  const interleaved = !CALLER_CTX.test(ctx);
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (i > 0 && interleaved && INFO_WITH_STACK_RE.test(l)) break;
+    if (i > 0 && isQuestionable(l)) continue;
+    if (i > 0 && l.includes('Disabling lock debugging due to kernel taint')) continue;
+    if (i > 0 && out.length >= min && SECONDARY_RE.test(l)) break;
+    out.push(l);
+  }
+  return out;
+}
+const SECONDARY_RE = /Kernel panic - not syncing|WARNING: possible circular locking dependency detected/;
+const INFO_WITH_STACK_RE = /vmalloc: allocation failure:|FAULT_INJECTION: forcing a failure|FAULT_FLAG_ALLOW_RETRY missing/;
+
+interface Chosen {
+  f: CompiledFormat;
+  at: number;
+  args: (string | undefined)[];
+}
+
+/**
+ * The format a report follows: of the formats whose title matches, the one matching earliest in the
+ * report (the rule's list order breaks ties) whose `report` expression, if any, matches too.
+ * `undefined` with `matched` when titles matched at that place but no report expression did.
+ */
+function chooseFormat(rule: CompiledRule, text: string): { chosen?: Chosen; at: number } {
+  let best: { f: CompiledFormat; m: RegExpExecArray }[] = [];
+  let at = Infinity;
+  for (const f of rule.formats) {
+    const m = f.title.exec(text);
+    if (!m || m.index > at) continue;
+    if (m.index < at) {
+      at = m.index;
+      best = [];
+    }
+    best.push({ f, m });
+  }
+  for (const { f, m } of best) {
+    if (!f.report) return { chosen: { f, at: m.index, args: [...m] }, at };
+    const rm = f.report.exec(text.slice(m.index));
+    if (rm) return { chosen: { f, at: m.index, args: [...rm] }, at };
+  }
+  return { at };
 }
 
 /** Builds the title, kind and level of a captured report; undefined when no format matches. */
 export function describe(rule: CompiledRule, lines: string[], header: LogLine, seq: number, rules: RuleSet): LogReport | undefined {
-  const text = lines.join('\n');
-  for (const f of rule.formats) {
-    const tm = f.title.exec(text);
-    if (!tm) continue;
-    let args: (string | undefined)[] = [...tm];
-    if (f.report) {
-      const rm = f.report.exec(text.slice(tm.index));
-      if (!rm) continue;
-      args = [...rm];
-    }
-    let frame: string | undefined;
-    let corrupted = false;
+  const tl = titleLines(lines, header.ctx);
+  const text = tl.join('\n');
+  const { chosen, at } = chooseFormat(rule, text);
+  if (!Number.isFinite(at)) return undefined;
+  let title: string;
+  let kind: string;
+  let level: Level | undefined;
+  let corrupted = false;
+  if (chosen) {
+    const f = chosen.f;
+    let frames: string[] = [];
     if (f.stack) {
-      // The stack is searched from the title line on (a report may carry a few lines before it).
-      const from = text.slice(0, tm.index).split('\n').length - 1;
-      frame = extractFrame(lines.slice(from), f.stack, rules.stackSkip);
-      if (frame === undefined) corrupted = true;
+      // The stack is read from the title line on (a report may carry a few lines before it).
+      const from = text.slice(0, chosen.at).split('\n').length - 1;
+      const r = extractFrames(tl.slice(from), f.stack, rules.stackSkip);
+      frames = r.frames;
+      corrupted = !r.ok;
     }
-    const title = fill(f.fmt, args, frame ?? 'corrupted', f.keepNumbers).replace(/\s+/g, ' ').trim();
-    const kind = f.kind ?? kindOf(title, rules);
-    const info = rules.kindInfo[kind];
-    const panicked = /Kernel panic - not syncing/.test(text);
-    let level: Level = f.level ?? info?.level ?? 'error';
-    if (panicked) level = 'fatal';
-    const rep: LogReport = {
-      title,
-      kind,
-      level,
-      finding: info?.finding ?? 'other',
-      corrupted,
-      panicked,
-      lines,
-      stack: displayStack(lines),
-      header,
-      seq,
-      startLine: 0,
-      endLine: 0,
-    };
-    if (kind === 'OOM') {
-      const oom = classifyOom(lines);
-      rep.oom = oom;
-      rep.title = title.replace('{cause}', oom.cause);
-      rep.container = oom.container;
-    }
-    return rep;
+    title = fill(f.fmt, chosen.args, frames, f.keepNumbers).replace(/\s+/g, ' ').trim();
+    kind = f.kind ?? kindOf(title, rules);
+    level = f.level;
+  } else {
+    // A title matched but not the rest of its format: the report is cut; its header line names it.
+    const line = text.slice(at).split('\n')[0]!;
+    const h = rule.headerRe ? (rule.headerRe.exec(line)?.index ?? 0) : Math.max(0, line.indexOf(rule.header));
+    title = sanitizeTitlePart(line.slice(h)).replace(/\s+/g, ' ').trim();
+    kind = kindOf(title, rules);
+    corrupted = true;
   }
-  return undefined;
+  const info = rules.kindInfo[kind];
+  const panicked = lines.some((l) => PANIC_RE.test(l));
+  let lvl: Level = level ?? info?.level ?? 'error';
+  if (panicked) lvl = 'fatal';
+  const rep: LogReport = {
+    title,
+    kind,
+    level: lvl,
+    finding: info?.finding ?? 'other',
+    corrupted,
+    panicked,
+    lines,
+    stack: displayStack(lines),
+    header,
+    seq,
+    startLine: 0,
+    endLine: 0,
+  };
+  if (kind === 'OOM') {
+    const oom = classifyOom(lines);
+    rep.oom = oom;
+    rep.title = title.replace('{cause}', oom.cause);
+    rep.container = oom.container;
+  }
+  return rep;
 }
 
 export function kindOf(title: string, rules: RuleSet): string {

@@ -7,12 +7,13 @@
  *   { "rules": [ { "header": "BUG:", "suppress": [re...], "formats": [ { "title": re, "report"?: re,
  *       "fmt": "BUG: soft lockup in {frame}", "stack"?: { "parts": [re | "@trace"], "parts2"?: [...],
  *       "skip"?: [re...], "extractor"?: "stall" | "hang" }, "noStack"?: bool, "kind"?: "...",
- *       "level"?: "...", "single"?: bool, "end"?: re } ] } ],
+ *       "level"?: "...", "single"?: bool, "end"?: re } ], "event"?: bool } ],
  *     "stackSkip"?: [re...], "reportStartIgnores"?: [re...], "ignores"?: [re...],
  *     "kinds"?: [[titleRe, kind]...], "kindInfo"?: { KIND: { level, finding } } }
  *
  * Regexes may use the placeholders {{FUNC}} (a function name, captured), {{PC}} (an `[<addr>]`),
- * {{SRC}} (file.c:123, captured) and {{ADDR}}.
+ * {{SRC}} (file.c:123, captured), {{ADDR}}, {{RIP}} (the faulting-instruction line of any architecture,
+ * capturing its function), {{CALLTRACE}} (a call-trace heading) and {{TASK}} (a task name and pid).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -57,6 +58,11 @@ const RuleSchema = z
   suppress: z.array(z.string()).optional(),
   /** Lines that, while a report of this rule is open in their context, belong to it (not new reports). */
   absorb: z.array(z.string()).optional(),
+  /**
+   * The rule's reports are events (an OOM kill, an I/O error) that may be printed in the middle of a
+   * crash report: they are reported on their own and do not end the report they interrupt.
+   */
+  event: z.boolean().optional(),
   formats: z.array(FormatSchema).min(1),
   })
   .refine((r) => !r.headerRegex || (r.needles && r.needles.length > 0), { message: 'a headerRegex rule needs "needles"' });
@@ -109,6 +115,7 @@ export interface CompiledRule {
   headerRe?: RegExp;
   suppress: RegExp[];
   absorb: RegExp[];
+  event: boolean;
   formats: CompiledFormat[];
 }
 
@@ -130,10 +137,19 @@ const PLACEHOLDERS: Record<string, string> = {
   '{{PC}}': '\\[<?(?:0x)?[0-9a-f]+>?\\]',
   '{{SRC}}': '([a-zA-Z0-9\\-_/.]+\\.[a-z]+:[0-9]+)',
   '{{ADDR}}': '(?:0x)?[0-9a-f]+',
+  // The faulting instruction line of an oops: x86 `RIP: 0010:func+0x1/0x2`, powerpc `NIP`, arm64 `pc : func`,
+  // arm `PC is at func`; user-space and unknown PCs (`RIP: 0033:0x4a1b`, `(null)`) match without a frame.
+  '{{RIP}}':
+    '(?:IP|NIP|pc |PC is at):? (?:(?:[0-9]+:)?(?:{{PC}} +){0,2}{{FUNC}}|(?:[0-9]+:)?0x[0-9a-f]+|(?:[0-9]+:)?{{PC}} +\\[< *\\(null\\)>\\] +\\(null\\)|[0-9]+: +\\(null\\))',
+  '{{CALLTRACE}}': '(?:Call (?:T|t)race:|Backtrace:)',
+  // A task name and pid in a hung-task line (names may hold spaces and brackets).
+  '{{TASK}}': '[\\s\\S]{0,100}?',
 };
 
 export function compileRegex(src: string, where: string, flags = ''): RegExp {
   let s = src;
+  // Composite placeholders first ({{RIP}} holds {{PC}} and {{FUNC}}).
+  for (const k of ['{{RIP}}', '{{CALLTRACE}}', '{{TASK}}']) s = s.split(k).join(PLACEHOLDERS[k]!);
   for (const [k, v] of Object.entries(PLACEHOLDERS)) s = s.split(k).join(v);
   try {
     return new RegExp(s, flags);
@@ -210,6 +226,7 @@ export function compileRules(files: { file: string; data: RuleFile }[]): RuleSet
         headerRe: r.headerRegex ? compileRegex(r.header, `${where}.header`) : undefined,
         suppress: (r.suppress ?? []).map((s, i) => compileRegex(s, `${where}.suppress[${i}]`)),
         absorb: (r.absorb ?? []).map((s, i) => compileRegex(s, `${where}.absorb[${i}]`)),
+        event: r.event === true,
         formats: r.formats.map((f, fi) => {
           const fw = `${where}.formats[${fi}]`;
           return {

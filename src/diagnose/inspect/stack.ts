@@ -6,6 +6,7 @@
  * plus the rule's own `skip`). Stalls and hung tasks use extractors that look for an anchor frame
  * (syscall entry, workqueue, rtnl_lock, synchronize_rcu) instead, because their top frames are random.
  */
+import { demangleRust } from './demangle.js';
 import type { CompiledStack } from './rules.js';
 
 // `[<ffffffff81234567>] ` PCs (0–2 of them), an optional `? ` (unreliable frame), then `func+0x12/0x34`
@@ -43,34 +44,39 @@ export function isStackStart(line: string): boolean {
   return STACK_START_RE.test(line);
 }
 
-/** Anchor frames for stalls: entry points that dispatch work (their caller names the bug). */
+/**
+ * Stall anchors: entry points that dispatch work. A stall's title names the frame just above the first
+ * anchor (the syscall, the work function, the timer callback), not the random frame the loop was in.
+ * Matched against frames with their syscall prefixes already stripped (see `stripFramePrefix`).
+ */
 const STALL_ANCHORS = new RegExp(
   [
+    // work dispatchers and thread / interrupt entry points
     'process_one_work', 'do_syscall_', 'do_fast_syscall_', 'sysenter_dispatch', 'tracesys_phase2',
-    'netif_receive_skb', 'do_softirq', 'call_timer_fn', '_run_timers', 'run_timer_softirq', 'run_ksoftirqd',
-    'smpboot_thread_fn', 'kthread', 'start_secondary', 'cpu_startup_entry', 'ret_from_fork',
+    'el0_svc_handler', 'invoke_syscall', 'ret_fast_syscall', 'netif_receive_skb', 'do_softirq',
+    'call_timer_fn', '_run_timers', 'run_timer_softirq', 'hrtimer_run', 'run_ksoftirqd', 'smpboot_thread_fn',
+    '^kthread$', 'start_secondary', 'cpu_startup_entry', 'ret_from_fork',
+    // file operations: the frame above names the driver or filesystem
     'vfs_write', 'vfs_read', 'vfs_iter_read', 'vfs_iter_write', 'do_iter_read', 'do_iter_write',
-    'vfs_ioctl', 'ksys_ioctl', 'compat_ioctl', 'compat_sys_ioctl', 'blkdev_driver_ioctl', 'blkdev_ioctl',
-    '^call_read_iter', '^call_write_iter', 'do_iter_readv_writev', '^call_mmap', 'mmap_region', 'do_mmap',
-    'do_dentry_open', 'vfs_open', '^sock_sendmsg', '^sock_recvmsg', '^sock_release', '^__sock_release',
-    '__sys_setsockopt', 'kernel_setsockopt', 'sock_common_setsockopt', '__sys_listen', 'kernel_listen',
-    'sk_common_release', '^sock_mmap', '__sys_accept', 'kernel_accept', '^sock_do_ioctl', '^sock_ioctl',
-    '^compat_sock_ioctl', '^nfnetlink_rcv_msg', '^rtnetlink_rcv_msg',
-    '^(compat_)?(SYSC|SyS|__sys|___sys|__do_sys|__se_sys|__x64_sys)_(socketpair|connect|ioctl)',
-    '__do_fault', 'handle_mm_fault', 'do_page_fault', '^page_fault$', '__fput', 'task_work_run',
-    'exit_to_usermode', 'smp_call_function', 'el0_svc', 'invoke_syscall', 'do_el0_svc', 'tasklet_action', 'tasklet_hi_action', 'hrtimer_run_queues',
+    'call_read_iter', 'call_write_iter', 'new_sync_read', 'new_sync_write', 'vfs_ioctl', 'ksys_ioctl',
+    'compat_ioctl', 'compat_sys_ioctl', 'blkdev_driver_ioctl', 'blkdev_ioctl', 'do_iter_readv_writev',
+    '^call_mmap', 'mmap_region', 'do_mmap', 'do_dentry_open', 'vfs_open',
+    // socket operations: the frame above names the protocol
+    '^sock_sendmsg', '^sock_recvmsg', '^sock_release', '^__sock_release', '^setsockopt$', 'kernel_setsockopt',
+    'sock_common_setsockopt', '^listen$', 'kernel_listen', 'sk_common_release', '^sock_mmap', '^accept$',
+    'kernel_accept', '^sock_do_ioctl', '^sock_ioctl', '^compat_sock_ioctl', '^nfnetlink_rcv_msg',
+    '^rtnetlink_rcv_msg', '^netlink_dump', '^(?:sys_)?(?:socketpair|connect|ioctl)',
+    // page faults and the return-to-user work
+    '__do_fault', 'do_page_fault', '^page_fault$', '__fput', 'task_work_run', 'exit_to_usermode',
+    'smp_call_function', 'tasklet_action', 'tasklet_hi_action',
   ].join('|'),
 );
 
-/** The caller of the first anchor frame (syscall prefixes trimmed). */
+/** Stalls: the frame above the first anchor (`smp_call_function` itself when that is the anchor). */
 export function stallFrame(frames: string[]): string | undefined {
   let prev = frames[0];
   for (const f of frames) {
-    if (STALL_ANCHORS.test(f)) {
-      if (f.includes('smp_call_function')) prev = 'smp_call_function';
-      if (prev === undefined) return undefined;
-      return prev.replace(/^(?:__x64_|__arm64_|SYSC_|SyS_|compat_SYSC_|compat_SyS_|__ia32_sys_|__do_sys_|__se_sys_)/, '');
-    }
+    if (STALL_ANCHORS.test(f)) return f.includes('smp_call_function') ? 'smp_call_function' : prev;
     prev = f;
   }
   return undefined;
@@ -85,7 +91,7 @@ const HANG_ANCHORS: [string, string][] = [
 ];
 const HANG_SKIP = [
   'sched', '_lock', '_slowlock', 'down', 'rwsem', 'completion', 'kthread', 'wait', 'synchronize',
-  'context_switch', '__switch_to', 'cancel_delayed_work', 'rcu_barrier', 'do_read_cache',
+  'context_switch', '__switch_to', 'cancel_delayed_work', 'rcu_barrier',
 ];
 
 /** Hung tasks: group by rtnl_lock / synchronize_rcu waiters, else the first non-waiting frame. */
@@ -99,69 +105,138 @@ export function hangFrame(frames: string[]): string | undefined {
 }
 
 /**
- * Finds the frame that names a report: walks `parts` in order (a regex must match a line, its first
- * capture is a candidate frame; `trace` reads frames), skipping noise frames; then tries `parts2`.
+ * Syscall entry points carry architecture and wrapper prefixes (`__x64_sys_`, `__se_sys_`, `SyS_`,
+ * `ksys_`, …) that differ between kernels and architectures for the same bug: titles use the shortest
+ * name any one prefix leaves.
  */
+const FRAME_PREFIXES = [
+  'SYSC_', 'SyS_', 'sys_', '__x64_', '__ia32_', '__arm64_', '____sys_', '___sys_', '__sys_', '__se_',
+  '__se_sys_', '__do_sys_', 'compat_SYSC_', 'compat_SyS_', 'ksys_',
+];
+
+export function stripFramePrefix(func: string): string {
+  let best = func;
+  for (const p of FRAME_PREFIXES) {
+    if (func.startsWith(p) && func.length - p.length < best.length && func.length > p.length) best = func.slice(p.length);
+  }
+  return best;
+}
+
+// Title frames are read the way the kernel prints them: up to two `[<pc>] `, then the function name
+// directly followed by `+0x…` or a `.suffix` (`.isra.0`, `.cold`); inline frames of symbolized
+// reports (`func file.c:12 [inline]`) are not frames of their own (the real frame follows them).
+const TITLE_FRAME_RE = /^\s*(?:\[<?(?:0x)?[0-9a-f]+>?\] ){0,2}([a-zA-Z0-9_]+)[.+]/;
+// ARM32 prints caller and callee on one line: `[<c01>] (callee) from [<c02>] (caller+0x18/0x1c)`.
+const TITLE_ARM_FRAME_RE = /^\s*\[<?(?:0x)?[0-9a-f]+>?\] \(([a-zA-Z0-9_.]+)\) from \[<?(?:0x)?[0-9a-f]+>?\] \(([a-zA-Z0-9_]+)[.+]/;
+/** Unreliable frames (`? func+0x…`, powerpc's `(unreliable)`) are left out of reports entirely. */
+const QUESTIONABLE_RE = /(?:\[<[0-9a-f]+>\])? \? |\(unreliable\)\s*$/;
+/** Lines that start another stack: the current trace ends there. */
+const TRACE_START_RE =
+  /Call (?:T|t)race|Allocated:|Allocated by task [0-9]+:|Freed:|Freed by task [0-9]+:|[^k] backtrace(?: \(crc [0-9a-f]*\))?:|Backtrace:|Uninit was stored to memory at/;
+
+/** Whether a line is an unreliable frame that titles never use. */
+export function isQuestionable(line: string): boolean {
+  return !line.includes('<EOI>') && QUESTIONABLE_RE.test(line);
+}
+
+export interface FrameResult {
+  /** One name per trace the format reads (`corrupted` where none was found). */
+  frames: string[];
+  /** False when a frame was missing or a fault-injection frame was mixed into the report. */
+  ok: boolean;
+}
+
+/**
+ * Reads the frames that name a report. `parts` are consumed in order over the report's lines: a regular
+ * expression advances to the first line it matches (its captures, unless skipped, are candidate frames);
+ * `trace` reads frame lines until another stack starts (or the next part matches). Each trace yields one
+ * frame: the first candidate, or the extractor's choice (stalls, hangs). When `parts` leave a frame
+ * missing, `parts2` is tried. Frames are matched against the skip lists as printed, and named with their
+ * syscall prefixes stripped.
+ */
+export function extractFrames(lines: string[], stack: CompiledStack, globalSkip: RegExp): FrameResult {
+  const skip = (f: string): boolean => globalSkip.test(f) || (stack.skip !== undefined && stack.skip.test(f));
+  const reliable = lines.filter((l) => !isQuestionable(l));
+  const first = walkParts(reliable, stack.parts, stack, skip);
+  if (first.ok || !stack.parts2) return first;
+  return walkParts(reliable, stack.parts2, stack, skip);
+}
+
+/** The first frame of `extractFrames`, or undefined when there is none. */
 export function extractFrame(lines: string[], stack: CompiledStack, globalSkip: RegExp): string | undefined {
-  const first = walk(lines, stack.parts, stack, globalSkip);
-  if (first !== undefined) return first;
-  if (stack.parts2) return walk(lines, stack.parts2, stack, globalSkip);
-  return undefined;
+  const f = extractFrames(lines, stack, globalSkip).frames[0];
+  return f === undefined || f === 'corrupted' ? undefined : f;
 }
 
-function skipped(func: string, stack: CompiledStack, globalSkip: RegExp): boolean {
-  return globalSkip.test(func) || (stack.skip !== undefined && stack.skip.test(func));
+function capture(into: string[], m: RegExpExecArray, skip: (f: string) => boolean): void {
+  for (let g = 1; g < m.length; g++) {
+    const f = m[g];
+    if (f === undefined || f === '') continue;
+    const name = demangleRust(f);
+    if (!skip(name)) into.push(name);
+  }
 }
 
-function walk(lines: string[], parts: (RegExp | 'trace')[], stack: CompiledStack, globalSkip: RegExp): string | undefined {
+function keyFrame(raw: string[], stack: CompiledStack): string | undefined {
+  if (raw.length === 0) return undefined;
+  const names = raw.map(stripFramePrefix);
+  if (stack.extractor === 'stall') return stallFrame(names);
+  if (stack.extractor === 'hang') return hangFrame(names);
+  return names[0];
+}
+
+function walkParts(lines: string[], parts: (RegExp | 'trace')[], stack: CompiledStack, skip: (f: string) => boolean): FrameResult {
   const frames: string[] = [];
-  let pos = 0;
-  for (let pi = 0; pi < parts.length; pi++) {
+  let raw: string[] = [];
+  let ok = true;
+  let traces = 0;
+  let i = 0;
+  for (let pi = 0; ; pi++) {
+    if (pi === parts.length || (parts[pi] === 'trace' && traces > 0)) {
+      const key = keyFrame(raw, stack);
+      if (key === undefined) ok = false;
+      frames.push(key ?? 'corrupted');
+      raw = [];
+    }
+    if (pi === parts.length) break;
     const part = parts[pi]!;
     if (part === 'trace') {
+      traces++;
       const next = parts[pi + 1];
-      let i = pos;
-      let seenFrame = false;
-      for (; i < lines.length; i++) {
-        const line = lines[i]!;
-        if (next !== undefined && next !== 'trace' && next.test(line)) break;
-        if (CORRUPTED_FRAME_RE.test(line)) return undefined;
-        if (seenFrame && OTHER_STACK_RE.test(line.trimStart())) {
-          i = lines.length;
+      while (i < lines.length) {
+        const line = lines[i++]!;
+        if (CORRUPTED_FRAME_RE.test(line)) {
+          ok = false;
           break;
         }
-        const fr = parseFrame(line);
-        if (!fr || fr.questionable) continue;
-        seenFrame = true;
-        if (skipped(fr.func, stack, globalSkip)) continue;
-        if (!stack.extractor) return fr.func;
-        frames.push(fr.func);
+        if (TRACE_START_RE.test(line)) break;
+        if (next !== undefined && next !== 'trace') {
+          const m = next.exec(line);
+          if (m) {
+            capture(raw, m, skip);
+            pi++;
+            break;
+          }
+        }
+        const m = TITLE_FRAME_RE.exec(line) ?? TITLE_ARM_FRAME_RE.exec(line);
+        if (m) capture(raw, m, skip);
       }
-      pos = i;
-      if (i >= lines.length) break;
       continue;
     }
-    let found = false;
-    for (let i = pos; i < lines.length; i++) {
-      const m = part.exec(lines[i]!);
-      if (!m) continue;
-      found = true;
-      pos = i + 1;
-      const cand = m[1];
-      if (cand !== undefined && cand !== '' && !skipped(cand, stack, globalSkip)) {
-        if (!stack.extractor) return cand;
-        frames.push(cand);
+    while (i < lines.length) {
+      const line = lines[i++]!;
+      if (CORRUPTED_FRAME_RE.test(line)) {
+        ok = false;
+        break;
       }
-      break;
-    }
-    if (!found) {
-      if (frames.length === 0) return undefined;
-      break;
+      const m = part.exec(line);
+      if (m) {
+        capture(raw, m, skip);
+        break;
+      }
     }
   }
-  if (stack.extractor === 'stall') return stallFrame(frames);
-  if (stack.extractor === 'hang') return hangFrame(frames);
-  return undefined;
+  return { frames, ok };
 }
 
 /** The frames of a report for display: `func+0x12/0x34` (or `func`) lines of its first trace. */

@@ -1,6 +1,7 @@
 /**
  * The syzkaller console-log corpus (../shared/fixtures/kernel-logs/syzkaller, see its README): each
- * file has header lines (TITLE, ALT, TYPE, CORRUPTED, …), a blank line, then the raw log.
+ * file has header lines (TITLE, ALT, TYPE, CORRUPTED, …), a blank line, then the raw log. A missing or
+ * empty TITLE means the log holds no report.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -34,7 +35,8 @@ export function readCorpusCase(name: string): CorpusCase {
     const m = /^([A-Z]+): ?(.*)$/.exec(line);
     if (line.startsWith('#') || !m) continue;
     const [, key, value] = m;
-    if (key === 'TITLE') c.title = value;
+    // An empty TITLE means the log holds no report (syzkaller's convention).
+    if (key === 'TITLE') c.title = value === '' ? undefined : value;
     else if (key === 'ALT') c.alts.push(value!);
     else if (key === 'TYPE') c.type = value;
     else if (key === 'CORRUPTED') c.corrupted = value === 'Y';

@@ -53,7 +53,7 @@ const EXPECT: Record<string, [string, string, string, number][]> = {
     ['warning', 'HRTIMER-SLOW', 'hrtimer interrupt took too long', 1],
   ],
   'misc.log': [
-    ['critical', 'HANG', 'BUG: soft lockup in new_sync_write', 1],
+    ['critical', 'HANG', 'BUG: soft lockup in pipe_write', 1],
     ['critical', 'HANG', 'INFO: rcu detected stall in corrupted', 1],
     ['critical', 'HANG', 'hard LOCKUP in mlx5_eq_comp_int', 1],
     ['error', 'ATOMIC_SLEEP', 'BUG: sleeping function called from invalid context in mydrv_probe', 1],
