@@ -3,6 +3,11 @@
  * whole (following the printk caller context when the log has one, so interleaved output from other
  * CPUs/tasks stays out), gives each a stable title, kind and level from the rules, and folds repeats.
  *
+ * A report of one context ends where the next report of that context starts, except that events (rules
+ * with `event`: an OOM kill, an I/O error) printed inside a crash report are reported on their own
+ * without ending it, and that with printk caller ids the first report of a task or CPU keeps reading
+ * what that task or CPU prints after another report's header (as syzkaller reads reports).
+ *
  * It is pure: lines in, reports out. `LogScanner.pushBytes` takes big chunks of a file and jumps from
  * one candidate header to the next with a multi-pattern byte scan (./needles.ts), decoding only the
  * candidate lines and open reports: that is what makes a 1 GB log fast to inspect. Folding into items
