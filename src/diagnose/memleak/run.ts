@@ -71,7 +71,7 @@ export async function collectCheckInput(host: Host, coverage: Coverage[]): Promi
     availableBytes: m.availableBytes(),
     slabUnreclaimableBytes: m.bytesOr0('SUnreclaim'),
     vmallocBytes: m.bytesOr0('VmallocUsed'),
-    unaccountedBytes: unaccountedBytes(m, extra.pcpFreeBytes, extra.vmallocStackBytes),
+    unaccountedBytes: unaccountedBytes(m, extra.pcpFreeBytes, extra),
   };
   try {
     const info = await readSlabinfo(host);

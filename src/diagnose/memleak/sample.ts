@@ -18,7 +18,7 @@ import { SYS_SLAB_DIR, readSlabinfo } from '../../kernel/procfs/slabinfo.js';
 import { readVmallocinfo, vmallocByCaller } from '../../kernel/procfs/vmallocinfo.js';
 import { pageSize } from '../../kernel/procfs/vmstat.js';
 import { readZoneinfo } from '../../kernel/procfs/zoneinfo.js';
-import { pcpFreeBytesOf, unaccountedBytes as sharedUnaccountedBytes } from '../memory/unaccounted.js';
+import { type UnaccountedInputs, pcpFreeBytesOf, unaccountedBytes as sharedUnaccountedBytes } from '../memory/unaccounted.js';
 
 import type { LeakType } from '../../contract/memleak.js';
 
@@ -31,10 +31,10 @@ export const UNACCOUNTED = 'unaccounted';
  * `oscope mem` and the agent (src/diagnose/memory/unaccounted.ts). `pcpFreeBytes`: free pages on the
  * per-CPU lists (/proc/zoneinfo pagesets `count`), which MemFree does not include; they are often
  * hundreds of MiB and swing by tens of MiB a second on a busy host, so subtract them when known.
- * `vmallocStackBytes`: vmalloc-ed kernel stacks (counted in VmallocUsed and KernelStack), when known.
+ * `vmalloc`: what /proc/vmallocinfo tells, when read (vmalloc-ed stacks; the total where VmallocUsed is 0).
  */
-export function unaccountedBytes(m: Meminfo, pcpFreeBytes = 0, vmallocStackBytes?: number): number {
-  return sharedUnaccountedBytes(m, { pcpFreeBytes, ...(vmallocStackBytes !== undefined ? { vmallocStackBytes } : {}) });
+export function unaccountedBytes(m: Meminfo, pcpFreeBytes = 0, vmalloc: Omit<UnaccountedInputs, 'pcpFreeBytes'> = {}): number {
+  return sharedUnaccountedBytes(m, { ...vmalloc, pcpFreeBytes });
 }
 
 /** Page counters the page-type watch follows: unaccounted kernel pages first. */

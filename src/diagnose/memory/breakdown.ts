@@ -48,6 +48,8 @@ export interface BreakdownInput {
   vmallocStackBytes?: number;
   /** Free pages on the per-CPU lists (zoneinfo), counted as free: MemFree leaves them out. */
   pcpFreeBytes?: number;
+  /** The sum of /proc/vmallocinfo, used where VmallocUsed is 0 (kernels 4.4–5.2). */
+  vmallocinfoBytes?: number;
 }
 
 export interface Breakdown {
@@ -66,6 +68,7 @@ export function computeBreakdown(input: BreakdownInput): Breakdown {
   const unaccountedInputs: UnaccountedInputs = {
     ...(input.pcpFreeBytes !== undefined ? { pcpFreeBytes: input.pcpFreeBytes } : {}),
     ...(input.vmallocStackBytes !== undefined ? { vmallocStackBytes: input.vmallocStackBytes } : {}),
+    ...(input.vmallocinfoBytes !== undefined ? { vmallocinfoBytes: input.vmallocinfoBytes } : {}),
   };
   const explained = explainedItems(m, unaccountedInputs);
   const items: BreakdownItem[] = [...explained.items];

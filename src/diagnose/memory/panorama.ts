@@ -32,7 +32,7 @@ import { type ProcessScan, commOf, processRows, scanProcesses, scannedProcesses 
 import { type ShmemSources, analyzeShmem, collectShmemSources } from './shmem.js';
 import { type SlabSources, analyzeSlab, collectSlabSources } from './slab.js';
 import type { CgroupRow, ContainerRef, Coverage, KpageSummary, MemAnalysis, MemcgSection, MemFileCacheSection, UnaccountedSection } from './types.js';
-import { pcpFreeBytesOf, vmallocStackBytesOf } from './unaccounted.js';
+import { pcpFreeBytesOf, vmallocStackBytesOf, vmallocinfoBytesOf } from './unaccounted.js';
 
 export interface MemOptions {
   thresholds: Thresholds;
@@ -304,6 +304,7 @@ export function analyzeMem(c: MemCapture, thresholds: Thresholds, opts: AnalyzeM
     ...(physical ? { physical } : {}),
     ...(vmallocStackBytes !== undefined ? { vmallocStackBytes } : {}),
     ...(pcpFreeBytes !== undefined ? { pcpFreeBytes } : {}),
+    ...(c.vmalloc ? { vmallocinfoBytes: vmallocinfoBytesOf(c.vmalloc) } : {}),
   });
   method.breakdown = `meminfo${physical ? ` + ${physical.source}` : ''}${c.vmalloc ? ' + vmallocinfo' : ''}`;
 
@@ -386,7 +387,7 @@ export function analyzeMem(c: MemCapture, thresholds: Thresholds, opts: AnalyzeM
     bytes: breakdown.unaccountedBytes,
     kpageEstimateBytes,
     vmallocTop: (c.vmalloc ?? []).slice(0, 15).map((v) => ({ caller: v.caller, bytes: v.bytes, count: v.areas })),
-    vmallocBytes: c.vmalloc ? c.vmalloc.reduce((s, v) => s + v.bytes, 0) : null,
+    vmallocBytes: c.vmalloc ? vmallocinfoBytesOf(c.vmalloc) : null,
     bpf: bpfUsage(c.bpf),
     socketBytes: c.socketBytes ?? null,
     pageTableTop: processes

@@ -13,8 +13,9 @@
  *                           a few pages (per-CPU LRU batches), so taking the larger never calls a user page
  *                           unaccounted.
  *             + kernel      slab (reclaimable, unreclaimable), kernel stacks, page tables (+ secondary),
- *                           percpu, vmalloc (minus the vmalloc-ed kernel stacks when /proc/vmallocinfo
- *                           says how much: with CONFIG_VMAP_STACK they are in VmallocUsed and KernelStack),
+ *                           percpu, vmalloc (VmallocUsed, or the sum of /proc/vmallocinfo on kernels
+ *                           4.4–5.2 that print 0 there; minus the vmalloc-ed kernel stacks when
+ *                           vmallocinfo says how much: with CONFIG_VMAP_STACK they are in vmalloc and KernelStack),
  *                           other reclaimable kernel memory (KReclaimable − SReclaimable), the zswap pool,
  *                           unaccepted memory, bounce/writeback-tmp/NFS-unstable pages.
  *   unaccounted = MemTotal − explained (clamped at 0: counters are read at slightly different instants).
@@ -45,6 +46,8 @@ export interface UnaccountedInputs {
   pcpFreeBytes?: number;
   /** Bytes of kernel stacks that live in vmalloc space (see vmallocStackBytesOf); undefined = not known. */
   vmallocStackBytes?: number;
+  /** RAM of all vmalloc areas from /proc/vmallocinfo: stands in for VmallocUsed where the kernel prints 0 (4.4–5.2). */
+  vmallocinfoBytes?: number;
 }
 
 /**
@@ -53,6 +56,11 @@ export interface UnaccountedInputs {
  * fork_idle for the idle threads' stacks.
  */
 export const STACK_CALLERS: ReadonlySet<string> = new Set(['alloc_thread_stack_node', 'dup_task_struct', 'copy_process', 'kernel_clone', 'fork_idle', 'create_io_thread']);
+
+/** RAM of every vmalloc area. */
+export function vmallocinfoBytesOf(byCaller: readonly VmallocCallerUsage[]): number {
+  return byCaller.reduce((s, v) => s + v.bytes, 0);
+}
 
 /** Bytes of vmalloc areas that are kernel stacks. */
 export function vmallocStackBytesOf(byCaller: readonly VmallocCallerUsage[]): number {
@@ -97,13 +105,18 @@ export function explainedItems(m: Meminfo, inputs: UnaccountedInputs = {}): { it
   add('pageTables', 'kernel', m.pageTablesBytes(), 'PageTables + SecPageTables');
   add('percpu', 'kernel', b('Percpu'), 'Percpu');
   let vmalloc = b('VmallocUsed');
+  let vmallocSource = 'VmallocUsed';
+  if (vmalloc === 0 && (inputs.vmallocinfoBytes ?? 0) > 0) {
+    vmalloc = inputs.vmallocinfoBytes!;
+    vmallocSource = 'vmallocinfo (VmallocUsed is 0 on this kernel)';
+  }
   if (inputs.vmallocStackBytes !== undefined && inputs.vmallocStackBytes > 0) {
     vmalloc = Math.max(0, vmalloc - inputs.vmallocStackBytes);
     notes.push('vmalloc excludes kernel stacks allocated with vmalloc (they are counted in kernelStack)');
   } else if (inputs.vmallocStackBytes === undefined) {
     notes.push('vmalloc may include vmalloc-ed kernel stacks (CONFIG_VMAP_STACK); /proc/vmallocinfo was not readable to tell');
   }
-  add('vmalloc', 'kernel', vmalloc, 'VmallocUsed');
+  add('vmalloc', 'kernel', vmalloc, vmallocSource);
   add('kernelReclaimableOther', 'kernel', m.kernelReclaimableOtherBytes(), 'KReclaimable - SReclaimable');
   add('zswap', 'kernel', b('Zswap'), 'Zswap');
   add('unaccepted', 'kernel', b('Unaccepted'), 'Unaccepted');
@@ -135,5 +148,8 @@ export async function readUnaccountedInputs(host: Host): Promise<UnaccountedInpu
       throw err;
     });
   const [z, v] = await Promise.all([optional(readZoneinfo(host)), optional(readVmallocByCaller(host))]);
-  return { ...(z ? { pcpFreeBytes: pcpFreeBytesOf(z) } : {}), ...(v ? { vmallocStackBytes: vmallocStackBytesOf(v) } : {}) };
+  return {
+    ...(z ? { pcpFreeBytes: pcpFreeBytesOf(z) } : {}),
+    ...(v ? { vmallocStackBytes: vmallocStackBytesOf(v), vmallocinfoBytes: vmallocinfoBytesOf(v) } : {}),
+  };
 }
