@@ -22,6 +22,9 @@ import { EXIT, UserError } from '../errors.js';
 import type { RegisterCommand } from './index.js';
 import { stat } from 'node:fs/promises';
 
+/** The largest kernel log file a capture keeps. */
+export const LOG_MAX_BYTES = 32 * 1024 * 1024;
+
 /**
  * Reads what `oscope inspect` reads on a bundle (src/diagnose/inspect/inspect.ts): the kernel log
  * (/dev/kmsg, else the first classic log file present), /proc/uptime for its timestamps, whether the
@@ -33,15 +36,22 @@ export async function recordInspectInputs(host: Host): Promise<void> {
     () => false,
   );
   await bootWallMs(host);
-  let haveLog = haveKmsg;
-  for (const f of CLASSIC_KERNEL_LOGS) {
-    if (!(await host.exists(f)) || haveLog) continue;
-    haveLog = await streamFileBytes(host, f, () => {}).then(
+  // A log file is kept whole (inspect reads it whole), up to LOG_MAX_BYTES: a bigger one stays out of the
+  // bundle, and `inspect --from` says it could not read it rather than the bundle growing without bound.
+  const record = async (path: string): Promise<boolean> => {
+    const st = await host.stat(path, { follow: true }).catch(() => undefined);
+    if (!st || st.size > LOG_MAX_BYTES) return false;
+    return streamFileBytes(host, path, () => {}).then(
       () => true,
       () => false,
     );
+  };
+  let haveLog = haveKmsg;
+  for (const f of CLASSIC_KERNEL_LOGS) {
+    if (!(await host.exists(f)) || haveLog) continue;
+    haveLog = await record(f);
   }
-  if (await host.exists(MCELOG_PATH)) await streamFileBytes(host, MCELOG_PATH, () => {}).catch(() => 0);
+  if (await host.exists(MCELOG_PATH)) await record(MCELOG_PATH);
   await collectCheckData(host);
 }
 
