@@ -12,7 +12,7 @@ import { readMeminfo } from '../kernel/procfs/meminfo.js';
 import { type PsiLine, type PsiResource, readPsi } from '../kernel/procfs/psi.js';
 import { readVmallocinfo, vmallocTotalBytes } from '../kernel/procfs/vmallocinfo.js';
 import { pageSize } from '../kernel/procfs/vmstat.js';
-import { pcpFreeBytes, unaccountedBytes } from '../diagnose/memleak/sample.js';
+import { readUnaccountedInputs, unaccountedBytes } from '../diagnose/memory/unaccounted.js';
 import type { KernelLogSource, LogAnomalies } from './kernel-log.js';
 import type { RunqueueReading, RunqueueSource } from './runqueue.js';
 import type { NodeSampleData } from '../contract/agent-wire.js';
@@ -104,23 +104,22 @@ export class Collector {
     const mi = await readMeminfo(this.host);
     const b = (k: string): number => mi.bytesOr0(k);
     const total = b('MemTotal');
-    const hugetlb = mi.bytes('Hugetlb') ?? (mi.fields.get('HugePages_Total') ?? 0) * (mi.bytes('Hugepagesize') ?? 0);
+    // Derived figures come from the Meminfo getters, the definitions `oscope mem` uses too.
     const memory: MemorySnapshot = {
       totalBytes: total,
-      availableBytes: mi.bytes('MemAvailable') ?? b('MemFree'),
+      availableBytes: mi.availableBytes(),
       freeBytes: b('MemFree'),
       components: {
         anon: b('AnonPages'),
-        // Page cache without shmem (Cached counts shmem too), plus buffers.
-        file: Math.max(0, b('Cached') - b('Shmem')) + b('Buffers'),
+        file: mi.fileCacheBytes(),
         shmem: b('Shmem'),
-        slab_reclaimable: b('SReclaimable'),
-        slab_unreclaimable: b('SUnreclaim'),
+        slab_reclaimable: mi.slabReclaimableBytes(),
+        slab_unreclaimable: mi.slabUnreclaimableBytes(),
         kernel_stack: b('KernelStack'),
-        page_tables: b('PageTables') + b('SecPageTables'),
+        page_tables: mi.pageTablesBytes(),
         vmalloc: b('VmallocUsed'),
         percpu: b('Percpu'),
-        hugetlb,
+        hugetlb: mi.hugetlbBytes(),
       },
     };
 
@@ -132,7 +131,8 @@ export class Collector {
         const [info, ps] = await Promise.all([readVmallocinfo(this.host), pageSize(this.host)]);
         vmalloc = vmallocTotalBytes(info, ps);
       }
-      leak = { slabUnreclaimableBytes: b('SUnreclaim'), vmallocBytes: vmalloc, unaccountedBytes: unaccountedBytes(mi, await pcpFreeBytes(this.host)) };
+      // The same inputs and formula as `oscope mem` and `memleak -c` (src/diagnose/memory/unaccounted.ts).
+      leak = { slabUnreclaimableBytes: b('SUnreclaim'), vmallocBytes: vmalloc, unaccountedBytes: unaccountedBytes(mi, await readUnaccountedInputs(this.host)) };
     } catch (err) {
       fail('leak')(err);
     }

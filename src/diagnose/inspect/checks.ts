@@ -14,6 +14,7 @@ import { type Meminfo, readMeminfo } from '../../kernel/procfs/meminfo.js';
 import { type Psi, readPsi } from '../../kernel/procfs/psi.js';
 import { type Vmstat, readVmstat } from '../../kernel/procfs/vmstat.js';
 import { readUptime } from '../../kernel/log/uptime.js';
+import { countMemcgZombies } from '../../kernel/cgroup/zombie.js';
 import type { InspectThresholds } from './checks-config.js';
 import type { InspectItem } from './items.js';
 import type { ItemClass, Level } from './rules.js';
@@ -43,7 +44,7 @@ export interface CheckData {
   cpus?: number;
   dentry?: DentryState;
   cgroups?: Cgroups;
-  /** Dying (zombie) memory cgroups: cgroup v2 nr_dying_descendants, or v1 /proc/cgroups count − live directories. */
+  /** Dying (zombie) memory cgroups (kernel/cgroup/zombie.ts): v2 cgroup.stat, or v1 /proc/cgroups count − live cgroups. */
   zombieMemcgs?: { count: number; method: 'cgroup.stat' | 'proc-cgroups-minus-dirs' };
   tasks?: TaskStates;
   fileNr?: { allocated: number; max: number };
@@ -167,39 +168,11 @@ async function readEdac(host: Host): Promise<{ mc: string; ce: number; ue: numbe
   return out;
 }
 
-const CGROUP_FILE = /^(?:memory\.|cgroup\.|tasks$|notify_on_release$|release_agent$)/;
-
-/** Live cgroup directories under a cgroup v1 hierarchy (files skipped by name, the rest stat'ed). */
-async function countCgroupDirs(host: Host, dir: string, limit = 200_000): Promise<number> {
-  let n = 1;
-  const stack = [dir];
-  while (stack.length > 0 && n < limit) {
-    const d = stack.pop()!;
-    const names = await opt(host.readDir(d));
-    if (!names) continue;
-    for (const name of names) {
-      if (CGROUP_FILE.test(name)) continue;
-      const st = await opt(host.stat(`${d}/${name}`));
-      if (st?.isDirectory) {
-        n++;
-        stack.push(`${d}/${name}`);
-      }
-    }
-  }
-  return n;
-}
-
-async function readZombieMemcgs(host: Host, cgroups: Cgroups | undefined): Promise<CheckData['zombieMemcgs']> {
-  const v2 = await host.tryReadText('/sys/fs/cgroup/cgroup.controllers');
-  if (v2 !== undefined && /\bmemory\b/.test(v2)) {
-    const stat = await host.tryReadText('/sys/fs/cgroup/cgroup.stat');
-    const m = stat ? /^nr_dying_descendants (\d+)$/m.exec(stat) : null;
-    return m ? { count: Number(m[1]), method: 'cgroup.stat' } : undefined;
-  }
-  const memcg = cgroups?.controllers.get('memory');
-  if (!memcg || !(await host.exists('/sys/fs/cgroup/memory/memory.stat'))) return undefined;
-  const live = await countCgroupDirs(host, '/sys/fs/cgroup/memory');
-  return { count: Math.max(0, memcg.num_cgroups - live), method: 'proc-cgroups-minus-dirs' };
+/** Dying (zombie) memory cgroups, counted the one way mem and the agent count them (kernel/cgroup/zombie.ts). */
+async function readZombieMemcgs(host: Host): Promise<CheckData['zombieMemcgs']> {
+  const z = await opt(countMemcgZombies(host));
+  if (z?.zombies === undefined) return undefined;
+  return { count: z.zombies, method: z.version === 2 ? 'cgroup.stat' : 'proc-cgroups-minus-dirs' };
 }
 
 async function readClockSync(host: Host): Promise<boolean | undefined> {
@@ -241,7 +214,7 @@ export async function collectCheckData(host: Host): Promise<CheckData> {
     cpus: online ? cpuListCount(online) : undefined,
     dentry: await opt(readDentryState(host)),
     cgroups,
-    zombieMemcgs: await readZombieMemcgs(host, cgroups),
+    zombieMemcgs: await readZombieMemcgs(host),
     tasks: await readTasks(host),
     fileNr: fileNrM ? { allocated: Number(fileNrM[1]), max: Number(fileNrM[2]) } : undefined,
     pidMax: sysctl['kernel.pid_max'] !== undefined ? Number(sysctl['kernel.pid_max']) : undefined,

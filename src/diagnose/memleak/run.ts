@@ -13,7 +13,8 @@ import { pageSize } from '../../kernel/procfs/vmstat.js';
 import type { Thresholds } from '../thresholds.js';
 import { type Callsite, type CheckInput, type CheckResult, type Coverage, type MemleakAnalysis, checkVerdict, decideVerdict, instantCheck } from './analyze.js';
 import { type GrowthSample, pickSuspect, rankGrowth } from './growth.js';
-import { type LeakType, type SlabFacts, pcpFreeBytes, readSlabFacts, sampleBytes, unaccountedBytes } from './sample.js';
+import { readUnaccountedInputs } from '../memory/unaccounted.js';
+import { type LeakType, type SlabFacts, readSlabFacts, sampleBytes, unaccountedBytes } from './sample.js';
 import { abortableSleep } from '../../util/sleep.js';
 
 /** What tracing is asked to follow: the kind, and (once known) the suspect cache/caller. */
@@ -63,13 +64,14 @@ function denied(err: unknown): boolean {
 
 /** Reads what the instant check needs; files it cannot read are reported in coverage. */
 export async function collectCheckInput(host: Host, coverage: Coverage[]): Promise<CheckInput & { availableBytes: number }> {
-  const [m, pcp] = await Promise.all([readMeminfo(host), pcpFreeBytes(host)]);
+  // The same inputs `oscope mem` reads, so that both give the same unaccounted figure.
+  const [m, extra] = await Promise.all([readMeminfo(host), readUnaccountedInputs(host)]);
   const input: CheckInput & { availableBytes: number } = {
     memTotalBytes: m.bytes('MemTotal') ?? 0,
-    availableBytes: m.bytes('MemAvailable') ?? m.bytesOr0('MemFree'),
+    availableBytes: m.availableBytes(),
     slabUnreclaimableBytes: m.bytesOr0('SUnreclaim'),
     vmallocBytes: m.bytesOr0('VmallocUsed'),
-    unaccountedBytes: unaccountedBytes(m, pcp),
+    unaccountedBytes: unaccountedBytes(m, extra.pcpFreeBytes, extra),
   };
   try {
     const info = await readSlabinfo(host);

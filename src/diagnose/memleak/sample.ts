@@ -5,8 +5,9 @@
  *   so we also read the aliases from /sys/kernel/slab (symlinks to the same `:A-0000128` directory) to
  *   say "eventpoll_epi (also fib6_node, tcp_bind_bucket)".
  * - vmalloc: /proc/vmallocinfo, RAM owned by vmalloc areas per calling function.
- * - page: /proc/meminfo, kernel pages that no counter explains (`unaccounted`: MemTotal minus free, LRU,
- *   slab, kernel stacks, page tables, vmalloc, per-CPU, hugetlb), where alloc_pages() users without a
+ * - page: /proc/meminfo, kernel pages that no counter explains (`unaccounted`, defined once in
+ *   src/diagnose/memory/unaccounted.ts: MemTotal minus free, user pages, slab, kernel stacks, page
+ *   tables, vmalloc, per-CPU, hugetlb...), where alloc_pages() users without a
  *   counter of their own (pipe buffers, drivers, BPF ring buffers...) show up, plus page tables, kernel
  *   stacks and per-CPU memory.
  */
@@ -17,6 +18,7 @@ import { SYS_SLAB_DIR, readSlabinfo } from '../../kernel/procfs/slabinfo.js';
 import { readVmallocinfo, vmallocByCaller } from '../../kernel/procfs/vmallocinfo.js';
 import { pageSize } from '../../kernel/procfs/vmstat.js';
 import { readZoneinfo } from '../../kernel/procfs/zoneinfo.js';
+import { type UnaccountedInputs, pcpFreeBytesOf, unaccountedBytes as sharedUnaccountedBytes } from '../memory/unaccounted.js';
 
 import type { LeakType } from '../../contract/memleak.js';
 
@@ -25,25 +27,14 @@ export { LEAK_TYPES, type LeakType } from '../../contract/memleak.js';
 export const UNACCOUNTED = 'unaccounted';
 
 /**
- * Kernel memory no meminfo counter explains, in bytes (never negative). `pcpFreeBytes`: free pages on
- * the per-CPU lists (/proc/zoneinfo pagesets `count`), which MemFree does not include; they are often
+ * Kernel memory no meminfo counter explains, in bytes (never negative): the one definition shared with
+ * `oscope mem` and the agent (src/diagnose/memory/unaccounted.ts). `pcpFreeBytes`: free pages on the
+ * per-CPU lists (/proc/zoneinfo pagesets `count`), which MemFree does not include; they are often
  * hundreds of MiB and swing by tens of MiB a second on a busy host, so subtract them when known.
+ * `vmalloc`: what /proc/vmallocinfo tells, when read (vmalloc-ed stacks; the total where VmallocUsed is 0).
  */
-export function unaccountedBytes(m: Meminfo, pcpFreeBytes = 0): number {
-  const explained =
-    pcpFreeBytes +
-    m.bytesOr0('MemFree') +
-    m.bytesOr0('Active') +
-    m.bytesOr0('Inactive') +
-    m.bytesOr0('Unevictable') +
-    m.bytesOr0('Slab') +
-    m.bytesOr0('KernelStack') +
-    m.bytesOr0('PageTables') +
-    m.bytesOr0('SecPageTables') +
-    m.bytesOr0('VmallocUsed') +
-    m.bytesOr0('Percpu') +
-    (m.bytes('Hugetlb') ?? (m.fields.get('HugePages_Total') ?? 0) * m.bytesOr0('Hugepagesize'));
-  return Math.max(0, (m.bytes('MemTotal') ?? 0) - explained);
+export function unaccountedBytes(m: Meminfo, pcpFreeBytes = 0, vmalloc: Omit<UnaccountedInputs, 'pcpFreeBytes'> = {}): number {
+  return sharedUnaccountedBytes(m, { ...vmalloc, pcpFreeBytes });
 }
 
 /** Page counters the page-type watch follows: unaccounted kernel pages first. */
@@ -65,9 +56,7 @@ export async function pcpFreeBytes(host: Host): Promise<number> {
     if (err instanceof HostError) return 0;
     throw err;
   }
-  let pages = 0;
-  for (const zone of z.zones) for (const p of zone.pagesets) pages += p.fields.get('count') ?? 0;
-  return pages * z.pageSizeBytes;
+  return pcpFreeBytesOf(z);
 }
 
 /** One sample of the series for this type. */

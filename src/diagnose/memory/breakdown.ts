@@ -4,8 +4,10 @@
  *   physical RAM  = firmware/boot reserved + MemTotal
  *   MemTotal      = free + user + kernel + unaccounted
  *
+ * free:    MemFree, plus the per-CPU free lists when /proc/zoneinfo is read.
  * user:    anon (AnonPages), file cache (Cached − Shmem + Buffers), shmem (Shmem), swap cache
- *          (SwapCached), hugetlb pool (Hugetlb, or HugePages_Total × Hugepagesize on old kernels).
+ *          (SwapCached), hugetlb pool (Hugetlb, or HugePages_Total × Hugepagesize on old kernels), and
+ *          LRU pages beyond those counters (lruUnmapped, rare).
  *          Mlocked is shown as "of which" (partOf): it is anon or file pages already counted.
  * kernel:  slab reclaimable / unreclaimable, kernel stacks, page tables (+ secondary page tables),
  *          percpu, vmalloc (VmallocUsed minus the vmalloc'ed kernel stacks when /proc/vmallocinfo tells
@@ -15,9 +17,11 @@
  *          the network stack (socket buffers), balloon drivers, GPU memory... that no counter shows.
  *
  * The identity holds by construction; the point is that `unaccounted` is named and then explained as
- * far as the kernel lets us (src/diagnose/memory/unaccounted.ts) and cross-checked with /proc/kpageflags.
+ * far as the kernel lets us, and cross-checked with /proc/kpageflags. The list of explaining counters
+ * and the formula are in ./unaccounted.ts, shared with memleak and the agent.
  */
 import type { Meminfo } from '../../kernel/procfs/meminfo.js';
+import { type UnaccountedInputs, explainedItems, unaccountedSigned } from './unaccounted.js';
 
 export type BreakdownGroup = 'free' | 'user' | 'kernel' | 'reserved' | 'unaccounted';
 
@@ -42,6 +46,10 @@ export interface BreakdownInput {
   physical?: PhysicalRam;
   /** Bytes of kernel stacks that live in vmalloc space (vmallocinfo callers alloc_thread_stack_node). */
   vmallocStackBytes?: number;
+  /** Free pages on the per-CPU lists (zoneinfo), counted as free: MemFree leaves them out. */
+  pcpFreeBytes?: number;
+  /** The sum of /proc/vmallocinfo, used where VmallocUsed is 0 (kernels 4.4–5.2). */
+  vmallocinfoBytes?: number;
 }
 
 export interface Breakdown {
@@ -55,58 +63,28 @@ export interface Breakdown {
 
 export function computeBreakdown(input: BreakdownInput): Breakdown {
   const m = input.meminfo;
-  const b = (k: string): number => m.bytesOr0(k);
-  const memTotal = b('MemTotal');
-  const notes: string[] = [];
-  const items: BreakdownItem[] = [];
-  const add = (key: string, group: BreakdownGroup, bytes: number, source: string, partOf?: string): void => {
-    if (bytes <= 0 && partOf === undefined && !['free', 'anon', 'filecache', 'shmem', 'slabReclaimable', 'slabUnreclaimable'].includes(key)) return;
-    items.push({ key, group, bytes: Math.max(0, bytes), source, ...(partOf ? { partOf } : {}) });
+  const memTotal = m.bytesOr0('MemTotal');
+  // Every explaining counter, and the unaccounted rest, come from the one definition in unaccounted.ts.
+  const unaccountedInputs: UnaccountedInputs = {
+    ...(input.pcpFreeBytes !== undefined ? { pcpFreeBytes: input.pcpFreeBytes } : {}),
+    ...(input.vmallocStackBytes !== undefined ? { vmallocStackBytes: input.vmallocStackBytes } : {}),
+    ...(input.vmallocinfoBytes !== undefined ? { vmallocinfoBytes: input.vmallocinfoBytes } : {}),
   };
-
-  add('free', 'free', b('MemFree'), 'MemFree');
-
-  add('anon', 'user', b('AnonPages'), 'AnonPages');
-  const fileCache = b('Cached') - b('Shmem') + b('Buffers');
-  add('filecache', 'user', fileCache, 'Cached - Shmem + Buffers');
-  add('shmem', 'user', b('Shmem'), 'Shmem');
-  add('swapcache', 'user', b('SwapCached'), 'SwapCached');
-  let hugetlb = m.bytes('Hugetlb');
-  if (hugetlb === undefined) hugetlb = b('HugePages_Total') * b('Hugepagesize');
-  add('hugetlb', 'user', hugetlb, m.bytes('Hugetlb') === undefined ? 'HugePages_Total × Hugepagesize' : 'Hugetlb');
-  if (b('Mlocked') > 0) add('mlocked', 'user', b('Mlocked'), 'Mlocked', 'anon+filecache');
-
-  add('slabReclaimable', 'kernel', b('SReclaimable'), 'SReclaimable');
-  add('slabUnreclaimable', 'kernel', b('SUnreclaim'), 'SUnreclaim');
-  add('kernelStack', 'kernel', b('KernelStack'), 'KernelStack');
-  add('pageTables', 'kernel', b('PageTables') + b('SecPageTables'), 'PageTables + SecPageTables');
-  add('percpu', 'kernel', b('Percpu'), 'Percpu');
-  let vmalloc = b('VmallocUsed');
-  if (input.vmallocStackBytes !== undefined && input.vmallocStackBytes > 0) {
-    vmalloc = Math.max(0, vmalloc - input.vmallocStackBytes);
-    notes.push('vmalloc excludes kernel stacks allocated with vmalloc (they are counted in kernelStack)');
-  } else if (input.vmallocStackBytes === undefined) {
-    notes.push('vmalloc may include vmalloc-ed kernel stacks (CONFIG_VMAP_STACK); /proc/vmallocinfo was not readable to tell');
-  }
-  add('vmalloc', 'kernel', vmalloc, 'VmallocUsed');
-  const kOther = b('KReclaimable') - b('SReclaimable');
-  add('kernelReclaimableOther', 'kernel', kOther, 'KReclaimable - SReclaimable');
-  add('zswap', 'kernel', b('Zswap'), 'Zswap');
-  add('unaccepted', 'kernel', b('Unaccepted'), 'Unaccepted');
-  add('bounce', 'kernel', b('Bounce') + b('WritebackTmp') + b('NFS_Unstable'), 'Bounce + WritebackTmp + NFS_Unstable');
-
-  const explained = items.filter((i) => !i.partOf).reduce((s, i) => s + i.bytes, 0);
-  const unaccounted = memTotal - explained;
+  const explained = explainedItems(m, unaccountedInputs);
+  const items: BreakdownItem[] = [...explained.items];
+  const notes = [...explained.notes];
+  const unaccounted = unaccountedSigned(m, unaccountedInputs);
   if (unaccounted < 0) {
     notes.push(
       `counters exceed MemTotal by ${-unaccounted} bytes (counters are read at slightly different moments, and some overlap on this kernel); unaccounted is shown as 0`,
     );
   }
-  add('unaccounted', 'unaccounted', Math.max(0, unaccounted), 'MemTotal - all of the above');
+  if (unaccounted > 0) items.push({ key: 'unaccounted', group: 'unaccounted', bytes: unaccounted, source: 'MemTotal - all of the above' });
 
   let total = memTotal;
   if (input.physical && input.physical.bytes >= memTotal) {
-    add('reserved', 'reserved', input.physical.bytes - memTotal, `physical RAM (${input.physical.source}) - MemTotal`);
+    const reserved = input.physical.bytes - memTotal;
+    if (reserved > 0) items.push({ key: 'reserved', group: 'reserved', bytes: reserved, source: `physical RAM (${input.physical.source}) - MemTotal` });
     total = input.physical.bytes;
   } else {
     notes.push('physical RAM size unknown: firmware/boot reserved memory is not shown');

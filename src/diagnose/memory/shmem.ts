@@ -2,11 +2,12 @@
  * Shared memory: every tmpfs (in every mount namespace, each super block once), SysV segments, and
  * memfd / deleted-but-open files found through the process scan; then the Shmem total that none of
  * these explains (shared anonymous mappings, GPU buffers, SysV segments' page-table-only parts...).
+ * collectShmemSources reads; analyzeShmem is pure.
  */
 import type { Host } from '../../host/host.js';
-import { walkTree } from '../../kernel/fs/walk.js';
+import { type DirUsage, walkTree } from '../../kernel/fs/walk.js';
 import { type MountInfo, readMountinfo } from '../../kernel/procfs/pid/mountinfo.js';
-import { readSysvShm } from '../../kernel/procfs/sysvipc-shm.js';
+import { type SysvShm, readSysvShm } from '../../kernel/procfs/sysvipc-shm.js';
 import { mapLimit } from '../../util/concurrency.js';
 import { type ProcessScan, commOf } from './processes.js';
 import type { Coverage, DeletedOpenRow, ShmemSection, SysvRow, TmpfsRow } from './types.js';
@@ -72,51 +73,123 @@ async function tmpfsMounts(host: Host, scan: ProcessScan): Promise<TmpfsMount[]>
   return out;
 }
 
-export async function collectShmem(
-  host: Host,
-  scan: ProcessScan,
-  shmemTotalBytes: number,
-  coverage: Coverage[],
-  opts: { maxEntriesPerMount?: number; topDirs?: number } = {},
-): Promise<ShmemSection> {
-  const topN = opts.topDirs ?? 10;
+/** One tmpfs super block as read: its usage (statfs) and, when it holds data, its directory sizes. */
+export interface TmpfsSource {
+  /** The mount point as its namespace sees it (prefixed with the namespace's holder when not ours). */
+  label: string;
+  /** Where it was reached from our namespace (the walk's paths start with it). */
+  access: string;
+  fsType: string;
+  dev: string;
+  usedBytes: number;
+  sizeBytes: number;
+  files: number;
+  /** Directories holding files (undefined: empty mount, or the walk could not read it). */
+  dirs?: DirUsage[];
+  truncated: boolean;
+}
+
+/** A memfd or deleted-but-open file seen in one process's fd table, with the stat of what it points to. */
+export interface DeletedOpenSource {
+  pid: number;
+  fd: number;
+  path: string;
+  kind: 'memfd' | 'deleted';
+  dev: string;
+  ino: number;
+  bytes: number;
+}
+
+/** Everything the shared-memory section reads (collectShmemSources); analyzeShmem is pure over it. */
+export interface ShmemSources {
+  /** Reachable tmpfs mounts whose statfs answered. */
+  tmpfs: TmpfsSource[];
+  /** Every tmpfs super block found (statfs answered or not), "major:minor". */
+  tmpfsDevs: string[];
+  /** undefined when /proc/sysvipc/shm could not be read. */
+  sysv: SysvShm | undefined;
+  deletedOpen: DeletedOpenSource[];
+}
+
+export async function collectShmemSources(host: Host, scan: ProcessScan, opts: { maxEntriesPerMount?: number } = {}): Promise<ShmemSources> {
   const mounts = await tmpfsMounts(host, scan);
-  const tmpfs: TmpfsRow[] = [];
-  let truncatedAny = false;
+  const tmpfs: TmpfsSource[] = [];
   for (const m of mounts) {
-    let usedBytes = 0;
-    let sizeBytes = 0;
-    let files = 0;
+    let st;
     try {
-      const st = await host.statfs(m.access);
-      usedBytes = (st.blocks - st.bfree) * st.bsize;
-      sizeBytes = st.blocks * st.bsize;
-      files = Math.max(0, st.files - st.ffree);
+      st = await host.statfs(m.access);
     } catch {
       continue;
     }
-    let topDirs: TmpfsRow['topDirs'] = [];
-    let truncated = false;
-    if (usedBytes > 0) {
+    const src: TmpfsSource = {
+      label: m.label,
+      access: m.access,
+      fsType: m.mount.fsType,
+      dev: `${m.mount.major}:${m.mount.minor}`,
+      usedBytes: (st.blocks - st.bfree) * st.bsize,
+      sizeBytes: st.blocks * st.bsize,
+      files: Math.max(0, st.files - st.ffree),
+      truncated: false,
+    };
+    if (src.usedBytes > 0) {
       try {
         const walk = await walkTree(host, m.access, { maxEntries: opts.maxEntriesPerMount ?? 200_000 });
-        truncated = walk.truncated;
-        truncatedAny ||= truncated;
-        const rel = (p: string): string => {
-          const tail = p.slice(m.access.length);
-          const base = m.label === '/' ? '' : m.label;
-          return tail === '' ? m.label : `${base}${tail}`;
-        };
-        topDirs = walk.dirs
-          .filter((d) => d.files > 0)
-          .sort((a, b) => b.bytes - a.bytes)
-          .slice(0, topN)
-          .map((d) => ({ path: rel(d.path), files: d.files, bytes: d.bytes }));
+        src.dirs = walk.dirs;
+        src.truncated = walk.truncated;
       } catch {
         /* unreadable mount: totals only */
       }
     }
-    tmpfs.push({ mount: m.label, fstype: m.mount.fsType, usedBytes, sizeBytes, files, topDirs, truncated });
+    tmpfs.push(src);
+  }
+  const sysv = await readSysvShm(host).catch(() => undefined);
+
+  const candidates: { pid: number; fd: number; path: string; kind: 'memfd' | 'deleted' }[] = [];
+  for (const [pid, fds] of scan.fds) {
+    for (const f of fds) {
+      if (f.kind === 'memfd') candidates.push({ pid, fd: f.fd, path: `memfd:${f.path ?? ''}`, kind: 'memfd' });
+      else if (f.kind === 'file' && f.deleted) candidates.push({ pid, fd: f.fd, path: f.path ?? f.target, kind: 'deleted' });
+    }
+  }
+  const deletedOpen: DeletedOpenSource[] = [];
+  await mapLimit(candidates, 16, async (c) => {
+    try {
+      const st = await host.stat(`/proc/${c.pid}/fd/${c.fd}`, { follow: true });
+      deletedOpen.push({ ...c, dev: devString(st.dev), ino: st.ino, bytes: st.blocks !== undefined ? st.blocks * 512 : st.size });
+    } catch {
+      /* gone */
+    }
+  });
+  // mapLimit finishes in any order: keep the scan's order so that the analysis is reproducible.
+  const order = new Map(candidates.map((c, i) => [`${c.pid}/${c.fd}`, i]));
+  deletedOpen.sort((a, b) => order.get(`${a.pid}/${a.fd}`)! - order.get(`${b.pid}/${b.fd}`)!);
+  return { tmpfs, tmpfsDevs: mounts.map((m) => `${m.mount.major}:${m.mount.minor}`), sysv, deletedOpen };
+}
+
+/** Pure: the shared-memory section from what collectShmemSources read. */
+export function analyzeShmem(
+  src: ShmemSources,
+  comm: ReadonlyMap<number, string>,
+  shmemTotalBytes: number,
+  coverage: Coverage[],
+  opts: { topDirs?: number } = {},
+): ShmemSection {
+  const topN = opts.topDirs ?? 10;
+  const tmpfs: TmpfsRow[] = [];
+  let truncatedAny = false;
+  for (const m of src.tmpfs) {
+    truncatedAny ||= m.truncated;
+    const rel = (p: string): string => {
+      const tail = p.slice(m.access.length);
+      const base = m.label === '/' ? '' : m.label;
+      return tail === '' ? m.label : `${base}${tail}`;
+    };
+    const topDirs: TmpfsRow['topDirs'] = (m.dirs ?? [])
+      .filter((d) => d.files > 0)
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, topN)
+      .map((d) => ({ path: rel(d.path), files: d.files, bytes: d.bytes }));
+    tmpfs.push({ mount: m.label, fstype: m.fsType, usedBytes: m.usedBytes, sizeBytes: m.sizeBytes, files: m.files, topDirs, truncated: m.truncated });
   }
   tmpfs.sort((a, b) => b.usedBytes - a.usedBytes);
   // /dev/shm first: it is where leaks usually are.
@@ -124,11 +197,9 @@ export async function collectShmem(
   if (shmIdx > 0) tmpfs.unshift(...tmpfs.splice(shmIdx, 1));
   if (truncatedAny) coverage.push({ section: 'shmem', status: 'partial', reason: 'a tmpfs has more entries than the walk reads; its top directories cover part of it' });
 
-  const comm = commOf(scan);
   let sysv: SysvRow[] = [];
-  try {
-    const segs = await readSysvShm(host);
-    sysv = segs.segments.map((s) => {
+  if (src.sysv) {
+    sysv = src.sysv.segments.map((s) => {
       const row: SysvRow = {
         key: `0x${(s.key >>> 0).toString(16).padStart(8, '0')}`,
         shmid: s.shmid,
@@ -147,44 +218,22 @@ export async function collectShmem(
       return row;
     });
     sysv.sort((a, b) => b.rssBytes - a.rssBytes);
-  } catch {
+  } else {
     coverage.push({ section: 'shmem.sysv', status: 'unavailable', reason: '/proc/sysvipc/shm is not readable' });
   }
 
   // memfd and deleted-but-open files, each inode once with all its holders.
-  const tmpfsDevs = new Set(mounts.map((m) => `${m.mount.major}:${m.mount.minor}`));
+  const tmpfsDevs = new Set(src.tmpfsDevs);
   const byInode = new Map<string, DeletedOpenRow>();
-  const candidates: { pid: number; fd: number; path: string; kind: 'memfd' | 'deleted' }[] = [];
-  for (const [pid, fds] of scan.fds) {
-    for (const f of fds) {
-      if (f.kind === 'memfd') candidates.push({ pid, fd: f.fd, path: `memfd:${f.path ?? ''}`, kind: 'memfd' });
-      else if (f.kind === 'file' && f.deleted) candidates.push({ pid, fd: f.fd, path: f.path ?? f.target, kind: 'deleted' });
-    }
-  }
-  await mapLimit(candidates, 16, async (c) => {
-    let st;
-    try {
-      st = await host.stat(`/proc/${c.pid}/fd/${c.fd}`, { follow: true });
-    } catch {
-      return;
-    }
-    const dev = devString(st.dev);
-    const key = `${dev}/${st.ino}`;
+  for (const c of src.deletedOpen) {
+    const key = `${c.dev}/${c.ino}`;
     let row = byInode.get(key);
     if (!row) {
-      row = {
-        path: c.path,
-        kind: c.kind,
-        shmem: c.kind === 'memfd' || tmpfsDevs.has(dev),
-        bytes: st.blocks !== undefined ? st.blocks * 512 : st.size,
-        device: dev,
-        inode: st.ino,
-        holders: [],
-      };
+      row = { path: c.path, kind: c.kind, shmem: c.kind === 'memfd' || tmpfsDevs.has(c.dev), bytes: c.bytes, device: c.dev, inode: c.ino, holders: [] };
       byInode.set(key, row);
     }
     row.holders.push({ pid: c.pid, comm: comm.get(c.pid) ?? '?', fd: c.fd });
-  });
+  }
   const deletedOpen = [...byInode.values()].sort((a, b) => b.bytes - a.bytes);
   for (const d of deletedOpen) d.holders.sort((a, b) => a.pid - b.pid || a.fd - b.fd);
 

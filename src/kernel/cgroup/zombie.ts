@@ -29,11 +29,18 @@
  *   computed only where P has dying descendants of its own (per-parent count > 0), and it includes
  *   those rare own charges (approximation). Not computed for the v2 root (it has no memory.current and
  *   holds every uncharged page): its zombies are counted, their bytes reported as null.
+ * THE zombie count of every command: `oscope mem` and the agent walk the hierarchy anyway and call
+ * computeZombies(walk); `oscope inspect` calls countMemcgZombies(host), which walks and calls it too.
+ * Hand-made counts (a v2 root's nr_dying_descendants, which counts dying cgroups of every controller)
+ * disagree with this one, so there are none.
+ *
  * All differences are clamped at 0: counters of different files are read at slightly different instants,
  * so a busy cgroup can make a difference dip below zero (or rise by a few pages) by read skew alone.
  */
+import type { Host } from '../../host/host.js';
 import { dyingMemoryCount } from './cgroup-stat.js';
-import type { MemoryCgroup, MemoryCgroupWalk } from './walk.js';
+import { discoverMemoryHierarchy } from './discover.js';
+import { type MemoryCgroup, type MemoryCgroupWalk, walkMemoryCgroups } from './walk.js';
 
 export interface ZombieParent {
   /** The live parent cgroup path. */
@@ -122,4 +129,14 @@ function v2(walk: MemoryCgroupWalk): MemcgZombies {
 /** Pure: zombie counts and bytes from a walk (see the module comment for the method). */
 export function computeZombies(walk: MemoryCgroupWalk): MemcgZombies {
   return walk.hierarchy.version === 1 ? v1(walk) : v2(walk);
+}
+
+/**
+ * Walks the memory hierarchy and counts its zombies: for callers that do not walk it themselves
+ * (inspect). Undefined when no memory hierarchy is mounted. Throws HostError like walkMemoryCgroups.
+ */
+export async function countMemcgZombies(host: Host): Promise<MemcgZombies | undefined> {
+  const hierarchy = await discoverMemoryHierarchy(host);
+  if (!hierarchy) return undefined;
+  return computeZombies(await walkMemoryCgroups(host, { hierarchy }));
 }

@@ -114,6 +114,7 @@ export const mem: Catalog = {
     'mem.item.shmem': 'shared memory (tmpfs, shm, memfd)',
     'mem.item.swapcache': 'swap cache',
     'mem.item.hugetlb': 'hugetlb pool',
+    'mem.item.lruUnmapped': 'LRU pages no mapping counter shows',
     'mem.item.mlocked': 'of which mlocked',
     'mem.item.slabReclaimable': 'slab, reclaimable',
     'mem.item.slabUnreclaimable': 'slab, unreclaimable',

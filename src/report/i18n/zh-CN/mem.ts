@@ -113,6 +113,7 @@ export const mem: Catalog = {
     'mem.item.shmem': '共享内存（tmpfs、shm、memfd）',
     'mem.item.swapcache': '交换缓存',
     'mem.item.hugetlb': 'hugetlb 大页池',
+    'mem.item.lruUnmapped': '映射计数器未体现的 LRU 页面',
     'mem.item.mlocked': '其中 mlock 锁定',
     'mem.item.slabReclaimable': 'slab（可回收）',
     'mem.item.slabUnreclaimable': 'slab（不可回收）',
