@@ -620,13 +620,13 @@ const items: Record<Lang, Record<string, string>> = {
     free: 'free', anon: 'anonymous', filecache: 'file cache', shmem: 'shared memory', swapcache: 'swap cache', hugetlb: 'hugetlb pool',
     mlocked: 'of which mlocked', slabReclaimable: 'slab, reclaimable', slabUnreclaimable: 'slab, unreclaimable', kernelStack: 'kernel stacks',
     pageTables: 'page tables', percpu: 'per-CPU', vmalloc: 'vmalloc', kernelReclaimableOther: 'other reclaimable kernel', zswap: 'zswap pool',
-    unaccepted: 'unaccepted', bounce: 'bounce/writeback', unaccounted: 'unaccounted', reserved: 'firmware/boot reserved',
+    unaccepted: 'unaccepted', bounce: 'bounce/writeback', lruUnmapped: 'LRU pages no mapping counter shows', unaccounted: 'unaccounted', reserved: 'firmware/boot reserved',
   },
   'zh-CN': {
     free: '空闲', anon: '匿名页', filecache: '文件缓存', shmem: '共享内存', swapcache: '交换缓存', hugetlb: 'hugetlb 大页池',
     mlocked: '其中 mlock 锁定', slabReclaimable: 'slab（可回收）', slabUnreclaimable: 'slab（不可回收）', kernelStack: '内核栈',
     pageTables: '页表', percpu: 'per-CPU', vmalloc: 'vmalloc', kernelReclaimableOther: '其他可回收内核内存', zswap: 'zswap 池',
-    unaccepted: '未接受内存', bounce: 'bounce/回写缓冲', unaccounted: '未统计', reserved: '固件/启动预留',
+    unaccepted: '未接受内存', bounce: 'bounce/回写缓冲', lruUnmapped: '映射计数器未体现的 LRU 页面', unaccounted: '未统计', reserved: '固件/启动预留',
   },
 };
 
