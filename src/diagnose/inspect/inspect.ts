@@ -15,7 +15,7 @@ import { readJournalKernel } from '../../kernel/log/journal.js';
 import { CLASSIC_KERNEL_LOGS, MCELOG_PATH, fileYear, streamFileBytes } from '../../kernel/log/files.js';
 import { bootWallMs } from '../../kernel/log/uptime.js';
 import type { LogLine } from '../../kernel/log/line.js';
-import { type InspectThresholds, resolveInspectThresholds } from './checks-config.js';
+import { type Thresholds, resolveThresholds } from '../thresholds.js';
 import { type CheckData, checkItem, collectCheckData, evaluateChecks } from './checks.js';
 import { type LogReport, LogScanner } from './engine.js';
 import { type InspectItem, foldReports, levelRank, sortItems } from './items.js';
@@ -33,7 +33,8 @@ export interface InspectOptions {
   logFiles?: string[];
   /** Extra rule directories (users' own rules). */
   rulesDirs?: string[];
-  thresholds?: InspectThresholds;
+  /** The one threshold table (its inspect.* keys are read); defaults when absent. */
+  thresholds?: Thresholds;
   /** Run the indicator/config/hardware checks (default: yes, unless logFiles are given). */
   checks?: boolean;
 }
@@ -132,7 +133,7 @@ function feedLines(lines: LogLine[], rules: RuleSet, opts: InspectOptions, all: 
 }
 
 /** Pure: reports and check data → sorted items. */
-export function analyze(reports: LogReport[], checks: CheckData | undefined, rules: RuleSet, thresholds: InspectThresholds): InspectItem[] {
+export function analyze(reports: LogReport[], checks: CheckData | undefined, rules: RuleSet, thresholds: Thresholds): InspectItem[] {
   const sorted = [...reports].sort((a, b) => a.seq - b.seq);
   const { items, order } = foldReports(sorted, rules);
   let n = order.size;
@@ -148,7 +149,7 @@ export function analyze(reports: LogReport[], checks: CheckData | undefined, rul
 
 export async function runInspect(host: Host, opts: InspectOptions = {}): Promise<InspectResult> {
   const rules = loadRules(opts.rulesDirs ?? []);
-  const thresholds = opts.thresholds ?? resolveInspectThresholds();
+  const thresholds = opts.thresholds ?? resolveThresholds();
   const { reports, sources } = await scanLogSources(host, rules, opts);
   const runChecks = opts.checks ?? !(opts.logFiles && opts.logFiles.length > 0);
   const data = runChecks ? await collectCheckData(host) : undefined;

@@ -6,7 +6,7 @@ import { parseLoadavg } from '../../../src/kernel/procfs/loadavg.js';
 import { parseMeminfo } from '../../../src/kernel/procfs/meminfo.js';
 import { parsePsi } from '../../../src/kernel/procfs/psi.js';
 import { parseVmstat } from '../../../src/kernel/procfs/vmstat.js';
-import { INSPECT_THRESHOLDS, resolveInspectThresholds } from '../../../src/diagnose/inspect/checks-config.js';
+import { DEFAULT_THRESHOLDS as INSPECT_THRESHOLDS, resolveThresholds as resolveInspectThresholds } from '../../../src/diagnose/thresholds.js';
 import { type CheckData, checkItem, collectCheckData, cpuListCount, evaluateChecks, mceFromInterrupts, selectedMode } from '../../../src/diagnose/inspect/checks.js';
 import { inspectFindings } from '../../../src/diagnose/inspect/findings.js';
 import { localizeFindings } from '../../../src/report/finding.js';
