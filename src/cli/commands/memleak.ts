@@ -36,9 +36,10 @@ export function memleakParams(flags: MemleakFlags): MemleakParams {
     check: flags.check ?? false,
     type: flags.type,
     durationS: num(flags.interval),
-    trace: flags.trace,
     thresholds: thresholdsFrom(flags),
   };
+  // --no-trace only says no (absent: trace, the schema's default).
+  if (flags.trace === false) input.trace = false;
   if (flags.cache !== undefined) input.cache = flags.cache;
   if (flags.minAge !== undefined) input.minAgeS = num(flags.minAge);
   if (flags.sampleInterval !== undefined) input.sampleIntervalS = num(flags.sampleInterval);
