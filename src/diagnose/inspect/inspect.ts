@@ -17,7 +17,9 @@ import { bootWallMs } from '../../kernel/log/uptime.js';
 import type { LogLine } from '../../kernel/log/line.js';
 import { type Thresholds, resolveThresholds } from '../thresholds.js';
 import { type CheckData, checkItem, collectCheckData, evaluateChecks } from './checks.js';
+import type { RawFinding } from '../../contract/common.js';
 import { type LogReport, LogScanner } from './engine.js';
+import { inspectFindings } from './findings.js';
 import { type InspectItem, foldReports, levelRank, sortItems } from './items.js';
 import { type Level, type RuleSet, loadRules } from './rules.js';
 
@@ -39,13 +41,15 @@ export interface InspectOptions {
   checks?: boolean;
 }
 
-/** The language-neutral result; the CLI adds localized findings. */
+/** The language-neutral result with its findings; report/inspect.ts localizes them. */
 export interface InspectResult {
   schema: typeof INSPECT_SCHEMA;
   host: { hostname: string; kernel: string; capturedAt: string };
   since: string | null;
   sources: SourceInfo[];
   items: InspectItem[];
+  /** The findings of the items (./findings.ts), most severe first. */
+  findings: RawFinding[];
   rules: string[];
 }
 
@@ -154,12 +158,14 @@ export async function runInspect(host: Host, opts: InspectOptions = {}): Promise
   const runChecks = opts.checks ?? !(opts.logFiles && opts.logFiles.length > 0);
   const data = runChecks ? await collectCheckData(host) : undefined;
   const info = host.info();
+  const items = analyze(reports, data, rules, thresholds);
   return {
     schema: INSPECT_SCHEMA,
     host: { hostname: info.hostname, kernel: info.kernel, capturedAt: info.capturedAt },
     since: opts.sinceMs !== undefined ? new Date(opts.sinceMs).toISOString() : null,
     sources,
-    items: analyze(reports, data, rules, thresholds),
+    items,
+    findings: inspectFindings(items),
     rules: rules.files,
   };
 }
