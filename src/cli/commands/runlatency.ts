@@ -139,21 +139,14 @@ function intArg(v: string): number {
   return /^\d+$/.test(v) ? Number(v) : Number.NaN;
 }
 
-function intFlag(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UserError(`${flag} takes a non-negative integer, got "${v}"`, EXIT.usage);
-  return Number(v);
-}
-
+/** The filter flags (the monitor takes them too), validated by the one-shot's schema. */
 function filtersFrom(f: LatencyFlags): LatencyFilters {
-  const out: LatencyFilters = {};
-  const pid = intFlag(f.pid, '--pid');
-  const cpu = intFlag(f.cpu, '--cpu');
-  if (pid !== undefined) out.pid = pid;
-  if (cpu !== undefined) out.cpu = cpu;
-  if (f.cgroup !== undefined) out.cgroup = f.cgroup;
-  if (f.container !== undefined) out.container = f.container;
-  return out;
+  const input: Record<string, unknown> = {};
+  if (f.pid !== undefined) input.pid = intArg(f.pid);
+  if (f.cpu !== undefined) input.cpu = intArg(f.cpu);
+  if (f.cgroup !== undefined) input.cgroup = f.cgroup;
+  if (f.container !== undefined) input.container = f.container;
+  return latencyFilters(cliParams(RunlatencyParamsSchema, input, RUNLATENCY_FLAGS, { pid: f.pid, cpu: f.cpu }));
 }
 
 function addFilterOptions(cmd: Command): Command {
