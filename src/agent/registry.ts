@@ -7,6 +7,11 @@
  * parameters the schema refuses, is rejected before anything runs: the console never sends a command
  * line, only a name and a validated object.
  *
+ * Parameters are the diagnosis's own schema (src/diagnose/<area>/params.ts, the one the CLI validates
+ * its flags with) plus `lang`. Where a task must cost less than a command a person runs, the entry adds
+ * an explicit cap on top (`agentMax`, e.g. memleak's watch ≤ 600 s because tasks time out), exported as
+ * a constant and tested; nothing else differs.
+ *
  * Adding a diagnosis: write `src/agent/diagnoses/<name>.ts` exporting a `DiagnosisEntry` and add it to
  * the list in `src/agent/diagnoses/index.ts`.
  */
@@ -69,6 +74,19 @@ export class DiagnosisRegistry {
     if (!r.success) return { ok: false, reason: `invalid parameters for ${name}: ${zodReason(r.error)}` };
     return { ok: true, entry, params: r.data };
   }
+}
+
+/**
+ * The agent's cap on a numeric parameter, for `.superRefine`: refuses `field > max` with a sentence
+ * that says it is the agent's limit (`unless` exempts requests the cap does not concern).
+ */
+export function agentMax<T extends Record<string, unknown>>(field: keyof T & string, max: number, what: string, unless?: (p: T) => boolean): (p: T, ctx: z.RefinementCtx) => void {
+  return (p, ctx) => {
+    const v = p[field];
+    if (typeof v === 'number' && v > max && !(unless?.(p) ?? false)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field], message: `at most ${max} ${what} (the agent's cap; the CLI allows more)` });
+    }
+  };
 }
 
 /** One sentence from a zod error: `path: message; path: message`. */

@@ -1,8 +1,13 @@
 /**
  * Every threshold a diagnosis uses, in one place. Users override them with `--threshold key=value`
  * (repeatable) or a JSON file (`--config FILE`, else /etc/oscope/config.json when present) holding
- * `{"thresholds": {"key": value}}`. Keys are the dotted names below.
+ * `{"thresholds": {"key": value}}`; the agent's diagnoses take the same keys in their `thresholds`
+ * parameter. Keys are the dotted names below, prefixed by the area that reads them (mem., memleak.,
+ * lat., inspect.). The inspect.* keys had their own table before (src/diagnose/inspect/checks-config.ts,
+ * `oscope inspect --threshold` only); their names did not change, so old command lines keep working.
  */
+import { z } from 'zod';
+
 export const DEFAULT_THRESHOLDS = {
   /** mem.usage.high: MemAvailable below this percent of MemTotal. critical below half of it. */
   'mem.availableLowPct': 10,
@@ -73,6 +78,53 @@ export const DEFAULT_THRESHOLDS = {
    * (x86-64), else cpu-clock late samples; 0 = always cpu-clock; 2 = only the NMI watchdog.
    */
   'lat.irqoffNmi': 1,
+  // inspect: the indicator, configuration and hardware checks of `oscope inspect` (src/diagnose/inspect/checks.ts).
+  /** inspect indicator.mem-available-low: MemAvailable below this percent of MemTotal (warning) … */
+  'inspect.memAvailableLowPct': 10,
+  /** … and below this (critical). */
+  'inspect.memAvailableCriticalPct': 5,
+  /** inspect indicator.alloc-stall: direct-reclaim allocation stalls per hour of uptime. */
+  'inspect.allocStallPerHour': 100,
+  /** inspect indicator.psi-*: "some" pressure avg60 at or above this percent (warning) … */
+  'inspect.psiSomeAvg60Pct': 20,
+  /** … "full" pressure avg60 (memory, io) at or above this (warning) … */
+  'inspect.psiFullAvg60Pct': 5,
+  /** … and "full" at or above this (critical). */
+  'inspect.psiFullCriticalPct': 20,
+  /** inspect indicator.fragmentation: free memory in blocks of at least 2^order pages … */
+  'inspect.fragOrder': 4,
+  /** … below this percent of all free memory … */
+  'inspect.fragHighOrderPct': 5,
+  /** … while at least this much is free (else it is a shortage, not fragmentation). */
+  'inspect.fragMinFreeBytes': 256 * 1024 * 1024,
+  /** inspect indicator.cgroups-many: memory cgroups counted in /proc/cgroups. */
+  'inspect.cgroupsMax': 10_000,
+  /** inspect indicator.zombie-memcgs: memory cgroups removed but still held by the kernel (dying). */
+  'inspect.zombieMemcgs': 1000,
+  /** inspect indicator.dentry-high: dentries. */
+  'inspect.dentryMax': 20_000_000,
+  /** inspect indicator.sunreclaim-high: SUnreclaim above this percent of MemTotal. */
+  'inspect.sunreclaimPct': 10,
+  /** inspect indicator.load-high: 5-minute load per CPU (warning) … */
+  'inspect.loadPerCpu': 2,
+  /** … (critical). */
+  'inspect.loadPerCpuCritical': 4,
+  /** inspect indicator.dstate-tasks: tasks in uninterruptible sleep. */
+  'inspect.dstateTasks': 10,
+  /** inspect indicator.zombies: zombie processes. */
+  'inspect.zombies': 50,
+  /** inspect indicator.disk-full / inode-full: used percent (warning) … */
+  'inspect.diskUsedPct': 90,
+  /** … (critical). */
+  'inspect.diskUsedCriticalPct': 97,
+  /** inspect indicator.fd-exhaustion / pid-exhaustion: used percent of the limit. */
+  'inspect.limitUsedPct': 80,
+  /** inspect config.min-free-kbytes: below this percent of RAM is too little for atomic allocations … */
+  'inspect.minFreeLowPct': 0.1,
+  /** … above this percent wastes memory and triggers early reclaim. */
+  'inspect.minFreeHighPct': 5,
+  /** log items of kind SEGFAULT: how many make a storm (also in the rules: minCount). */
+  'inspect.segfaultStorm': 10,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;
@@ -93,3 +145,14 @@ export function resolveThresholds(overrides: Record<string, unknown> = {}): Thre
   }
   return out;
 }
+
+/**
+ * Threshold overrides as a diagnosis parameter (`thresholds` of the agent's tasks; what the CLI makes of
+ * `--config` and `--threshold`): known keys only, non-negative numbers.
+ */
+export const ThresholdOverridesSchema = z
+  .record(z.number({ invalid_type_error: 'a threshold is a non-negative number' }).finite().nonnegative('a threshold is a non-negative number'))
+  .superRefine((t, ctx) => {
+    for (const k of Object.keys(t)) if (!isThresholdKey(k)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown threshold "${k}"`, path: [k] });
+  });
+export type ThresholdOverrides = z.infer<typeof ThresholdOverridesSchema>;

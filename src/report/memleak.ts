@@ -12,6 +12,9 @@ import { type Style, renderCoverage, renderFindings, section, table } from './te
 export { MEMLEAK_SCHEMA, MemleakDocumentSchema, type MemleakDocument } from '../contract/memleak.js';
 
 export function memleakDocument(a: MemleakAnalysis, lang: Lang): MemleakDocument {
+  const reason = t(lang, a.verdict.reason.key, a.verdict.reason.params);
+  // The verdict finding's conclusion is the verdict's reason, worded with its own params.
+  const findings = localizeFindings(a.findings, lang).map((f) => (f.id.startsWith('memleak.verdict.') ? { ...f, conclusion: reason } : f));
   return {
     schema: MEMLEAK_SCHEMA,
     type: a.type,
@@ -20,11 +23,11 @@ export function memleakDocument(a: MemleakAnalysis, lang: Lang): MemleakDocument
       leaking: a.verdict.leaking,
       kind: a.verdict.kind,
       confidence: a.verdict.confidence,
-      reason: t(lang, a.verdict.reason.key, a.verdict.reason.params),
+      reason,
     },
     growth: a.growth.map((g) => ({ name: g.name, startBytes: g.startBytes, endBytes: g.endBytes, bytesPerS: Math.round(g.bytesPerS) })),
     callsites: a.callsites.map((c) => ({ symbol: c.symbol, stack: c.stack, outstandingBytes: c.outstandingBytes, count: c.count, oldestAgeS: c.oldestAgeS })),
-    findings: localizeFindings(a.findings, lang),
+    findings,
     method: a.method,
     coverage: a.coverage,
   };

@@ -6,9 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chooseMemoryHierarchy } from '../kernel/cgroup/discover.js';
+import { memoryHierarchyOf } from '../kernel/cgroup/discover.js';
+import { parseCgroupHierarchies } from '../kernel/cgroup/hierarchies.js';
+import { parseMemoryStatV1, parseMemoryStatV2 } from '../kernel/cgroup/memory-stat.js';
 import { parseCgroups } from '../kernel/procfs/cgroups.js';
-import { parseMountinfo } from '../kernel/procfs/pid/mountinfo.js';
 
 export interface MemoryHierarchy {
   version: 1 | 2;
@@ -19,53 +20,41 @@ export interface MemoryHierarchy {
 /**
  * Picks the memory hierarchy from /proc/self/mountinfo text. `controllers(mount)` returns the content of
  * a cgroup2 mount's cgroup.controllers (or undefined when unreadable); `cgroupsText` is /proc/cgroups.
+ * Unparseable input gives undefined: a simulation then says it cannot create memory cgroups.
  */
 export function findMemoryHierarchy(
   mountinfo: string,
   controllers: (mount: string) => string | undefined,
   cgroupsText?: string,
 ): MemoryHierarchy | undefined {
-  let mounts;
+  let cgroups;
   try {
-    mounts = parseMountinfo(mountinfo);
-  } catch {
-    return undefined;
-  }
-  let memoryRow;
-  try {
-    memoryRow = cgroupsText === undefined ? undefined : parseCgroups(cgroupsText).controllers.get('memory');
-  } catch {
-    memoryRow = undefined;
-  }
-  const v2 = new Map(mounts.filter((m) => m.fsType === 'cgroup2').map((m) => [m.mountPoint, controllers(m.mountPoint)] as const));
-  const h = chooseMemoryHierarchy(mounts, memoryRow, v2);
-  return h && { version: h.version, mount: h.mountPoint };
-}
-
-export function detectMemoryHierarchy(): MemoryHierarchy | undefined {
-  let text: string;
-  try {
-    text = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return undefined;
-  }
-  let cgroups: string | undefined;
-  try {
-    cgroups = readFileSync('/proc/cgroups', 'utf8');
+    cgroups = cgroupsText === undefined ? undefined : parseCgroups(cgroupsText);
   } catch {
     cgroups = undefined;
   }
-  return findMemoryHierarchy(
-    text,
-    (m) => {
-      try {
-        return readFileSync(join(m, 'cgroup.controllers'), 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
-    cgroups,
-  );
+  let h;
+  try {
+    h = memoryHierarchyOf(parseCgroupHierarchies({ mountinfo, ...(cgroups ? { cgroups } : {}), v2Controllers: controllers }));
+  } catch {
+    return undefined;
+  }
+  return h && { version: h.version, mount: h.mountPoint };
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The simulations read synchronously (they run before and after an event loop exists). */
+export function detectMemoryHierarchy(): MemoryHierarchy | undefined {
+  const text = readOptional('/proc/self/mountinfo');
+  if (text === undefined) return undefined;
+  return findMemoryHierarchy(text, (m) => readOptional(join(m, 'cgroup.controllers')), readOptional('/proc/cgroups'));
 }
 
 /**
@@ -89,15 +78,12 @@ export function memoryCgroupProblem(h: MemoryHierarchy | undefined): string | un
 
 /** Page cache bytes charged to a cgroup: v1 memory.stat `cache`, v2 memory.stat `file`. */
 export function cgroupCacheBytes(h: MemoryHierarchy, cgroupPath: string): number | undefined {
+  const file = join(cgroupPath, 'memory.stat');
+  const text = readOptional(file);
+  if (text === undefined) return undefined;
   try {
-    const text = readFileSync(join(cgroupPath, 'memory.stat'), 'utf8');
-    const key = h.version === 1 ? 'cache' : 'file';
-    for (const line of text.split('\n')) {
-      const [k, v] = line.split(' ');
-      if (k === key && v !== undefined) return Number(v);
-    }
+    return h.version === 1 ? parseMemoryStatV1(text, file).get('cache') : parseMemoryStatV2(text, file).get('file');
   } catch {
-    /* fallthrough */
+    return undefined;
   }
-  return undefined;
 }

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, un
 import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { type ProcIdentity, killVerified } from './proc.js';
+import { SELF_MOUNTINFO, parseMountinfo } from '../kernel/procfs/pid/mountinfo.js';
 
 export const SIM_PREFIX = 'oscope-sim-';
 export const STATE_SCHEMA = 'oscope.simulate-state/v1';
@@ -199,8 +200,7 @@ export async function removeResource(r: Resource): Promise<void> {
 
 function isMounted(path: string): boolean {
   try {
-    const text = readFileSync('/proc/self/mountinfo', 'utf8');
-    return text.split('\n').some((l) => l.split(' ')[4] === path.replace(/ /g, '\\040'));
+    return parseMountinfo(readFileSync(SELF_MOUNTINFO, 'utf8')).some((m) => m.mountPoint === path);
   } catch {
     return false;
   }

@@ -1,27 +1,19 @@
 /** `mem`: the memory panorama (the same document as `oscope mem --json`). */
 import { z } from 'zod';
+import { MemParamsSchema as MemDiagnosisParams } from '../../diagnose/memory/params.js';
 import { runMemPanorama } from '../../diagnose/memory/panorama.js';
-import { isThresholdKey, resolveThresholds } from '../../diagnose/thresholds.js';
+import { resolveThresholds } from '../../diagnose/thresholds.js';
 import { memDocument, MEM_SCHEMA } from '../../report/mem.js';
 import { LANGS } from '../../report/i18n/index.js';
-import type { DiagnosisEntry } from '../registry.js';
+import { type DiagnosisEntry, agentMax } from '../registry.js';
 
-export const MemParamsSchema = z
-  .object({
-    /** Rows in the process and cgroup tables. */
-    top: z.number().int().min(1).max(1000).default(30),
-    /** Cross-check with /proc/kpageflags (slower, more precise unaccounted figure). */
-    kpage: z.boolean().default(true),
-    lang: z.enum(LANGS).default('en'),
-    /** Threshold overrides, same keys as `oscope mem --threshold`. */
-    thresholds: z
-      .record(z.number())
-      .default({})
-      .superRefine((t, ctx) => {
-        for (const k of Object.keys(t)) if (!isThresholdKey(k)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `unknown threshold "${k}"`, path: [k] });
-      }),
-  })
-  .strict();
+/** The agent's cap on `top` (the CLI allows 100000): a task's document is stored by the console. */
+export const AGENT_MEM_MAX_TOP = 1000;
+
+/** src/diagnose/memory/params.ts plus the document's language, with the agent's cap. */
+export const MemParamsSchema = MemDiagnosisParams.extend({ lang: z.enum(LANGS).default('en') })
+  .strict()
+  .superRefine(agentMax('top', AGENT_MEM_MAX_TOP, 'rows on the agent'));
 export type MemParams = z.infer<typeof MemParamsSchema>;
 
 export const memDiagnosis: DiagnosisEntry<MemParams> = {

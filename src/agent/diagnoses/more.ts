@@ -1,10 +1,14 @@
 /**
  * `memleak`, `runlatency` and `filecache` for the agent: the same documents as the CLI's `--json`, with
- * parameters bounded so a task cannot ask for more than a diagnosis should cost.
+ * the diagnoses' own parameter schemas (src/diagnose/<area>/params.ts) and, where a task must cost less
+ * than a command a person runs, an explicit cap (the constants below; tested in test/agent/params.test.ts).
  */
 import { z } from 'zod';
+import { FilecacheParamsObject, ONE_SCOPE, fileCacheOptions, oneScope } from '../../diagnose/filecache/params.js';
 import { runFileCache } from '../../diagnose/filecache/run.js';
+import { RunlatencyParamsSchema, latencyFilters } from '../../diagnose/latency/params.js';
 import { irqoffMethodFrom, kindThresholds, runLatency } from '../../diagnose/latency/run.js';
+import { MIN_AGE_BELOW_DURATION, MemleakParamsObject, memleakSettings, minAgeBelowDuration } from '../../diagnose/memleak/params.js';
 import { runCheck, runMemleak } from '../../diagnose/memleak/run.js';
 import { createBpfTracer } from '../../diagnose/memleak/trace.js';
 import { resolveThresholds } from '../../diagnose/thresholds.js';
@@ -13,34 +17,35 @@ import { LANGS } from '../../report/i18n/index.js';
 import { MEMLEAK_SCHEMA, memleakDocument } from '../../report/memleak.js';
 import { RUNLATENCY_SCHEMA, runlatencyDocument } from '../../report/runlatency.js';
 import type { MemHistoryPoint } from '../local.js';
-import type { DiagnosisEntry } from '../registry.js';
+import { type DiagnosisEntry, agentMax } from '../registry.js';
 
-const MemleakParams = z
-  .object({
-    /**
-     * The instant check (`oscope memleak -c`): counters only, with the trend over the agent's memory
-     * history; `type`, `durationS` and `cache` are then ignored.
-     */
-    check: z.boolean().default(false),
-    type: z.enum(['slab', 'page', 'vmalloc']).default('slab'),
-    durationS: z.number().int().min(5).max(600).default(60),
-    cache: z.string().regex(/^[\w.:-]{1,64}$/).optional(),
-    lang: z.enum(LANGS).default('en'),
-  })
-  .strict();
+/** The agent's cap on a memleak watch (the CLI allows a day): the console times a task out after 11 min. */
+export const AGENT_MEMLEAK_MAX_DURATION_S = 600;
+/** The agent's cap on a runlatency trace (the CLI allows a day): same reason. */
+export const AGENT_RUNLATENCY_MAX_DURATION_S = 600;
+/** The agent's cap on filecache rows (the CLI allows 100000): a task's document is stored by the console. */
+export const AGENT_FILECACHE_MAX_TOP = 1000;
+
+const lang = z.enum(LANGS).default('en');
+
+export const MemleakParams = MemleakParamsObject.extend({ lang })
+  .strict()
+  .refine(minAgeBelowDuration, MIN_AGE_BELOW_DURATION)
+  .superRefine(agentMax('durationS', AGENT_MEMLEAK_MAX_DURATION_S, 's of watch on the agent', (p) => p.check));
+export type AgentMemleakParams = z.infer<typeof MemleakParams>;
 
 /** The memleak entry; `history` gives the agent's memory history points to the instant check. */
-export function memleakEntry(history?: () => MemHistoryPoint[]): DiagnosisEntry<z.infer<typeof MemleakParams>> {
+export function memleakEntry(history?: () => MemHistoryPoint[]): DiagnosisEntry<AgentMemleakParams> {
   return { ...memleakDiagnosis, run: (host, p, onProgress) => runMemleakEntry(host, p, onProgress, history) };
 }
 
 async function runMemleakEntry(
   host: Parameters<DiagnosisEntry['run']>[0],
-  p: z.infer<typeof MemleakParams>,
+  p: AgentMemleakParams,
   onProgress: Parameters<DiagnosisEntry['run']>[2],
   history: (() => MemHistoryPoint[]) | undefined,
 ): Promise<ReturnType<typeof memleakDocument>> {
-  const thresholds = resolveThresholds();
+  const thresholds = resolveThresholds(p.thresholds);
   if (p.check) {
     onProgress('check', 0, 1);
     const points = history?.() ?? [];
@@ -48,12 +53,13 @@ async function runMemleakEntry(
     onProgress('check', 1, 1);
     return memleakDocument(a, p.lang);
   }
-  const r = createBpfTracer(host, { sampleEvery: thresholds['memleak.sampleEvery'] });
+  const s = memleakSettings(p);
+  const r = s.trace ? createBpfTracer(host, { sampleEvery: thresholds['memleak.sampleEvery'], budgetPerS: s.traceBudgetPerS, maxLive: s.maxLive }) : { unavailable: 'disabled with trace: false' };
   const a = await runMemleak(host, {
     type: p.type,
     durationS: p.durationS,
-    sampleIntervalS: Math.min(5, Math.max(0.5, p.durationS / 30)),
-    minAgeS: Math.min(30, Math.max(1, Math.round(p.durationS / 3))),
+    sampleIntervalS: s.sampleIntervalS,
+    minAgeS: s.minAgeS,
     thresholds,
     onTick: (done, total) => onProgress('watch', done, total),
     ...(p.cache !== undefined ? { cache: p.cache } : {}),
@@ -62,7 +68,7 @@ async function runMemleakEntry(
   return memleakDocument(a, p.lang);
 }
 
-export const memleakDiagnosis: DiagnosisEntry<z.infer<typeof MemleakParams>> = {
+export const memleakDiagnosis: DiagnosisEntry<AgentMemleakParams> = {
   name: 'memleak',
   description: 'kernel memory leak watch: growth of slab caches, vmalloc callers or pages, with allocation stacks',
   schema: MEMLEAK_SCHEMA,
@@ -71,51 +77,52 @@ export const memleakDiagnosis: DiagnosisEntry<z.infer<typeof MemleakParams>> = {
   run: (host, p, onProgress) => runMemleakEntry(host, p, onProgress, undefined),
 };
 
-const LatencyParams = z
-  .object({
-    durationS: z.number().int().min(1).max(600).default(10),
-    lang: z.enum(LANGS).default('en'),
-  })
-  .strict();
+export const LatencyParams = RunlatencyParamsSchema.extend({ lang })
+  .strict()
+  .superRefine(agentMax('durationS', AGENT_RUNLATENCY_MAX_DURATION_S, 's of tracing on the agent'));
+export type AgentLatencyParams = z.infer<typeof LatencyParams>;
 
-export const runlatencyDiagnosis: DiagnosisEntry<z.infer<typeof LatencyParams>> = {
+export const runlatencyDiagnosis: DiagnosisEntry<AgentLatencyParams> = {
   name: 'runlatency',
   description: 'scheduling and interrupt latency: run-queue delay, long no-schedule, softirq, hardirq and irq-off',
   schema: RUNLATENCY_SCHEMA,
   params: LatencyParams,
   timeoutMs: 11 * 60_000,
   run: async (host, p, onProgress) => {
-    const thresholds = resolveThresholds();
+    const thresholds = resolveThresholds(p.thresholds);
     onProgress('trace', 0, p.durationS);
-    const a = await runLatency(host, { durationS: p.durationS, thresholds: kindThresholds(thresholds), samplePeriodMs: thresholds['lat.samplePeriodMs'], irqoffMethod: irqoffMethodFrom(thresholds) });
+    const a = await runLatency(host, {
+      durationS: p.durationS,
+      thresholds: kindThresholds(thresholds),
+      samplePeriodMs: thresholds['lat.samplePeriodMs'],
+      irqoffMethod: irqoffMethodFrom(thresholds),
+      filters: latencyFilters(p),
+    });
     return runlatencyDocument(a, p.lang);
   },
 };
 
-const FilecacheParams = z
-  .object({
-    top: z.number().int().min(1).max(1000).default(30),
-    cgroup: z.string().max(4096).nullable().default(null),
-    walk: z.boolean().default(true),
-  })
-  .strict();
+/**
+ * The file-cache parameters without paths of the node's file system (`roots`, `exclude`): a console user
+ * chooses what to measure, not which directories of the node to walk.
+ */
+export const FilecacheParams = FilecacheParamsObject.omit({ roots: true, exclude: true })
+  .strict()
+  .refine(oneScope, ONE_SCOPE)
+  .superRefine(agentMax('top', AGENT_FILECACHE_MAX_TOP, 'rows on the agent'));
+export type AgentFilecacheParams = z.infer<typeof FilecacheParams>;
 
-export const filecacheDiagnosis: DiagnosisEntry<z.infer<typeof FilecacheParams>> = {
+export const filecacheDiagnosis: DiagnosisEntry<AgentFilecacheParams> = {
   name: 'filecache',
   description: 'which files hold the page cache, host-wide or in one cgroup/container',
   schema: FILECACHE_SCHEMA,
   params: FilecacheParams,
   timeoutMs: 10 * 60_000,
   run: async (host, p, onProgress) => {
-    const st = host.live ? host.live.pageCacheProbe() : { available: false as const, reason: 'the page cache is measured on the live host only' };
+    const st = host.live ? host.live.pageCacheProbe(p.mincore ? { method: 'mincore' } : {}) : { available: false as const, reason: 'the page cache is measured on the live host only' };
     if (!st.available) throw new Error(st.reason);
     try {
-      const a = await runFileCache(host, st.probe, {
-        top: p.top,
-        walk: p.walk,
-        onProgress: (step: string, done: number, total: number) => onProgress(step, done, total),
-        ...(p.cgroup !== null ? { scope: { kind: 'cgroup' as const, query: p.cgroup } } : {}),
-      });
+      const a = await runFileCache(host, st.probe, { ...fileCacheOptions(p), onProgress: (step: string, done: number, total: number) => onProgress(step, done, total) });
       return fileCacheDocument(a);
     } finally {
       st.probe.close();

@@ -1,6 +1,7 @@
 /** `oscope filecache`: which files hold the page cache, host-wide or for one container, pod or cgroup. */
 import type { Command } from 'commander';
-import { ScopeNotFoundError, runFileCache, type FileCacheOptions } from '../../diagnose/filecache/run.js';
+import { FILECACHE_FLAGS, type FilecacheParams, FilecacheParamsSchema, fileCacheOptions } from '../../diagnose/filecache/params.js';
+import { ScopeNotFoundError, runFileCache } from '../../diagnose/filecache/run.js';
 import { DEFAULT_EXCLUDES } from '../../diagnose/filecache/sources.js';
 import { fileCacheDocument, renderFileCacheText } from '../../report/filecache.js';
 import { styleFrom } from '../../report/text.js';
@@ -8,8 +9,9 @@ import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
 import { collectKeyValue, progressReporter } from '../options.js';
 import type { RegisterCommand } from './index.js';
+import { cliParams, num } from './params.js';
 
-interface FilecacheFlags {
+export interface FilecacheFlags {
   top: string;
   container?: string;
   pod?: string;
@@ -23,10 +25,22 @@ interface FilecacheFlags {
   mincore?: boolean;
 }
 
-function positiveInt(flag: string, v: string, allowZero = false): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1)) throw new UserError(`${flag} takes a ${allowZero ? 'non-negative' : 'positive'} whole number, got "${v}"`, EXIT.usage);
-  return n;
+/** The flags as the diagnosis's parameters (src/diagnose/filecache/params.ts), validated by its schema. */
+export function filecacheParams(flags: FilecacheFlags): FilecacheParams {
+  const input: Record<string, unknown> = {
+    top: num(flags.top),
+    discovery: flags.discovery,
+    maxFiles: num(flags.maxFiles),
+    samplePages: num(flags.samplePages),
+    mincore: flags.mincore ?? false,
+  };
+  if (flags.container) input.container = flags.container;
+  if (flags.pod) input.pod = flags.pod;
+  if (flags.cgroup) input.cgroup = flags.cgroup;
+  if (flags.walk !== undefined) input.walk = flags.walk;
+  if (flags.root) input.roots = flags.root;
+  if (flags.exclude) input.exclude = flags.exclude;
+  return cliParams(FilecacheParamsSchema, input, FILECACHE_FLAGS, { top: flags.top, maxFiles: flags.maxFiles, samplePages: flags.samplePages, discovery: flags.discovery });
 }
 
 export const registerFilecache: RegisterCommand = (program: Command, ctx: () => CliContext) => {
@@ -47,31 +61,15 @@ export const registerFilecache: RegisterCommand = (program: Command, ctx: () => 
     .option('--mincore', 'measure with mincore(2) even where cachestat(2) exists')
     .action(async (flags: FilecacheFlags) => {
       const c = ctx();
-      const top = positiveInt('--top', flags.top);
-      const scopes = [flags.container && 'container', flags.pod && 'pod', flags.cgroup && 'cgroup'].filter(Boolean);
-      if (scopes.length > 1) throw new UserError('give only one of --container, --pod and --cgroup', EXIT.usage);
+      const p = filecacheParams(flags);
       const host = await c.host();
       if (!host.live) throw new UserError('filecache measures the page cache of the running machine; it cannot run on a captured bundle (--from)', EXIT.usage);
-      const status = host.live.pageCacheProbe(flags.mincore ? { method: 'mincore' } : {});
+      const status = host.live.pageCacheProbe(p.mincore ? { method: 'mincore' } : {});
       if (!status.available) throw new UserError(`filecache needs the native addon: ${status.reason}`, EXIT.unsupported);
       if (host.info().uid !== 0) {
         c.err('oscope: not root: other users\' processes, page frame numbers and /proc/kpage* are hidden, so holders, active pages and cgroups are partial (run with sudo for all of it)');
       }
-      if (!['auto', 'bpf-inode-walk', 'procfs'].includes(flags.discovery)) {
-        throw new UserError(`--discovery takes auto, bpf-inode-walk or procfs, got "${flags.discovery}"`, EXIT.usage);
-      }
-      const opts: FileCacheOptions = {
-        top,
-        discovery: flags.discovery as NonNullable<FileCacheOptions['discovery']>,
-        maxWalkFiles: positiveInt('--max-files', flags.maxFiles),
-        samplePages: positiveInt('--sample-pages', flags.samplePages, true),
-      };
-      if (flags.walk !== undefined) opts.walk = flags.walk;
-      if (flags.root) opts.roots = flags.root;
-      if (flags.exclude) opts.exclude = flags.exclude;
-      if (flags.container) opts.scope = { kind: 'container', query: flags.container };
-      else if (flags.pod) opts.scope = { kind: 'pod', query: flags.pod };
-      else if (flags.cgroup) opts.scope = { kind: 'cgroup', query: flags.cgroup };
+      const opts = fileCacheOptions(p);
       const progress = progressReporter(c);
       let analysis;
       try {

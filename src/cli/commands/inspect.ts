@@ -9,7 +9,8 @@ import { HostError } from '../../host/host.js';
 import { LiveHost } from '../../host/live.js';
 import { kmsgLines, openKmsgFollow, parseKmsg, readKmsgLive } from '../../kernel/log/kmsg.js';
 import { bootWallMs } from '../../kernel/log/uptime.js';
-import { resolveInspectThresholds } from '../../diagnose/inspect/checks-config.js';
+import { INSPECT_FLAGS, type InspectParams, InspectParamsSchema, inspectChecks } from '../../diagnose/inspect/params.js';
+import { resolveThresholds } from '../../diagnose/thresholds.js';
 import { LogScanner, type LogReport } from '../../diagnose/inspect/engine.js';
 import { type InspectItem, foldReports } from '../../diagnose/inspect/items.js';
 import { type InspectResult, runInspect } from '../../diagnose/inspect/inspect.js';
@@ -18,7 +19,9 @@ import { type InspectJson, inspectDocument } from '../../report/inspect.js';
 import { type Lang, t } from '../../report/i18n/index.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
+import { thresholdsFrom } from '../options.js';
 import type { RegisterCommand } from './index.js';
+import { cliParams } from './params.js';
 
 // The document builder lives in src/report/inspect.ts (shared with the agent); re-exported for callers.
 export { InspectJsonSchema, SourceInfoSchema, type InspectJson } from '../../report/inspect.js';
@@ -34,16 +37,6 @@ export function parseSince(text: string, nowMs = Date.now()): number {
     if (Number.isFinite(t0)) return t0;
   }
   throw new UserError(`--since "${text}" is not a duration (24h, 30m, 7d) or an ISO 8601 time`, EXIT.usage);
-}
-
-function parseThresholds(list: string[] | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of list ?? []) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new UserError(`--threshold "${kv}" is not key=value`, EXIT.usage);
-    out[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return out;
 }
 
 /** A --log file that cannot be read, as one sentence. */
@@ -65,13 +58,25 @@ async function checkLogFile(host: Host, file: string): Promise<void> {
   }
 }
 
-interface InspectCliOptions {
+export interface InspectCliOptions {
   since?: string;
   log?: string[];
   follow?: boolean;
   rules?: string[];
   threshold?: string[];
+  config?: string;
   checks?: boolean;
+}
+
+/** The flags as the diagnosis's parameters (src/diagnose/inspect/params.ts), validated by its schema. */
+export function inspectParams(opts: InspectCliOptions, nowMs = Date.now()): InspectParams {
+  const input: Record<string, unknown> = { thresholds: thresholdsFrom(opts) };
+  if (opts.since !== undefined) input.sinceH = (nowMs - parseSince(opts.since, nowMs)) / 3_600_000;
+  // --no-checks only says no; without it the checks run unless --log names files.
+  if (opts.checks === false) input.checks = false;
+  if (opts.log) input.logFiles = opts.log;
+  if (opts.rules) input.rulesDirs = opts.rules;
+  return cliParams(InspectParamsSchema, input, INSPECT_FLAGS, { sinceH: opts.since });
 }
 
 export function levelLabel(c: CliContext, level: InspectItem['level'], lang: Lang): string {
@@ -213,23 +218,21 @@ export const registerInspect: RegisterCommand = (program: Command, ctx) => {
     .option('--log <file...>', 'inspect these kernel log files (console logs, dmesg, kern.log) instead of this host')
     .option('--follow', 'watch the kernel log (/dev/kmsg) and print anomalies as they come')
     .option('--rules <dir...>', 'also load the rule files (*.json) in these directories')
-    .option('--threshold <key=value...>', 'override a check threshold (see src/diagnose/inspect/checks-config.ts)')
+    .option('--threshold <key=value...>', 'override a threshold, e.g. inspect.diskUsedPct=85 (the inspect.* keys of src/diagnose/thresholds.ts)')
+    .option('--config <file>', 'JSON file with {"thresholds": {...}} (default /etc/oscope/config.json)')
     .option('--no-checks', 'skip the indicator, configuration and hardware checks')
     .action(async (opts: InspectCliOptions) => {
       const c = ctx();
-      let thresholds;
-      try {
-        thresholds = resolveInspectThresholds(parseThresholds(opts.threshold));
-      } catch (err) {
-        throw new UserError((err as Error).message, EXIT.usage);
-      }
+      const nowMs = Date.now();
+      const p = inspectParams(opts, nowMs);
+      const thresholds = resolveThresholds(p.thresholds);
       let rules: RuleSet;
       try {
         rules = loadRules(opts.rules ?? []);
       } catch (err) {
         throw new UserError(`bad rule file: ${(err as Error).message}`, EXIT.usage);
       }
-      const sinceMs = opts.since !== undefined ? parseSince(opts.since) : undefined;
+      const sinceMs = p.sinceH !== undefined ? Math.round(nowMs - p.sinceH * 3_600_000) : undefined;
       if (opts.follow) {
         if (opts.log) throw new UserError('--follow watches the kernel log: it cannot be combined with --log', EXIT.usage);
         await follow(c, rules, await c.host());
@@ -245,10 +248,10 @@ export const registerInspect: RegisterCommand = (program: Command, ctx) => {
       try {
         result = await runInspect(host, {
           sinceMs,
-          logFiles: opts.log,
-          rulesDirs: opts.rules,
+          logFiles: p.logFiles,
+          rulesDirs: p.rulesDirs,
           thresholds,
-          checks: opts.checks === false ? false : undefined,
+          checks: inspectChecks(p),
         });
       } catch (err) {
         if (err instanceof HostError && opts.log?.includes(err.path)) throw logFileError(err.path, err);

@@ -1,18 +1,25 @@
 /** `oscope mem`: the memory panorama. */
 import type { Command } from 'commander';
+import { MEM_FLAGS, type MemParams, MemParamsSchema } from '../../diagnose/memory/params.js';
 import { runMemPanorama } from '../../diagnose/memory/panorama.js';
+import { resolveThresholds } from '../../diagnose/thresholds.js';
 import { memDocument, renderMemText } from '../../report/mem.js';
 import { styleFrom } from '../../report/text.js';
 import type { CliContext } from '../context.js';
-import { EXIT, UserError } from '../errors.js';
 import { collectKeyValue, progressReporter, thresholdsFrom } from '../options.js';
 import type { RegisterCommand } from './index.js';
+import { cliParams, num } from './params.js';
 
-interface MemFlags {
+export interface MemFlags {
   top: string;
   kpage: boolean;
   threshold?: string[];
   config?: string;
+}
+
+/** The flags as the diagnosis's parameters (src/diagnose/memory/params.ts), validated by its schema. */
+export function memParams(flags: MemFlags): MemParams {
+  return cliParams(MemParamsSchema, { top: num(flags.top), kpage: flags.kpage, thresholds: thresholdsFrom(flags) }, MEM_FLAGS, { top: flags.top });
 }
 
 export const registerMem: RegisterCommand = (program: Command, ctx: () => CliContext) => {
@@ -25,9 +32,9 @@ export const registerMem: RegisterCommand = (program: Command, ctx: () => CliCon
     .option('--config <file>', 'JSON file with {"thresholds": {...}} (default /etc/oscope/config.json)')
     .action(async (flags: MemFlags) => {
       const c = ctx();
-      const top = Number(flags.top);
-      if (!Number.isInteger(top) || top <= 0) throw new UserError(`--top takes a positive whole number, got "${flags.top}"`, EXIT.usage);
-      const thresholds = thresholdsFrom(flags);
+      const p = memParams(flags);
+      const thresholds = resolveThresholds(p.thresholds);
+      const top = p.top;
       const host = await c.host();
       if (host.live && host.info().uid !== 0) {
         c.err('oscope: not root: slab, vmalloc, kpageflags and other processes\' files are hidden; the report says what it could not see (run with sudo for all of it)');
@@ -35,7 +42,7 @@ export const registerMem: RegisterCommand = (program: Command, ctx: () => CliCon
       const progress = progressReporter(c);
       let result;
       try {
-        result = await runMemPanorama(host, { thresholds, kpage: flags.kpage, top, onProgress: progress.update });
+        result = await runMemPanorama(host, { thresholds, kpage: p.kpage, top, onProgress: progress.update });
       } finally {
         progress.stop();
       }

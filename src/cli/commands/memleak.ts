@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import type { LeakTracer } from '../../diagnose/memleak/run.js';
 import { runCheck, runMemleak } from '../../diagnose/memleak/run.js';
-import { LEAK_TYPES, type LeakType } from '../../diagnose/memleak/sample.js';
-import { MEMLEAK_DEFAULT_BUDGET_PER_S, MEMLEAK_MAX_TRACKED, createBpfTracer } from '../../diagnose/memleak/trace.js';
+import { MEMLEAK_DEFAULT_BUDGET_PER_S, MEMLEAK_FLAGS, MEMLEAK_MAX_TRACKED, type MemleakParams, MemleakParamsSchema, memleakSettings } from '../../diagnose/memleak/params.js';
+import { createBpfTracer } from '../../diagnose/memleak/trace.js';
+import { resolveThresholds } from '../../diagnose/thresholds.js';
 import { type MemHistoryPoint, agentSocketPath, connectLocalAgent } from '../../agent/local.js';
 import { HostError } from '../../host/host.js';
 import { memleakDocument, renderMemleakText } from '../../report/memleak.js';
@@ -13,8 +14,9 @@ import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
 import { collectKeyValue, thresholdsFrom } from '../options.js';
 import type { RegisterCommand } from './index.js';
+import { cliParams, num } from './params.js';
 
-interface MemleakFlags {
+export interface MemleakFlags {
   type: string;
   interval: string;
   cache?: string;
@@ -28,16 +30,30 @@ interface MemleakFlags {
   config?: string;
 }
 
-function seconds(v: string, flag: string, min: number): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new UserError(`${flag} takes a number of seconds of at least ${min}, got "${v}"`, EXIT.usage);
-  return n;
-}
-
-function count(v: string, flag: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UserError(`${flag} takes a whole number from ${min} to ${max}, got "${v}"`, EXIT.usage);
-  return n;
+/** The flags as the diagnosis's parameters (src/diagnose/memleak/params.ts), validated by its schema. */
+export function memleakParams(flags: MemleakFlags): MemleakParams {
+  const input: Record<string, unknown> = {
+    check: flags.check ?? false,
+    type: flags.type,
+    durationS: num(flags.interval),
+    thresholds: thresholdsFrom(flags),
+  };
+  // --no-trace only says no (absent: trace, the schema's default).
+  if (flags.trace === false) input.trace = false;
+  if (flags.cache !== undefined) input.cache = flags.cache;
+  if (flags.minAge !== undefined) input.minAgeS = num(flags.minAge);
+  if (flags.sampleInterval !== undefined) input.sampleIntervalS = num(flags.sampleInterval);
+  if (flags.maxLive !== undefined) input.maxLive = num(flags.maxLive);
+  if (flags.traceBudget !== undefined) input.traceBudgetPerS = num(flags.traceBudget);
+  return cliParams(MemleakParamsSchema, input, MEMLEAK_FLAGS, {
+    type: flags.type,
+    durationS: flags.interval,
+    minAgeS: flags.minAge,
+    sampleIntervalS: flags.sampleInterval,
+    maxLive: flags.maxLive,
+    traceBudgetPerS: flags.traceBudget,
+    cache: flags.cache,
+  });
 }
 
 /**
@@ -86,15 +102,14 @@ export const registerMemleak: RegisterCommand = (program: Command, ctx: () => Cl
     .option('--config <file>', 'JSON file with {"thresholds": {...}} (default /etc/oscope/config.json)')
     .action(async (flags: MemleakFlags) => {
       const c = ctx();
-      const thresholds = thresholdsFrom(flags);
-      if (!(LEAK_TYPES as readonly string[]).includes(flags.type)) throw new UserError(`-t takes slab, page or vmalloc, got "${flags.type}"`, EXIT.usage);
-      const type = flags.type as LeakType;
-      const budgetPerS = flags.traceBudget !== undefined ? count(flags.traceBudget, '--trace-budget', 0, 10_000_000) : MEMLEAK_DEFAULT_BUDGET_PER_S;
-      const maxLive = flags.maxLive !== undefined ? count(flags.maxLive, '--max-live', 1024, 16_777_216) : MEMLEAK_MAX_TRACKED;
+      const p = memleakParams(flags);
+      const thresholds = resolveThresholds(p.thresholds);
+      const type = p.type;
+      const settings = memleakSettings(p);
       const host = await c.host();
       const style = styleFrom(c.color);
       try {
-        if (flags.check) {
+        if (p.check) {
           // The trend comes from a local agent's history; a captured bundle has no agent to ask.
           const h = host.live ? await agentHistory() : { unavailable: 'the trend needs the agent of the live host; a bundle has no history' };
           const a = 'history' in h ? await runCheck(host, thresholds, h.history) : await runCheck(host, thresholds, undefined, h.unavailable);
@@ -103,13 +118,11 @@ export const registerMemleak: RegisterCommand = (program: Command, ctx: () => Cl
           return;
         }
         if (!host.live) throw new UserError('a growth watch needs a live host: use -c with --from', EXIT.usage);
-        const durationS = seconds(flags.interval, '-i', 1);
-        const minAgeS = flags.minAge !== undefined ? seconds(flags.minAge, '--min-age', 0) : Math.min(30, Math.max(1, Math.round(durationS / 3)));
-        if (minAgeS >= durationS) throw new UserError(`--min-age (${minAgeS} s) must be shorter than the watch (-i ${durationS} s)`, EXIT.usage);
-        const sampleIntervalS = flags.sampleInterval !== undefined ? seconds(flags.sampleInterval, '--sample-interval', 0.1) : Math.min(5, Math.max(0.5, durationS / 30));
+        const durationS = p.durationS;
+        const { minAgeS, sampleIntervalS, budgetPerS, maxLive } = { ...settings, budgetPerS: settings.traceBudgetPerS };
         let tracer: LeakTracer | undefined;
         let noTracerReason: string | undefined;
-        if (!flags.trace) noTracerReason = 'disabled with --no-trace';
+        if (!settings.trace) noTracerReason = 'disabled with --no-trace';
         else {
           const r = createBpfTracer(host, {
             sampleEvery: thresholds['memleak.sampleEvery'],
@@ -134,7 +147,7 @@ export const registerMemleak: RegisterCommand = (program: Command, ctx: () => Cl
             thresholds,
             signal: ac.signal,
             onTick: cd.tick,
-            ...(flags.cache !== undefined ? { cache: flags.cache } : {}),
+            ...(p.cache !== undefined ? { cache: p.cache } : {}),
             ...(tracer ? { tracer } : {}),
             ...(noTracerReason !== undefined ? { noTracerReason } : {}),
           });

@@ -18,7 +18,9 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type LocalAgent, LocalAgentError, connectLocalAgent } from '../../agent/local.js';
 import type { IrqoffMethod } from '../../diagnose/latency/bpf.js';
+import { RUNLATENCY_FLAGS, type RunlatencyParams, RunlatencyParamsSchema, latencyFilters } from '../../diagnose/latency/params.js';
 import { LatencySession, LatencyUnavailableError, type LatencyFilters, irqoffMethodFrom, kindThresholds, runLatency } from '../../diagnose/latency/run.js';
+import { resolveThresholds } from '../../diagnose/thresholds.js';
 import { LATENCY_KINDS, type KindThresholds, type LatencyAnalysis, type LatencyKind } from '../../diagnose/latency/types.js';
 import { HostError } from '../../host/host.js';
 import { t } from '../../report/i18n/index.js';
@@ -29,8 +31,9 @@ import { type CliContext, requireRoot } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
 import { collectKeyValue, thresholdsFrom } from '../options.js';
 import type { RegisterCommand } from './index.js';
+import { cliParams, num } from './params.js';
 
-interface LatencyFlags {
+export interface LatencyFlags {
   interval?: string;
   pid?: string;
   cgroup?: string;
@@ -87,44 +90,63 @@ export function parseDurationMs(v: string): number {
 }
 
 /**
- * --threshold values: `kind=Nms` (comma-separated lists allowed; kinds irqoff, softirq, hardirq,
- * nosched, runqueue) or any configurable `key=value` (lat.runqueueMs=30).
+ * --threshold values as threshold overrides: `kind=Nms` (comma-separated lists allowed; kinds irqoff,
+ * softirq, hardirq, nosched, runqueue) is `lat.<kind>Ms`; any other `key=value` (lat.runqueueMs=30) as
+ * it is; over --config FILE.
  */
-export function latencyThresholds(flags: { threshold?: string[]; config?: string }): { kinds: KindThresholds; samplePeriodMs: number; irqoffMethod: IrqoffMethod } {
+export function latencyOverrides(flags: { threshold?: string[]; config?: string }): Record<string, number> {
   const generic: string[] = [];
-  const perKind: Partial<KindThresholds> = {};
+  const perKind: Record<string, number> = {};
   for (const item of (flags.threshold ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '')) {
     const i = item.indexOf('=');
     const k = i > 0 ? item.slice(0, i) : '';
     const kind = (LATENCY_KINDS as readonly string[]).includes(k) ? (k as LatencyKind) : KIND_ALIASES[k];
-    if (kind) perKind[kind] = parseDurationMs(item.slice(i + 1));
+    if (kind) perKind[`lat.${kind}Ms`] = parseDurationMs(item.slice(i + 1));
     else generic.push(item);
   }
   const th = thresholdsFrom({ ...flags, threshold: generic });
-  let irqoffMethod: IrqoffMethod;
   try {
-    irqoffMethod = irqoffMethodFrom(th);
+    irqoffMethodFrom(th);
   } catch (err) {
     throw new UserError((err as Error).message, EXIT.usage);
   }
-  return { kinds: { ...kindThresholds(th), ...perKind }, samplePeriodMs: th['lat.samplePeriodMs'], irqoffMethod };
+  return { ...th, ...perKind };
 }
 
-function intFlag(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) throw new UserError(`${flag} takes a non-negative integer, got "${v}"`, EXIT.usage);
-  return Number(v);
+/** What the tracer takes from the resolved thresholds. */
+function tracerSettings(overrides: Record<string, number> | undefined): { kinds: KindThresholds; samplePeriodMs: number; irqoffMethod: IrqoffMethod } {
+  const th = resolveThresholds(overrides);
+  return { kinds: kindThresholds(th), samplePeriodMs: th['lat.samplePeriodMs'], irqoffMethod: irqoffMethodFrom(th) };
 }
 
+/** --threshold and --config as the tracer's per-kind thresholds, sampling period and irqoff method. */
+export function latencyThresholds(flags: { threshold?: string[]; config?: string }): { kinds: KindThresholds; samplePeriodMs: number; irqoffMethod: IrqoffMethod } {
+  return tracerSettings(latencyOverrides(flags));
+}
+
+/** The one-shot's flags as the diagnosis's parameters (src/diagnose/latency/params.ts), validated by its schema. */
+export function runlatencyParams(flags: LatencyFlags): RunlatencyParams {
+  const input: Record<string, unknown> = { durationS: num(flags.interval ?? '10'), thresholds: latencyOverrides(flags) };
+  if (flags.pid !== undefined) input.pid = intArg(flags.pid);
+  if (flags.cpu !== undefined) input.cpu = intArg(flags.cpu);
+  if (flags.cgroup !== undefined) input.cgroup = flags.cgroup;
+  if (flags.container !== undefined) input.container = flags.container;
+  return cliParams(RunlatencyParamsSchema, input, RUNLATENCY_FLAGS, { durationS: flags.interval, pid: flags.pid, cpu: flags.cpu });
+}
+
+/** Digits only (no 1e3, no 0x10), else NaN for the schema to word. */
+function intArg(v: string): number {
+  return /^\d+$/.test(v) ? Number(v) : Number.NaN;
+}
+
+/** The filter flags (the monitor takes them too), validated by the one-shot's schema. */
 function filtersFrom(f: LatencyFlags): LatencyFilters {
-  const out: LatencyFilters = {};
-  const pid = intFlag(f.pid, '--pid');
-  const cpu = intFlag(f.cpu, '--cpu');
-  if (pid !== undefined) out.pid = pid;
-  if (cpu !== undefined) out.cpu = cpu;
-  if (f.cgroup !== undefined) out.cgroup = f.cgroup;
-  if (f.container !== undefined) out.container = f.container;
-  return out;
+  const input: Record<string, unknown> = {};
+  if (f.pid !== undefined) input.pid = intArg(f.pid);
+  if (f.cpu !== undefined) input.cpu = intArg(f.cpu);
+  if (f.cgroup !== undefined) input.cgroup = f.cgroup;
+  if (f.container !== undefined) input.container = f.container;
+  return latencyFilters(cliParams(RunlatencyParamsSchema, input, RUNLATENCY_FLAGS, { pid: f.pid, cpu: f.cpu }));
 }
 
 function addFilterOptions(cmd: Command): Command {
@@ -149,9 +171,9 @@ function render(c: CliContext, a: LatencyAnalysis): string {
 }
 
 async function oneShot(c: CliContext, flags: LatencyFlags): Promise<void> {
-  const durationS = Number(flags.interval ?? '10');
-  if (!Number.isFinite(durationS) || durationS <= 0) throw new UserError(`-i takes a number of seconds above 0, got "${flags.interval}"`, EXIT.usage);
-  const { kinds, samplePeriodMs, irqoffMethod } = latencyThresholds(flags);
+  const p = runlatencyParams(flags);
+  const durationS = p.durationS;
+  const { kinds, samplePeriodMs, irqoffMethod } = tracerSettings(p.thresholds);
   requireRoot('oscope runlatency');
   const host = await c.host();
   if (!host.live) throw new UserError('oscope runlatency traces the live kernel: it cannot run on a bundle (--from)', EXIT.usage);
@@ -167,7 +189,7 @@ async function oneShot(c: CliContext, flags: LatencyFlags): Promise<void> {
       thresholds: kinds,
       samplePeriodMs,
       irqoffMethod,
-      filters: filtersFrom(flags),
+      filters: latencyFilters(p),
       signal: ac.signal,
       // Events as they happen: on stdout in text mode, on stderr (a TTY only) with --json.
       onEvent: (e) => {

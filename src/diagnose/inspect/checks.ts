@@ -3,7 +3,7 @@
  *
  * `collectCheckData(host)` reads what the checks need through the Host (every read is optional: a kernel
  * without PSI or EDAC simply skips those checks); `evaluateChecks(data, thresholds)` is pure and turns the
- * data into items. Thresholds: ./checks-config.ts.
+ * data into items. Thresholds: the inspect.* keys of src/diagnose/thresholds.ts.
  */
 import type { Host } from '../../host/host.js';
 import { type Buddyinfo, readBuddyinfo } from '../../kernel/procfs/buddyinfo.js';
@@ -15,7 +15,7 @@ import { type Psi, readPsi } from '../../kernel/procfs/psi.js';
 import { type Vmstat, readVmstat } from '../../kernel/procfs/vmstat.js';
 import { readUptime } from '../../kernel/log/uptime.js';
 import { countMemcgZombies } from '../../kernel/cgroup/zombie.js';
-import type { InspectThresholds } from './checks-config.js';
+import type { Thresholds } from '../thresholds.js';
 import type { InspectItem } from './items.js';
 import type { ItemClass, Level } from './rules.js';
 
@@ -250,7 +250,7 @@ const pct = (a: number, b: number): number => (b > 0 ? (a / b) * 100 : 0);
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** Evaluates every check whose data is present. Pure. */
-export function evaluateChecks(d: CheckData, t: InspectThresholds): CheckResult[] {
+export function evaluateChecks(d: CheckData, t: Thresholds): CheckResult[] {
   const out: CheckResult[] = [];
   const add = (r: CheckResult): void => {
     out.push(r);

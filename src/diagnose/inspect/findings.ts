@@ -6,7 +6,7 @@
  *                            memory, fs, io, hardware, net, latency, segfault, other
  *   inspect.indicator.<check>, inspect.config.<check>, inspect.hardware.<check>   one per check result
  */
-import type { RawFinding, Severity } from '../../report/finding.js';
+import { type RawFinding, type Severity, compareSeverity } from '../../contract/common.js';
 import { type InspectItem, levelRank } from './items.js';
 import type { Level } from './rules.js';
 
@@ -15,6 +15,7 @@ export const LOG_FINDING_GROUPS = [
   'hang', 'oops', 'warning', 'memory-safety', 'lockdep', 'oom', 'memory', 'fs', 'io', 'hardware', 'net', 'latency', 'segfault', 'other',
 ] as const;
 
+/** The one mapping of an inspection level (fatal … info) to a Finding severity. */
 export function severityOf(level: Level): Severity {
   return level === 'fatal' || level === 'critical' ? 'critical' : level === 'info' ? 'info' : 'warning';
 }
@@ -60,6 +61,5 @@ export function inspectFindings(items: InspectItem[]): RawFinding[] {
       evidence: { items: list.map((it) => ({ id: it.id, kind: it.kind, level: it.level, title: it.title, count: it.count, container: it.container })) },
     });
   }
-  const rank: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-  return out.sort((a, b) => rank[a.severity] - rank[b.severity]);
+  return out.sort(compareSeverity);
 }

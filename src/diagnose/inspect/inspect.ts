@@ -15,9 +15,11 @@ import { readJournalKernel } from '../../kernel/log/journal.js';
 import { CLASSIC_KERNEL_LOGS, MCELOG_PATH, fileYear, streamFileBytes } from '../../kernel/log/files.js';
 import { bootWallMs } from '../../kernel/log/uptime.js';
 import type { LogLine } from '../../kernel/log/line.js';
-import { type InspectThresholds, resolveInspectThresholds } from './checks-config.js';
+import { type Thresholds, resolveThresholds } from '../thresholds.js';
 import { type CheckData, checkItem, collectCheckData, evaluateChecks } from './checks.js';
+import type { RawFinding } from '../../contract/common.js';
 import { type LogReport, LogScanner } from './engine.js';
+import { inspectFindings } from './findings.js';
 import { type InspectItem, foldReports, levelRank, sortItems } from './items.js';
 import { type Level, type RuleSet, loadRules } from './rules.js';
 
@@ -33,18 +35,21 @@ export interface InspectOptions {
   logFiles?: string[];
   /** Extra rule directories (users' own rules). */
   rulesDirs?: string[];
-  thresholds?: InspectThresholds;
+  /** The one threshold table (its inspect.* keys are read); defaults when absent. */
+  thresholds?: Thresholds;
   /** Run the indicator/config/hardware checks (default: yes, unless logFiles are given). */
   checks?: boolean;
 }
 
-/** The language-neutral result; the CLI adds localized findings. */
+/** The language-neutral result with its findings; report/inspect.ts localizes them. */
 export interface InspectResult {
   schema: typeof INSPECT_SCHEMA;
   host: { hostname: string; kernel: string; capturedAt: string };
   since: string | null;
   sources: SourceInfo[];
   items: InspectItem[];
+  /** The findings of the items (./findings.ts), most severe first. */
+  findings: RawFinding[];
   rules: string[];
 }
 
@@ -132,7 +137,7 @@ function feedLines(lines: LogLine[], rules: RuleSet, opts: InspectOptions, all: 
 }
 
 /** Pure: reports and check data → sorted items. */
-export function analyze(reports: LogReport[], checks: CheckData | undefined, rules: RuleSet, thresholds: InspectThresholds): InspectItem[] {
+export function analyze(reports: LogReport[], checks: CheckData | undefined, rules: RuleSet, thresholds: Thresholds): InspectItem[] {
   const sorted = [...reports].sort((a, b) => a.seq - b.seq);
   const { items, order } = foldReports(sorted, rules);
   let n = order.size;
@@ -148,17 +153,19 @@ export function analyze(reports: LogReport[], checks: CheckData | undefined, rul
 
 export async function runInspect(host: Host, opts: InspectOptions = {}): Promise<InspectResult> {
   const rules = loadRules(opts.rulesDirs ?? []);
-  const thresholds = opts.thresholds ?? resolveInspectThresholds();
+  const thresholds = opts.thresholds ?? resolveThresholds();
   const { reports, sources } = await scanLogSources(host, rules, opts);
   const runChecks = opts.checks ?? !(opts.logFiles && opts.logFiles.length > 0);
   const data = runChecks ? await collectCheckData(host) : undefined;
   const info = host.info();
+  const items = analyze(reports, data, rules, thresholds);
   return {
     schema: INSPECT_SCHEMA,
     host: { hostname: info.hostname, kernel: info.kernel, capturedAt: info.capturedAt },
     since: opts.sinceMs !== undefined ? new Date(opts.sinceMs).toISOString() : null,
     sources,
-    items: analyze(reports, data, rules, thresholds),
+    items,
+    findings: inspectFindings(items),
     rules: rules.files,
   };
 }

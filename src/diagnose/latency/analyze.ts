@@ -181,6 +181,31 @@ function findingFor(kind: LatencyKind, events: LatencyEvent[], thresholdMs: numb
   };
 }
 
+/**
+ * `lat.summary` (info), always: what the window covered, so a clean run still says what it measured —
+ * wakeups that waited for a CPU, run-queue p99 and worst across CPUs (the worst CPU's), events over
+ * their thresholds.
+ */
+export function summaryFinding(durationS: number, cpus: number, h: Histograms, byKind: Record<LatencyKind, KindSummary>): RawFinding {
+  const perCpu = h.runqueue.perCpu;
+  const worstP99 = perCpu.reduce<CpuHistogram | undefined>((a, x) => (a === undefined || x.p99Ms > a.p99Ms ? x : a), undefined);
+  const events = LATENCY_KINDS.reduce((n, k) => n + byKind[k].count, 0);
+  return {
+    id: 'lat.summary',
+    severity: 'info',
+    params: {
+      durationS: Math.round(durationS * 10) / 10,
+      cpus,
+      wakeups: perCpu.reduce((n, x) => n + x.count, 0),
+      p99Ms: round3(Math.max(0, ...perCpu.map((x) => x.p99Ms))),
+      maxMs: round3(Math.max(0, ...perCpu.map((x) => x.maxMs))),
+      events,
+      worstCpu: worstP99?.cpu ?? 0,
+    },
+    evidence: { byKind: Object.fromEntries(LATENCY_KINDS.map((k) => [k, byKind[k].count])), perCpu: perCpu.map((x) => ({ cpu: x.cpu, count: x.count, p99Ms: x.p99Ms, maxMs: x.maxMs })) },
+  };
+}
+
 export function analyzeLatency(c: CapturedLatency): LatencyAnalysis {
   const byKind = {} as Record<LatencyKind, KindSummary>;
   const findings: RawFinding[] = [];
@@ -189,6 +214,7 @@ export function analyzeLatency(c: CapturedLatency): LatencyAnalysis {
     byKind[k] = { count: ev.length, maxMs: round2(Math.max(0, ...ev.map((e) => e.latencyMs))), totalMs: round2(ev.reduce((a, e) => a + e.latencyMs, 0)) };
     if (ev.length > 0 && c.thresholds[k] > 0) findings.push(findingFor(k, ev, c.thresholds[k]));
   }
+  findings.push(summaryFinding(c.durationS, c.cpus, c.histograms, byKind));
   return {
     thresholds: c.thresholds,
     events: c.events,

@@ -7,8 +7,7 @@
 import { isAbsolute, join } from 'node:path';
 import { identifyContainer } from '../../containers/identify.js';
 import type { Host } from '../../host/host.js';
-import { parseCgroups } from '../../kernel/procfs/cgroups.js';
-import { parseMountinfo } from '../../kernel/procfs/pid/mountinfo.js';
+import { type CgroupLayout, readCgroupHierarchies, v1ControllerHierarchies } from '../../kernel/cgroup/hierarchies.js';
 import { type KallsymsTable, readKallsyms } from '../../kernel/syms/kallsyms.js';
 import type { Thresholds } from '../thresholds.js';
 import { analyzeLatency, buildHistograms, toLatencyEvent } from './analyze.js';
@@ -112,14 +111,18 @@ export class LatencyUnavailableError extends Error {
   }
 }
 
-/** The cgroup2 mount point, from /proc/self/mounts; undefined without cgroup v2. */
-export async function cgroup2Mount(host: Host): Promise<string | undefined> {
-  const text = await host.tryReadText('/proc/self/mounts');
-  for (const line of (text ?? '').split('\n')) {
-    const f = line.split(' ');
-    if (f[2] === 'cgroup2' && f[1]) return f[1].replace(/\\040/g, ' ');
+/** The host's cgroup hierarchies; an empty layout when mountinfo cannot be read. */
+async function layoutOf(host: Host): Promise<CgroupLayout> {
+  try {
+    return await readCgroupHierarchies(host);
+  } catch {
+    return { mode: 'none', hierarchies: [], v2: undefined, controllers: new Map() };
   }
-  return undefined;
+}
+
+/** The cgroup2 mount point (src/kernel/cgroup/hierarchies.ts); undefined without cgroup v2. */
+export async function cgroup2Mount(host: Host): Promise<string | undefined> {
+  return (await layoutOf(host)).v2?.mountPoint;
 }
 
 /** cgroup v2 directories (relative path → cgroup id = inode), walked breadth first up to `limit`. */
@@ -152,19 +155,13 @@ export async function walkCgroup2(host: Host, mount: string, limit = 20000): Pro
 
 /** The cgroup v1 hierarchies of controllers: controller → mount point and subsystem id. */
 export async function cgroupV1Hierarchies(host: Host): Promise<Map<string, CgroupHierarchy>> {
+  return v1Of(await layoutOf(host));
+}
+
+function v1Of(layout: CgroupLayout): Map<string, CgroupHierarchy> {
   const out = new Map<string, CgroupHierarchy>();
-  const cg = await host.tryReadText('/proc/cgroups');
-  const mi = await host.tryReadText('/proc/self/mountinfo');
-  if (cg === undefined || mi === undefined) return out;
-  // /proc/cgroups lists the controllers in subsystem-id order (for_each_subsys).
-  const ssids = new Map([...parseCgroups(cg).controllers.keys()].map((name, i) => [name, i] as const));
-  // Prefer a mount of the hierarchy's root (bind mounts and container views show a subtree).
-  const mounts = parseMountinfo(mi).filter((m) => m.fsType === 'cgroup').sort((x, y) => (x.root === '/' ? 0 : 1) - (y.root === '/' ? 0 : 1));
-  for (const m of mounts) {
-    for (const opt of m.superOptions.keys()) {
-      const ssid = ssids.get(opt);
-      if (ssid !== undefined && !out.has(opt)) out.set(opt, { version: 1, mount: m.mountPoint, controller: opt, ssid });
-    }
+  for (const [name, { hierarchy, controller }] of v1ControllerHierarchies(layout)) {
+    out.set(name, { version: 1, mount: hierarchy.mountPoint, controller: name, ssid: controller.ssid });
   }
   return out;
 }
@@ -187,10 +184,11 @@ async function cgroupDir(host: Host, h: CgroupHierarchy, rel: string, what: stri
  */
 export async function resolveCgroupFilter(host: Host, f: LatencyFilters): Promise<ResolvedCgroup | undefined> {
   if (f.cgroup === undefined && f.container === undefined) return undefined;
-  const mount = await cgroup2Mount(host);
+  const layout = await layoutOf(host);
+  const mount = layout.v2?.mountPoint;
   if (f.cgroup !== undefined) {
     const want = f.cgroup;
-    const v1 = await cgroupV1Hierarchies(host);
+    const v1 = v1Of(layout);
     const ctl = /^([a-z_0-9]+):(\/.*)?$/.exec(want);
     if (ctl) {
       const h = v1.get(ctl[1]!);

@@ -204,3 +204,35 @@ export function checkVerdict(c: CheckResult): Verdict {
     reason: { key: 'memleak.reason.check-high', params: { type: k, counterBytes: c.counters[k].bytes, counterPct: c.counters[k].pct } },
   };
 }
+
+/**
+ * The verdict as a finding, so every face shows it the same way (the console used to invent one):
+ * `memleak.verdict.leaking` (warning; critical at high confidence) when the run says "leaking" and no
+ * other finding above info says so already, else `memleak.verdict.clean` (info) when it is not leaking.
+ * Params are the verdict reason's (report/memleak.ts words the conclusion with the reason itself) plus
+ * the kind, type, confidence and, for the command to run next, `cache` (the suspect's own name).
+ */
+export function verdictFinding(a: { type: LeakType | 'check'; durationS: number; verdict: Verdict; findings: readonly RawFinding[] }, suspect?: string): RawFinding | undefined {
+  const v = a.verdict;
+  if (v.leaking && a.findings.some((f) => f.severity !== 'info')) return undefined;
+  const kind = v.kind ?? (a.type === 'check' ? 'slab' : a.type);
+  const params = { ...v.reason.params, kind, type: a.type, confidence: v.confidence, durationS: Math.round(a.durationS), cache: suspect ?? (typeof v.reason.params.name === 'string' ? v.reason.params.name : '-') };
+  const evidence = { reason: v.reason.key, confidence: v.confidence, kind: v.kind };
+  if (v.leaking) {
+    return {
+      id: 'memleak.verdict.leaking',
+      severity: v.confidence === 'high' ? 'critical' : 'warning',
+      params,
+      evidence,
+      extraSuggestions: [{ key: `memleak.suggest.verdict.${kind}`, params }],
+    };
+  }
+  const next = a.type === 'check' ? (v.kind !== null ? 'memleak.suggest.verdict.check-high' : 'memleak.suggest.verdict.check') : 'memleak.suggest.verdict.longer';
+  return { id: 'memleak.verdict.clean', severity: 'info', params, evidence, extraSuggestions: [{ key: next, params: { ...params, longerS: Math.max(300, Math.round(a.durationS) * 5) } }] };
+}
+
+/** The analysis with its verdict finding appended (see verdictFinding). */
+export function withVerdictFinding<A extends { type: LeakType | 'check'; durationS: number; verdict: Verdict; findings: RawFinding[] }>(a: A, suspect?: string): A {
+  const f = verdictFinding(a, suspect);
+  return f ? { ...a, findings: [...a.findings, f] } : a;
+}

@@ -11,7 +11,7 @@ import { readSlabinfo } from '../../kernel/procfs/slabinfo.js';
 import { readVmallocinfo, vmallocByCaller, vmallocTotalBytes } from '../../kernel/procfs/vmallocinfo.js';
 import { pageSize } from '../../kernel/procfs/vmstat.js';
 import type { Thresholds } from '../thresholds.js';
-import { type Callsite, type CheckInput, type CheckResult, type Coverage, type MemleakAnalysis, checkVerdict, decideVerdict, instantCheck } from './analyze.js';
+import { type Callsite, type CheckInput, type CheckResult, type Coverage, type MemleakAnalysis, checkVerdict, decideVerdict, instantCheck, withVerdictFinding } from './analyze.js';
 import { type GrowthSample, pickSuspect, rankGrowth } from './growth.js';
 import { readUnaccountedInputs } from '../memory/unaccounted.js';
 import { type LeakType, type SlabFacts, readSlabFacts, sampleBytes, unaccountedBytes } from './sample.js';
@@ -133,7 +133,7 @@ export async function runCheck(host: Host, th: Thresholds, history?: CheckInput[
     method.trend += `: unreclaimable slab ${perHour(c.slab.bytesPerS)}, vmalloc ${perHour(c.vmalloc.bytesPerS)}, unaccounted pages ${perHour(c.page.bytesPerS)}`;
   }
   coverage.push({ section: 'tracing', status: 'unavailable', reason: 'the instant check reads counters only' });
-  return {
+  return withVerdictFinding({
     type: 'check',
     durationS: 0,
     verdict: checkVerdict(check),
@@ -143,7 +143,7 @@ export async function runCheck(host: Host, th: Thresholds, history?: CheckInput[
     method,
     coverage,
     check,
-  };
+  });
 }
 
 const METHOD: Record<LeakType, string> = {
@@ -262,7 +262,7 @@ export async function runMemleak(host: Host, o: MemleakOptions): Promise<Memleak
       .filter((f) => f.sustained || f.name === o.cache || f.bytesPerS > 0)
       .slice(0, 20)
       .map((f) => ({ name: f.name, startBytes: f.startBytes, endBytes: f.endBytes, bytesPerS: Math.round(f.bytesPerS) }));
-    return { type: o.type, durationS, verdict, growth, callsites: callsites ?? [], findings, method, coverage };
+    return withVerdictFinding({ type: o.type, durationS, verdict, growth, callsites: callsites ?? [], findings, method, coverage }, suspect?.name);
   } finally {
     o.tracer?.close();
   }

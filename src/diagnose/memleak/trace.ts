@@ -19,15 +19,14 @@ import { BPF_EXIST, type BpfObject, type MapEntry, findBpfObject, openObject, re
 import { readKallsyms } from '../../kernel/syms/kallsyms.js';
 import type { Callsite, Coverage } from './analyze.js';
 import type { LeakTracer, TraceTarget } from './run.js';
+import { MEMLEAK_DEFAULT_BUDGET_PER_S, MEMLEAK_MAX_TRACKED } from './params.js';
 import type { LeakType } from './sample.js';
 
 export const MEMLEAK_OBJECT = 'memleak';
 export const MEMLEAK_NAME_LEN = 32;
-/** Default size of the live-allocation map (`--max-live`). */
-export const MEMLEAK_MAX_TRACKED = 65536;
+/** Default size of the live-allocation map (`--max-live`) and the sampling budget: ./params.ts. */
+export { MEMLEAK_DEFAULT_BUDGET_PER_S, MEMLEAK_MAX_TRACKED };
 export const MEMLEAK_MAX_SHIFT = 20;
-/** Default adaptive-sampling budget: allocations tracked per second, all CPUs together. */
-export const MEMLEAK_DEFAULT_BUDGET_PER_S = 20_000;
 export const MEMLEAK_MODE: Record<LeakType, number> = { slab: 1, page: 2, vmalloc: 3 };
 export const STAT_INDEX = { seen: 0, tracked: 1, full: 2, freed: 3, raised: 4 } as const;
 export const CONTROL = { state: 0, shift: 1, freeShift: 2 } as const;

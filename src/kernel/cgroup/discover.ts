@@ -1,6 +1,6 @@
 /**
- * Where is the memory controller? Finds the cgroup hierarchy that carries `memory`, from mountinfo and
- * /proc/cgroups:
+ * Where is the memory controller? The hierarchy that carries `memory`, as src/kernel/cgroup/hierarchies.ts
+ * lays the host's hierarchies out:
  *
  * - cgroup v1: a mount of type `cgroup` whose super options include `memory` (e.g.
  *   `/sys/fs/cgroup/memory`, or a combined mount). /proc/cgroups gives memory a non-zero hierarchy id.
@@ -15,8 +15,9 @@
  * is preferred, so that paths are relative to the real hierarchy root.
  */
 import type { Host } from '../../host/host.js';
-import { type CgroupController, parseCgroups } from '../procfs/cgroups.js';
-import { type MountInfo, parseMountinfo } from '../procfs/pid/mountinfo.js';
+import type { CgroupController } from '../procfs/cgroups.js';
+import type { MountInfo } from '../procfs/pid/mountinfo.js';
+import { type CgroupLayout, controllerHierarchy, parseCgroupHierarchies, readCgroupHierarchies } from './hierarchies.js';
 
 export interface MemoryHierarchy {
   version: 1 | 2;
@@ -30,43 +31,32 @@ export interface MemoryHierarchy {
   numCgroups?: number;
 }
 
+/** The memory hierarchy of a layout, or undefined when memory is disabled or mounted nowhere. */
+export function memoryHierarchyOf(layout: CgroupLayout): MemoryHierarchy | undefined {
+  const h = controllerHierarchy(layout, 'memory');
+  if (!h) return undefined;
+  const row = layout.controllers.get('memory');
+  return { version: h.version, mountPoint: h.mountPoint, mountRoot: h.mountRoot, ...(row ? { hierarchyId: row.hierarchy, numCgroups: row.numCgroups } : {}) };
+}
+
 /**
  * Pure choice from mountinfo, the memory row of /proc/cgroups (if known), and a lookup of each v2
- * mount's root cgroup.controllers text.
+ * mount's root cgroup.controllers text. (For callers holding those pieces; the layout is the general form.)
  */
 export function chooseMemoryHierarchy(
   mounts: readonly MountInfo[],
   memoryRow: CgroupController | undefined,
   v2Controllers: ReadonlyMap<string, string | undefined>,
 ): MemoryHierarchy | undefined {
-  if (memoryRow && !memoryRow.enabled) return undefined;
-  const rank = (m: MountInfo): number => (m.root === '/' ? 0 : 1);
-  const extra = memoryRow ? { hierarchyId: memoryRow.hierarchy, numCgroups: memoryRow.num_cgroups } : {};
-  const v1 = mounts.filter((m) => m.fsType === 'cgroup' && m.superOptions.has('memory')).sort((a, b) => rank(a) - rank(b))[0];
-  if (v1 && (!memoryRow || memoryRow.hierarchy !== 0)) {
-    return { version: 1, mountPoint: v1.mountPoint, mountRoot: v1.root, ...extra };
-  }
-  const v2 = mounts
-    .filter((m) => m.fsType === 'cgroup2' && (v2Controllers.get(m.mountPoint) ?? '').split(/\s+/).includes('memory'))
-    .sort((a, b) => rank(a) - rank(b))[0];
-  if (v2) return { version: 2, mountPoint: v2.mountPoint, mountRoot: v2.root, ...extra };
-  return undefined;
+  const layout = parseCgroupHierarchies({
+    mountinfo: mounts,
+    ...(memoryRow ? { cgroups: { controllers: new Map([['memory', memoryRow]]) } } : {}),
+    v2Controllers: (m) => v2Controllers.get(m),
+  });
+  return memoryHierarchyOf(layout);
 }
 
 /** The memory hierarchy of this host, or `undefined` when memory cgroups are not available. */
 export async function discoverMemoryHierarchy(host: Host): Promise<MemoryHierarchy | undefined> {
-  let text = await host.tryReadText('/proc/self/mountinfo');
-  let file = '/proc/self/mountinfo';
-  if (text === undefined) {
-    file = '/proc/1/mountinfo';
-    text = await host.readText(file);
-  }
-  const mounts = parseMountinfo(text, file);
-  const cg = await host.tryReadText('/proc/cgroups');
-  const memoryRow = cg === undefined ? undefined : parseCgroups(cg).controllers.get('memory');
-  const v2Controllers = new Map<string, string | undefined>();
-  for (const m of mounts) {
-    if (m.fsType === 'cgroup2') v2Controllers.set(m.mountPoint, await host.tryReadText(`${m.mountPoint}/cgroup.controllers`));
-  }
-  return chooseMemoryHierarchy(mounts, memoryRow, v2Controllers);
+  return memoryHierarchyOf(await readCgroupHierarchies(host));
 }

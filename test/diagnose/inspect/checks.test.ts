@@ -6,7 +6,7 @@ import { parseLoadavg } from '../../../src/kernel/procfs/loadavg.js';
 import { parseMeminfo } from '../../../src/kernel/procfs/meminfo.js';
 import { parsePsi } from '../../../src/kernel/procfs/psi.js';
 import { parseVmstat } from '../../../src/kernel/procfs/vmstat.js';
-import { INSPECT_THRESHOLDS, resolveInspectThresholds } from '../../../src/diagnose/inspect/checks-config.js';
+import { DEFAULT_THRESHOLDS as INSPECT_THRESHOLDS, resolveThresholds as resolveInspectThresholds } from '../../../src/diagnose/thresholds.js';
 import { type CheckData, checkItem, collectCheckData, cpuListCount, evaluateChecks, mceFromInterrupts, selectedMode } from '../../../src/diagnose/inspect/checks.js';
 import { inspectFindings } from '../../../src/diagnose/inspect/findings.js';
 import { localizeFindings } from '../../../src/report/finding.js';
@@ -124,4 +124,17 @@ test('checks: the live host is read without errors', async () => {
   assert.ok(d.mounts.length >= 0);
   if (d.zombieMemcgs) assert.ok(d.zombieMemcgs.count >= 0);
   for (const r of evaluateChecks(d, T)) assert.ok(r.title.length > 0);
+});
+
+test('inspect: the diagnosis returns its findings (report/ only localizes); one level → severity mapping', async () => {
+  const { runInspect } = await import('../../../src/diagnose/inspect/inspect.js');
+  const { severityOf } = await import('../../../src/diagnose/inspect/findings.js');
+  const { inspectDocument } = await import('../../../src/report/inspect.js');
+  const { LiveHost } = await import('../../../src/host/live.js');
+  const { fixturePath } = await import('../../helpers.js');
+  assert.deepEqual((['fatal', 'critical', 'error', 'warning', 'info'] as const).map(severityOf), ['critical', 'critical', 'warning', 'warning', 'info']);
+  const r = await runInspect(new LiveHost(), { logFiles: [fixturePath('inspect', 'oom-6.1-shmem.log')] });
+  assert.ok(r.findings.length > 0);
+  assert.deepEqual(r.findings, inspectFindings(r.items));
+  for (const lang of ['en', 'zh-CN'] as const) assert.deepEqual(inspectDocument(r, lang).findings.map((f) => f.id), r.findings.map((f) => f.id));
 });

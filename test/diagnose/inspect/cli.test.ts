@@ -120,3 +120,27 @@ test('cli: --follow starts watching /dev/kmsg', { skip: needsRoot }, () => {
   assert.equal(r.status, null);
   assert.match(r.stderr, /Watching the kernel log \(\/dev\/kmsg\)/);
 });
+
+test('inspect thresholds come from the one table: --threshold and --config take inspect.* keys, bad ones are one sentence', () => {
+  const dir = join(tmpdir(), testName('inspect-th'));
+  mkdirSync(dir);
+  try {
+    const bad = oscope('inspect', '--no-checks', '--log', fixturePath('inspect', 'oom-6.1-shmem.log'), '--threshold', 'inspect.nope=1');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown threshold "inspect\.nope"/);
+    const conf = join(dir, 'config.json');
+    writeFileSync(conf, JSON.stringify({ thresholds: { 'inspect.diskUsedPct': 'x' } }));
+    const badConf = oscope('inspect', '--log', fixturePath('inspect', 'oom-6.1-shmem.log'), '--config', conf);
+    assert.equal(badConf.code, 2);
+    assert.match(badConf.stderr, /threshold inspect\.diskUsedPct must be a non-negative number/);
+    writeFileSync(conf, JSON.stringify({ thresholds: { 'inspect.diskUsedPct': 85, 'mem.availableLowPct': 12 } }));
+    const ok = oscope('inspect', '--json', '--log', fixturePath('inspect', 'oom-6.1-shmem.log'), '--config', conf, '--threshold', 'inspect.loadPerCpu=3');
+    assert.equal(ok.code, 0, ok.stderr);
+    InspectJsonSchema.parse(JSON.parse(ok.stdout));
+    const since = oscope('inspect', '--log', fixturePath('inspect', 'oom-6.1-shmem.log'), '--since', '2999-01-01T00:00:00Z');
+    assert.equal(since.code, 2);
+    assert.match(since.stderr, /--since takes a time in the past/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

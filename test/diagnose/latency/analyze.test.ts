@@ -106,7 +106,8 @@ test('analyzeLatency: findings say who suffered and who caused it; schema and te
     method: { runqueue: 'test' },
     coverage: [{ section: 'irqoff', status: 'complete' }],
   });
-  assert.deepEqual(a.findings.map((f) => f.id), ['lat.nosched', 'lat.runqueue.high']);
+  // lat.summary (info) is always there, last.
+  assert.deepEqual(a.findings.map((f) => f.id), ['lat.nosched', 'lat.runqueue.high', 'lat.summary']);
   const rq = a.findings.find((f) => f.id === 'lat.runqueue.high')!;
   assert.equal(rq.params.victim, 'victim');
   assert.equal(rq.params.culprit, 'hog');
@@ -158,4 +159,34 @@ test('topFrame: an irq-off sample lands where interrupts came back on; the frame
   // The stack of a real irq-off event (oscope simulate irq-off: /proc/pagetypeinfo free-list walks).
   assert.equal(topFrame(['_raw_spin_unlock_irq+0x11', 'pagetypeinfo_show+0x18c', 'seq_read_iter+0x12f', 'proc_reg_read_iter+0x5a', 'vfs_read+0x28e']), 'pagetypeinfo_show');
   assert.equal(topFrame(['_raw_spin_unlock_irqrestore+0x19', '__rmqueue_pcplist+0x645', 'get_page_from_freelist+0x2fe']), '__rmqueue_pcplist');
+});
+
+test('lat.summary: always one info finding with the window, wakeups, run-queue p99/worst and events over threshold; both languages', () => {
+  const hist = (cpu: number, slots: number[], maxNs: number) => ({ cpu, cgroupId: 1n, slots, count: slots.reduce((a, b) => a + b, 0), sumNs: 1e6, maxNs });
+  const histograms = buildHistograms([hist(0, [0, 0, 0, 10, 5], 30_000), hist(1, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4], 25_000_000)], () => '/');
+  const quiet = analyzeLatency({
+    durationS: 10.04,
+    cpus: 2,
+    thresholds: { irqoff: 10, softirq: 10, hardirq: 5, nosched: 10, runqueue: 50 },
+    events: [],
+    histograms,
+    stealGaps: 0,
+    timerGaps: 0,
+    lostEvents: 0,
+    method: {},
+    coverage: [],
+  });
+  assert.deepEqual(quiet.findings.map((f) => [f.id, f.severity]), [['lat.summary', 'info']]);
+  const p = quiet.findings[0]!.params;
+  assert.deepEqual([p.durationS, p.cpus, p.wakeups, p.events, p.worstCpu], [10, 2, 19, 0, 1]);
+  assert.equal(p.maxMs, 25);
+  assert.equal(p.p99Ms, histograms.runqueue.perCpu[1]!.p99Ms);
+  for (const lang of ['en', 'zh-CN'] as const) {
+    const f = runlatencyDocument(quiet, lang).findings[0]!;
+    assert.ok(!/\{\w+\}/.test(f.title + f.conclusion + f.suggestions.join(' ')), `${lang}: ${f.conclusion}`);
+    assert.match(f.conclusion, /19/);
+    assert.match(f.suggestions[0]!, /--cpu 1/);
+  }
+  const none = analyzeLatency({ ...{ durationS: 1, cpus: 0, thresholds: quiet.thresholds, events: [], histograms: { runqueue: { perCpu: [], perCgroup: [] } }, stealGaps: 0, timerGaps: 0, lostEvents: 0, method: {}, coverage: [] } });
+  assert.deepEqual([none.findings[0]!.params.wakeups, none.findings[0]!.params.p99Ms], [0, 0]);
 });

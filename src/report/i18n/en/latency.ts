@@ -6,6 +6,15 @@ import type { Catalog } from '../index.js';
  */
 export const latency: Catalog = {
   findings: {
+    // Always present (src/diagnose/latency/analyze.ts summaryFinding).
+    'lat.summary': {
+      title: 'Latency over {durationS} s on {cpus} CPUs',
+      conclusion:
+        'In {durationS} s on {cpus} CPUs, {wakeups} wakeups waited for a CPU: run-queue p99 {p99Ms} (worst on CPU {worstCpu}), longest {maxMs}; {events} event(s) went over their thresholds.',
+      suggestions: [
+        'Look closer or longer: `oscope runlatency -i 60 --cpu {worstCpu}`, or lower a threshold (`--threshold runqueue=10ms`) to list the events under the defaults.',
+      ],
+    },
     'lat.runqueue.high': {
       title: 'Tasks waited {maxMs} on the run queue',
       conclusion:

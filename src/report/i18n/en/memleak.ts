@@ -16,6 +16,18 @@ export const memleak: Catalog = {
         'Watch it over a longer window: `oscope memleak -t {type} -i 300`.',
       ],
     },
+    // The verdict as a finding (src/diagnose/memleak/analyze.ts verdictFinding). The document's
+    // conclusion is the verdict reason (memleak.reason.*) itself; these conclusions are for other uses.
+    'memleak.verdict.leaking': {
+      title: 'Kernel memory leak: {kind} ({confidence} confidence)',
+      conclusion: '{name} grew steadily over {durationS} s ({rateBytes}/s).',
+      suggestions: ['Find what keeps creating these objects (a process, driver or module opening sockets, fds, BPF objects or devices): stopping it returns the memory if the objects are still referenced.'],
+    },
+    'memleak.verdict.clean': {
+      title: 'No kernel memory leak confirmed ({confidence} confidence)',
+      conclusion: 'Nothing was found leaking ({type}, {durationS} s).',
+      suggestions: [],
+    },
   },
   text: {
     'memleak.title': 'Kernel memory leak check ({type}, {durationS} s)',
@@ -36,5 +48,11 @@ export const memleak: Catalog = {
     'memleak.reason.check-high': '{type} memory is {counterBytes} ({counterPct} of RAM): watch its growth with `oscope memleak -t {type}` to tell a leak from a large but steady user.',
     'memleak.suggest.growth': '{name} grew by {growthBytes} in {durationS} s ({rateBytes}/s); allocation tracing (BPF) would name the call stacks.',
     'memleak.suggest.trend': 'Over the recorded history it grows by {rateBytes}/s.',
+    'memleak.suggest.verdict.slab': 'Watch {cache} with its allocation stacks: `oscope memleak -t slab --cache {cache} -i 300`; `grep {cache} /proc/slabinfo` shows its objects.',
+    'memleak.suggest.verdict.vmalloc': 'Watch the caller with its allocation stacks: `oscope memleak -t vmalloc --cache "{cache}" -i 300`; `grep {cache} /proc/vmallocinfo` lists its areas.',
+    'memleak.suggest.verdict.page': 'Watch the page counters with allocation stacks: `oscope memleak -t page -i 300`; `oscope mem` shows how much memory no counter explains.',
+    'memleak.suggest.verdict.longer': 'A slow leak needs a longer window: `oscope memleak -t {type} -i {longerS}`.',
+    'memleak.suggest.verdict.check': 'The instant check reads counters only: watch their growth with `oscope memleak -t slab -i 300` (or `-t page`, `-t vmalloc`).',
+    'memleak.suggest.verdict.check-high': 'One reading cannot tell a leak from a large but steady user: watch it grow with `oscope memleak -t {kind} -i 300`.',
   },
 };

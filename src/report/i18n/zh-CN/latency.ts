@@ -3,6 +3,15 @@ import type { Catalog } from '../index.js';
 /** `oscope runlatency` 的消息，键和占位符与 ../en/latency.ts 完全一致。 */
 export const latency: Catalog = {
   findings: {
+    // Always present (src/diagnose/latency/analyze.ts summaryFinding).
+    'lat.summary': {
+      title: '{durationS} 秒内 {cpus} 个 CPU 的延迟概况',
+      conclusion:
+        '在 {durationS} 秒内、{cpus} 个 CPU 上，有 {wakeups} 次唤醒等待 CPU：运行队列 p99 {p99Ms}（最差为 CPU {worstCpu}），最长 {maxMs}；{events} 个事件超过阈值。',
+      suggestions: [
+        '细看或延长观察：`oscope runlatency -i 60 --cpu {worstCpu}`，或降低阈值（`--threshold runqueue=10ms`）以列出默认阈值以下的事件。',
+      ],
+    },
     'lat.runqueue.high': {
       title: '任务在运行队列中等待了 {maxMs}',
       conclusion:

@@ -13,6 +13,16 @@ export const memleak: Catalog = {
         '用更长的窗口观察：`oscope memleak -t {type} -i 300`。',
       ],
     },
+    'memleak.verdict.leaking': {
+      title: '内核内存泄漏：{kind}（置信度 {confidence}）',
+      conclusion: '{name} 在 {durationS} 秒内持续增长（{rateBytes}/秒）。',
+      suggestions: ['找出不断创建这些对象的来源（打开 socket、fd、BPF 对象或设备的进程、驱动或模块）：若对象仍被引用，停止它即可归还内存。'],
+    },
+    'memleak.verdict.clean': {
+      title: '未确认内核内存泄漏（置信度 {confidence}）',
+      conclusion: '未发现泄漏（{type}，{durationS} 秒）。',
+      suggestions: [],
+    },
   },
   text: {
     'memleak.title': '内核内存泄漏检查（{type}，{durationS} 秒）',
@@ -33,5 +43,11 @@ export const memleak: Catalog = {
     'memleak.reason.check-high': '{type} 内存为 {counterBytes}（占内存 {counterPct}）：用 `oscope memleak -t {type}` 观察其增长，以区分泄漏与稳定的大用户。',
     'memleak.suggest.growth': '{name} 在 {durationS} 秒内增长了 {growthBytes}（{rateBytes}/秒）；分配追踪（BPF）可给出调用栈。',
     'memleak.suggest.trend': '按已记录的历史，它以 {rateBytes}/秒 增长。',
+    'memleak.suggest.verdict.slab': '带分配调用栈观察 {cache}：`oscope memleak -t slab --cache {cache} -i 300`；`grep {cache} /proc/slabinfo` 显示其对象。',
+    'memleak.suggest.verdict.vmalloc': '带分配调用栈观察该调用者：`oscope memleak -t vmalloc --cache "{cache}" -i 300`；`grep {cache} /proc/vmallocinfo` 列出其区域。',
+    'memleak.suggest.verdict.page': '带分配调用栈观察页计数器：`oscope memleak -t page -i 300`；`oscope mem` 显示没有计数器能解释的内存有多少。',
+    'memleak.suggest.verdict.longer': '缓慢的泄漏需要更长的窗口：`oscope memleak -t {type} -i {longerS}`。',
+    'memleak.suggest.verdict.check': '即时检查只读取计数器：用 `oscope memleak -t slab -i 300`（或 `-t page`、`-t vmalloc`）观察其增长。',
+    'memleak.suggest.verdict.check-high': '单次读数无法区分泄漏与占用大但稳定的使用者：用 `oscope memleak -t {kind} -i 300` 观察其增长。',
   },
 };
