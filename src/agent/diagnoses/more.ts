@@ -97,6 +97,7 @@ const FilecacheParams = z
     top: z.number().int().min(1).max(1000).default(30),
     cgroup: z.string().max(4096).nullable().default(null),
     walk: z.boolean().default(true),
+    lang: z.enum(LANGS).default('en'),
   })
   .strict();
 
@@ -113,10 +114,11 @@ export const filecacheDiagnosis: DiagnosisEntry<z.infer<typeof FilecacheParams>>
       const a = await runFileCache(host, st.probe, {
         top: p.top,
         walk: p.walk,
+        thresholds: resolveThresholds(),
         onProgress: (step: string, done: number, total: number) => onProgress(step, done, total),
         ...(p.cgroup !== null ? { scope: { kind: 'cgroup' as const, query: p.cgroup } } : {}),
       });
-      return fileCacheDocument(a);
+      return fileCacheDocument(a, p.lang);
     } finally {
       st.probe.close();
     }
