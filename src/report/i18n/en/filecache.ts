@@ -5,7 +5,7 @@ export const filecache: Catalog = {
   findings: {
     'filecache.summary': {
       title: 'Page cache of {scope}: {listedBytes} in the top {files} files',
-      conclusion: 'The {files} files listed hold {listedBytes}, {sharePct} of the {scopeBytes} of page cache found in {scope}; the largest is {topFile} with {topFileBytes}.',
+      conclusion: 'The {files} files listed hold {listedBytes}, {sharePct} of the {scopeBytes} of page cache of {scope}; the largest is {topFile} with {topFileBytes}.',
       suggestions: [
         'Page cache is reclaimed on demand. To release clean cache at once, and only as a last resort: `sync; echo 1 > /proc/sys/vm/drop_caches` (every file is read from disk again afterwards).',
       ],

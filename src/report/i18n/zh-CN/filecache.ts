@@ -5,7 +5,7 @@ export const filecache: Catalog = {
   findings: {
     'filecache.summary': {
       title: '{scope}的页缓存：前 {files} 个文件共 {listedBytes}',
-      conclusion: '列出的 {files} 个文件占用 {listedBytes}，是在{scope}中找到的 {scopeBytes} 页缓存的 {sharePct}；最大的是 {topFile}，占 {topFileBytes}。',
+      conclusion: '列出的 {files} 个文件占用 {listedBytes}，是{scope}的 {scopeBytes} 页缓存的 {sharePct}；最大的是 {topFile}，占 {topFileBytes}。',
       suggestions: [
         '页缓存会按需回收。如需立即释放干净的缓存，仅作为最后手段：`sync; echo 1 > /proc/sys/vm/drop_caches`（之后所有文件都要重新从磁盘读取）。',
       ],
