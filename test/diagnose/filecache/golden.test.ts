@@ -15,7 +15,7 @@ import { RecordingHost } from '../../../src/host/bundle.js';
 import { LiveHost } from '../../../src/host/live.js';
 import { FileCacheDocumentSchema } from '../../../src/report/filecache.js';
 import { VERSION } from '../../../src/version.js';
-import { REPO_ROOT } from '../../helpers.js';
+import { REPO_ROOT, needsRoot } from '../../helpers.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'oscope');
 const BUNDLE = join(REPO_ROOT, 'test', 'fixtures', 'bundles', 'filecache-golden.tar.gz');
@@ -90,6 +90,26 @@ test('filecache --from: a bundle without a filecache capture says so in one sent
     assert.equal(r.code, 2);
     assert.match(r.stderr, /has no filecache capture/);
     assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('oscope capture records the filecache capture; filecache --from analyses it', { skip: needsRoot }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oscope-test-fccap-'));
+  try {
+    const bundle = join(dir, 'host.tar.gz');
+    const c = oscope(['capture', '-o', bundle, '--no-kpage', '--json']);
+    assert.equal(c.code, 0, c.stderr);
+    if (/no filecache capture/.test(c.stderr)) return; // the page cache probe cannot run here; capture said why
+    const r = oscope(['filecache', '--from', bundle, '--json', '--top', '5']);
+    assert.equal(r.code, 0, r.stderr);
+    const doc = FileCacheDocumentSchema.parse(JSON.parse(r.stdout));
+    assert.equal(doc.files.length, 5);
+    assert.ok(doc.scope.cachedBytes >= doc.files.reduce((s, f) => s + f.cachedBytes, 0));
+    const rank = { critical: 0, warning: 1, info: 2 };
+    assert.deepEqual(doc.findings.map((f) => rank[f.severity]), doc.findings.map((f) => rank[f.severity]).sort(), 'most severe first');
+    assert.ok(doc.findings.some((f) => f.id === 'filecache.summary'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
