@@ -5,7 +5,7 @@ export const filecache: Catalog = {
   findings: {
     'filecache.summary': {
       title: 'Page cache of {scope}: {listedBytes} in the top {files} files',
-      conclusion: 'The {files} files listed hold {listedBytes}, {sharePct} of the {scopeBytes} of page cache of {scope}; the largest is {topFile} with {topFileBytes}.',
+      conclusion: 'The files listed ({files}) hold {listedBytes}, {sharePct} of the {scopeBytes} of page cache of {scope}; the largest is {topFile} with {topFileBytes}.',
       suggestions: [
         'Page cache is reclaimed on demand. To release clean cache at once, and only as a last resort: `sync; echo 1 > /proc/sys/vm/drop_caches` (every file is read from disk again afterwards).',
       ],
@@ -13,7 +13,7 @@ export const filecache: Catalog = {
     'filecache.deleted.cached': {
       title: 'Deleted files still hold {deletedBytes} of page cache',
       conclusion:
-        '{files} deleted files are still cached in {scope} ({deletedBytes}; the largest {topFile} with {topFileBytes}) because a process keeps them open or mapped: {holders}. Their cache and their disk space come back only when the last holder closes them.',
+        'Deleted files are still cached in {scope}: {files} of them, {deletedBytes} (the largest {topFile} with {topFileBytes}), because a process keeps them open or mapped: {holders}. Their cache and their disk space come back only when the last holder closes them.',
       suggestions: [
         'List them with `lsof +L1` (or `ls -l /proc/PID/fd | grep deleted` for one process).',
         'If a log rotation deleted them, make the program reopen its logs (a reload signal, or copytruncate) instead of deleting files it has open.',
@@ -31,7 +31,7 @@ export const filecache: Catalog = {
     },
     'filecache.container.dominant': {
       title: '{container} holds most of the page cache',
-      conclusion: '{container} holds {containerBytes} of the {listedBytes} of cache in the listed files ({sharePct}), in {files} files; the largest is {topFile}.',
+      conclusion: '{container} holds {containerBytes} of the {listedBytes} of cache in the listed files ({sharePct}; {files} of them, the largest {topFile}).',
       suggestions: [
         'List its files: `oscope filecache {scopeFlag}`.',
         'Compare with its memory limit and working set in `oscope mem` (the cgroups table): page cache charged to a container counts against its limit.',
@@ -41,7 +41,7 @@ export const filecache: Catalog = {
     'filecache.shmem.unreclaimable': {
       title: 'Shared memory files hold {shmemBytes}',
       conclusion:
-        '{files} listed files on tmpfs, /dev/shm, memfd or SysV shared memory hold {shmemBytes} ({shmemPct} of the listed cache; the largest {topFile} with {topFileBytes}). This is Shmem, not reclaimable page cache: it stays in RAM (or swap) until the file is deleted, and drop_caches does not free it.',
+        'Files listed on tmpfs, /dev/shm, memfd or SysV shared memory hold {shmemBytes} ({files} of them, {shmemPct} of the listed cache; the largest {topFile} with {topFileBytes}). This is Shmem, not reclaimable page cache: it stays in RAM (or swap) until the file is deleted, and drop_caches does not free it.',
       suggestions: [
         'See who creates them: `ls -lt /dev/shm | head`, `df -h -t tmpfs` and `fuser -v FILE`.',
         'Delete the files nobody needs; cap a mount with `mount -o remount,size=1G /dev/shm` (or the container\'s shm size).',
