@@ -233,13 +233,17 @@ export function analyzeFileCache(capture: FileCacheCapture, params: FileCachePar
   const res = resolveScope(params.scope, ctx);
   const { scope } = res;
   const coverage: Coverage[] = [...capture.coverage];
-  const built = capture.files.map((r) => ({ r, ...buildFile(r, ctx) }));
+  // Each examined file with the bytes that count for the scope (its whole cache host-wide).
+  const built = capture.files.map((r) => {
+    const b = buildFile(r, ctx);
+    return { r, ...b, bytes: scopeBytesOf(b.file, res, ctx) };
+  });
   let chosen: typeof built;
   if (scope.kind === 'host') {
     chosen = [...built].sort((x, y) => y.file.cachedBytes - x.file.cachedBytes).slice(0, top);
     scope.cachedBytes = capture.totals.cachedBytes;
   } else {
-    const scored = built.map((b) => ({ ...b, bytes: scopeBytesOf(b.file, res, ctx) })).filter((b) => b.bytes > 0);
+    const scored = built.filter((b) => b.bytes > 0);
     scored.sort((x, y) => y.bytes - x.bytes);
     chosen = scored.slice(0, top);
     scope.cachedBytes = scored.reduce((s, x) => s + x.bytes, 0);
@@ -284,7 +288,7 @@ export function analyzeFileCache(capture: FileCacheCapture, params: FileCachePar
   }
 
   const files = chosen.map((b) => b.file);
-  const listed = scope.kind === 'host' ? files.map((f) => ({ f, bytes: f.cachedBytes })) : (chosen as (typeof built[number] & { bytes: number })[]).map((b) => ({ f: b.file, bytes: b.bytes }));
+  const listed = chosen.map((b) => ({ f: b.file, bytes: b.bytes }));
   const m = capture.method;
   return {
     scope,

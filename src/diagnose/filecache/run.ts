@@ -16,7 +16,10 @@
  * ranks files by the bytes charged to the scope, examining files by total cache until no later file can
  * enter the top N. Pages of a removed ("dying") cgroup show under its nearest live ancestor.
  *
- * Reads kernel files through the Host and file cache state through a PageCacheProbe (live only).
+ * Collect, then analyse: collectFileCache (here) does every kernel-facing read through the Host and
+ * the PageCacheProbe (live only) and returns a plain capture (./capture.ts, `oscope.filecache-capture/v1`,
+ * which `oscope capture` keeps in a bundle); analyzeFileCache (./analyze.ts, pure) ranks, scopes and
+ * makes the findings. runFileCache is the two in a row (`oscope filecache`, `oscope mem`, the agent).
  */
 import type { Host } from '../../host/host.js';
 import { listContainerdTasks } from '../../containers/index.js';
