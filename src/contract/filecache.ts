@@ -3,7 +3,7 @@
  * The diagnosis is src/diagnose/filecache/; report/filecache.ts renders it.
  */
 import { z } from 'zod';
-import { ContainerRefSchema, CoverageSchema, bytes } from './common.js';
+import { ContainerRefSchema, CoverageSchema, FindingSchema, bytes } from './common.js';
 
 export const FILECACHE_SCHEMA = 'oscope.filecache/v1';
 
@@ -71,5 +71,11 @@ export const FileCacheDocumentSchema = z.object({
   method: FileCacheMethodSchema,
   coverage: z.array(CoverageSchema),
   files: z.array(FileCacheFileSchema),
+  /**
+   * filecache.* findings, most severe first (summary, deleted files still cached, dirty pages, one
+   * container holding most of the cache, shared memory). Documents written before findings existed
+   * parse with none.
+   */
+  findings: z.array(FindingSchema).default([]),
 });
 export type FileCacheDocument = z.infer<typeof FileCacheDocumentSchema>;

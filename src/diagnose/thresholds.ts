@@ -125,6 +125,24 @@ export const DEFAULT_THRESHOLDS = {
   'inspect.minFreeHighPct': 5,
   /** log items of kind SEGFAULT: how many make a storm (also in the rules: minCount). */
   'inspect.segfaultStorm': 10,
+  /** filecache.deleted.cached: files deleted but still cached (held open or mapped) holding at least this much: info ... */
+  'filecache.deletedMinBytes': 1024 * 1024,
+  /** ... and a warning from this much on (the space and the memory come back only when the holders close them). */
+  'filecache.deletedWarnBytes': 256 * 1024 * 1024,
+  /** filecache.dirty.high: dirty + writeback pages of the listed files at least this much ... */
+  'filecache.dirtyMinBytes': 64 * 1024 * 1024,
+  /** ... and at least this percent of their cache: info; ... */
+  'filecache.dirtyHighPct': 10,
+  /** ... a warning from this much dirty + writeback on. */
+  'filecache.dirtyWarnBytes': 1024 * 1024 * 1024,
+  /** filecache.container.dominant (host-wide): one container or pod holds at least this percent of the listed files' cache ... */
+  'filecache.containerDominantPct': 50,
+  /** ... and at least this much. */
+  'filecache.containerDominantMinBytes': 256 * 1024 * 1024,
+  /** filecache.shmem.unreclaimable: listed tmpfs/memfd/SysV files hold at least this much (not reclaimable: only deleting or swapping frees it): info ... */
+  'filecache.shmemMinBytes': 64 * 1024 * 1024,
+  /** ... and a warning from this much on. */
+  'filecache.shmemWarnBytes': 1024 * 1024 * 1024,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

@@ -3,16 +3,31 @@
  * tests), and its text rendering. Built from a FileCacheAnalysis (src/diagnose/filecache/).
  */
 import { FILECACHE_SCHEMA, type FileCacheDocument } from '../contract/filecache.js';
+import type { RawFinding } from '../contract/common.js';
 import type { FileCacheAnalysis } from '../diagnose/filecache/types.js';
+import { localizeFindings } from './finding.js';
 import { containerLabel, formatBytes } from './format.js';
 import { type Lang, t } from './i18n/index.js';
-import { type Style, renderCoverage, section, table } from './text.js';
+import { type Style, renderCoverage, renderFindings, section, table } from './text.js';
 
 export { FILECACHE_SCHEMA, FileCacheDocumentSchema, FileCacheFileSchema, type FileCacheDocument } from '../contract/filecache.js';
 export { containerLabel } from './format.js';
 
-export function fileCacheDocument(a: FileCacheAnalysis): FileCacheDocument {
-  return { schema: FILECACHE_SCHEMA, scope: a.scope, method: a.method, coverage: a.coverage, files: a.files };
+/** The scope in words ("the host", "container web (…)"), for the findings' {scope}. */
+function scopeText(kind: string, query: string, lang: Lang): string {
+  return kind === 'host' ? t(lang, 'filecache.scope.host') : `${t(lang, `filecache.scope.${kind}`)} ${query}`;
+}
+
+/** Findings in `lang`: the scope the diagnosis names by kind and query is worded here. */
+export function localizeFileCacheFindings(raws: readonly RawFinding[], lang: Lang): FileCacheDocument['findings'] {
+  return localizeFindings(
+    raws.map((r) => (typeof r.params.scopeKind === 'string' ? { ...r, params: { ...r.params, scope: scopeText(r.params.scopeKind, String(r.params.scopeQuery ?? ''), lang) } } : r)),
+    lang,
+  );
+}
+
+export function fileCacheDocument(a: FileCacheAnalysis, lang: Lang = 'en'): FileCacheDocument {
+  return { schema: FILECACHE_SCHEMA, scope: a.scope, method: a.method, coverage: a.coverage, files: a.files, findings: localizeFileCacheFindings(a.findings, lang) };
 }
 
 const B = (n: number | null): string => (n === null ? '-' : formatBytes(n));
@@ -41,8 +56,10 @@ export function fileCacheTable(files: FileCacheDocument['files'], lang: Lang, s:
 export function renderFileCacheText(doc: FileCacheDocument, lang: Lang, s: Style): string {
   const out: string[] = [];
   const sc = doc.scope;
-  const scopeText = sc.kind === 'host' ? t(lang, 'filecache.scope.host') : `${t(lang, `filecache.scope.${sc.kind}`)} ${sc.query ?? ''} (${sc.cgroups.join(', ')})`;
-  out.push(s.bold(t(lang, 'filecache.summary', { scope: scopeText, cachedBytes: sc.cachedBytes, files: doc.files.length })));
+  const scopeLine = sc.kind === 'host' ? t(lang, 'filecache.scope.host') : `${t(lang, `filecache.scope.${sc.kind}`)} ${sc.query ?? ''} (${sc.cgroups.join(', ')})`;
+  out.push(renderFindings(doc.findings, lang, s));
+  out.push('');
+  out.push(s.bold(t(lang, 'filecache.summary', { scope: scopeLine, cachedBytes: sc.cachedBytes, files: doc.files.length })));
   out.push(section(t(lang, 'filecache.section.files'), s));
   out.push(fileCacheTable(doc.files, lang, s));
   const m = doc.method;

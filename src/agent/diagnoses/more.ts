@@ -107,6 +107,7 @@ export const runlatencyDiagnosis: DiagnosisEntry<AgentLatencyParams> = {
  * chooses what to measure, not which directories of the node to walk.
  */
 export const FilecacheParams = FilecacheParamsObject.omit({ roots: true, exclude: true })
+  .extend({ lang })
   .strict()
   .refine(oneScope, ONE_SCOPE)
   .superRefine(agentMax('top', AGENT_FILECACHE_MAX_TOP, 'rows on the agent'));
@@ -122,8 +123,8 @@ export const filecacheDiagnosis: DiagnosisEntry<AgentFilecacheParams> = {
     const st = host.live ? host.live.pageCacheProbe(p.mincore ? { method: 'mincore' } : {}) : { available: false as const, reason: 'the page cache is measured on the live host only' };
     if (!st.available) throw new Error(st.reason);
     try {
-      const a = await runFileCache(host, st.probe, { ...fileCacheOptions(p), onProgress: (step: string, done: number, total: number) => onProgress(step, done, total) });
-      return fileCacheDocument(a);
+      const a = await runFileCache(host, st.probe, { ...fileCacheOptions(p), thresholds: resolveThresholds(), onProgress: (step: string, done: number, total: number) => onProgress(step, done, total) });
+      return fileCacheDocument(a, p.lang);
     } finally {
       st.probe.close();
     }

@@ -19,6 +19,7 @@ import { formatBytes } from '../../report/format.js';
 import { VERSION } from '../../version.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
+import { captureFileCache } from './filecache.js';
 import type { RegisterCommand } from './index.js';
 import { stat } from 'node:fs/promises';
 
@@ -72,6 +73,8 @@ export const registerCapture: RegisterCommand = (program: Command, ctx: () => Cl
       if (c.from) throw new UserError('capture reads the live host; it cannot be combined with --from', EXIT.usage);
       const rec = new RecordingHost(new LiveHost());
       await captureInto(rec, { kpage: flags.kpage });
+      const noFileCache = await captureFileCache(rec);
+      if (noFileCache !== undefined) c.err(`oscope: the bundle has no filecache capture: ${noFileCache}`);
       const { files } = await rec.writeBundle(flags.output, VERSION);
       const size = (await stat(flags.output)).size;
       if (c.json) c.out(JSON.stringify({ schema: 'oscope.capture/v1', output: flags.output, files, bytes: size }));

@@ -16,27 +16,40 @@
  * ranks files by the bytes charged to the scope, examining files by total cache until no later file can
  * enter the top N. Pages of a removed ("dying") cgroup show under its nearest live ancestor.
  *
- * Reads kernel files through the Host and file cache state through a PageCacheProbe (live only).
+ * Collect, then analyse: collectFileCache (here) does every kernel-facing read through the Host and
+ * the PageCacheProbe (live only) and returns a plain capture (./capture.ts, `oscope.filecache-capture/v1`,
+ * which `oscope capture` keeps in a bundle); analyzeFileCache (./analyze.ts, pure) ranks, scopes and
+ * makes the findings. runFileCache is the two in a row (`oscope filecache`, `oscope mem`, the agent).
  */
 import type { Host } from '../../host/host.js';
-import { type ContainerIdentity, identifyContainerWithTasks, identifyPod, listContainerdTasks } from '../../containers/index.js';
+import { listContainerdTasks } from '../../containers/index.js';
 import { type MemoryCgroupWalk, walkMemoryCgroups } from '../../kernel/cgroup/walk.js';
+import { KPF } from '../../kernel/kpage/kpageflags.js';
 import type { FileCacheRow } from '../../kernel/native.js';
-import { attributeSample, cgroupWithin } from '../../kernel/pagecache/attribution.js';
 import { type InodeWalkFile, type InodeWalkRun, type InodeWalker, userDevNumber } from '../../kernel/pagecache/inode-walk.js';
-import type { PageCacheProbe } from '../../kernel/pagecache/probe.js';
+import type { PageCacheProbe, PagesSampled } from '../../kernel/pagecache/probe.js';
 import { walkFiles } from '../../kernel/pagecache/walk.js';
 import { containerLookup } from '../memory/containers.js';
 import { devString } from '../memory/shmem.js';
+import { type Thresholds, resolveThresholds } from '../thresholds.js';
+import { type ScopeQuery, analysisContext, analyzeFileCache, buildFile, resolveScope, scopeBytesOf, scopeTarget } from './analyze.js';
+import { type CapturedFile, FILECACHE_CAPTURE_SCHEMA, type FileCacheCapture, type PageSampleCounts } from './capture.js';
 import { type MountIndex, mountIndex, placeWalkFile } from './inodes.js';
-import { type Candidate, type ContainerPathOf, DEFAULT_EXCLUDES, type OverlayMount, type ScannedProcess, type Sources, collectSources, containerPathCoverage, resolveContainerPath } from './sources.js';
-import type { ContainerRef, Coverage, FileCacheAnalysis, FileCacheFile, FileCacheScope, FileHolder, ScopeKind } from './types.js';
+import { type Candidate, DEFAULT_EXCLUDES, type ScannedProcess, type Sources, collectSources } from './sources.js';
+import type { Coverage, FileCacheAnalysis, FileHolder } from './types.js';
+
+export { ScopeNotFoundError } from './analyze.js';
+export { type FileCacheCapture, FileCacheCaptureSchema, FILECACHE_CAPTURE_SCHEMA } from './capture.js';
 
 export interface FileCacheOptions {
   top?: number;
   /** A memory cgroup walk the caller already made (the panorama), so the tree is not walked twice. */
   cgroupWalk?: MemoryCgroupWalk;
-  scope?: { kind: Exclude<ScopeKind, 'host'>; query: string };
+  scope?: ScopeQuery;
+  /** Host-wide: files measured, sampled and kept in the capture at least (default `top`); more let a capture be analysed for a scope later. */
+  keep?: number;
+  /** For the analysis runFileCache does after collecting (default: the built-in thresholds). */
+  thresholds?: Thresholds;
   /**
    * How files are found: 'auto' (default: the BPF in-core inode walk where it can run, else processes'
    * files, tmpfs and the file system walk), 'bpf-inode-walk' (fail when it cannot run), 'procfs'.
@@ -64,13 +77,6 @@ export interface FileCacheOptions {
   /** Read /proc/PID/maps (default true). */
   maps?: boolean;
   onProgress?: (step: string, done: number, total: number) => void;
-}
-
-export class ScopeNotFoundError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScopeNotFoundError';
-  }
 }
 
 export interface Acc {
@@ -258,66 +264,17 @@ export function mergeMeasured(files: Map<string, Acc>, cands: readonly Pick<Cand
   }
 }
 
-function normalizeCgroupQuery(q: string, mountPoint: string | undefined): string {
-  let p = q.trim();
-  const mp = mountPoint?.replace(/\/+$/, '');
-  if (mp && (p === mp || p.startsWith(`${mp}/`))) p = p.slice(mp.length) || '/';
-  if (!p.startsWith('/')) p = `/${p}`;
-  return p.length > 1 ? p.replace(/\/+$/, '') : p;
-}
-
-interface ScopeResolution {
-  scope: FileCacheScope;
-  /** When attribution is missing: whether a file is in the scope by its container or holders. */
-  containerIds: Set<string>;
-}
-
-async function resolveScope(
-  opts: FileCacheOptions,
-  cgroupPaths: readonly string[],
-  lookup: (p: string) => ContainerRef | undefined,
-  tasks: ReadonlyMap<string, string>,
-  mountPoint: string | undefined,
-): Promise<ScopeResolution> {
-  if (!opts.scope) return { scope: { kind: 'host', query: null, cgroups: ['/'], cachedBytes: 0 }, containerIds: new Set() };
-  const { kind, query } = opts.scope;
-  const cgroups = new Set<string>();
-  const ids = new Set<string>();
-  if (kind === 'cgroup') {
-    const p = normalizeCgroupQuery(query, mountPoint);
-    if (!cgroupPaths.some((c) => cgroupWithin(c, p))) throw new ScopeNotFoundError(`no memory cgroup ${p} on this host`);
-    cgroups.add(p);
-    for (const c of cgroupPaths) if (cgroupWithin(c, p)) {
-      const ref = lookup(c);
-      if (ref) ids.add(ref.id);
-    }
-  } else {
-    const [name, ns] = kind === 'pod' ? query.split('/', 2) : [query, undefined];
-    for (const c of cgroupPaths) {
-      const ref = lookup(c);
-      if (!ref || ref.runtime === 'systemd-service') continue;
-      const ident: ContainerIdentity | undefined = identifyContainerWithTasks(c, tasks);
-      if (!ident) continue;
-      if (kind === 'container') {
-        if (ref.id.startsWith(query) || ref.name === query) {
-          cgroups.add(ident.cgroupPath);
-          ids.add(ref.id);
-        }
-      } else if ((ref.podName === name && (ns === undefined || ref.podNamespace === ns)) || ref.podUid === name) {
-        cgroups.add(identifyPod(c)?.cgroupPath ?? ident.cgroupPath);
-        ids.add(ref.id);
-      }
-    }
-    if (cgroups.size === 0) throw new ScopeNotFoundError(kind === 'container' ? `no running container matches "${query}"` : `no pod named "${query}" has a running container here`);
-  }
-  // Keep the outermost paths only.
-  const list = [...cgroups].filter((c) => ![...cgroups].some((o) => o !== c && cgroupWithin(c, o))).sort();
-  return { scope: { kind, query, cgroups: list, cachedBytes: 0 }, containerIds: ids };
-}
-
-export async function runFileCache(host: Host, probe: PageCacheProbe, opts: FileCacheOptions = {}): Promise<FileCacheAnalysis> {
+/**
+ * Everything `oscope filecache` reads from the kernel, as a plain capture (./capture.ts): processes'
+ * files and maps, tmpfs, the file system walk or the BPF inode walk, the probe's rows, page samples of
+ * the files that can make the list, the memory cgroups and what identifies containers. A scoped run
+ * examines files (measuring and sampling them) until no file left can enter the scope's top N.
+ * Throws ScopeNotFoundError when the scope matches nothing.
+ */
+export async function collectFileCache(host: Host, probe: PageCacheProbe, opts: FileCacheOptions = {}): Promise<FileCacheCapture> {
   const t0 = performance.now();
   const top = opts.top ?? 30;
+  const keep = Math.max(top, opts.keep ?? top);
   const samplePages = opts.samplePages ?? 256;
   const progress = opts.onProgress ?? (() => {});
   const coverage: Coverage[] = [];
@@ -368,7 +325,7 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
   }
   if (!inodeWalk && discoveryWanted === 'bpf-inode-walk') throw new Error(`the BPF in-core inode walk cannot run: ${walkUnavailable ?? 'unknown reason'}`);
 
-  let discovery: FileCacheAnalysis['method']['discovery'] = 'procfs+tmpfs';
+  let discovery: FileCacheCapture['method']['discovery'] = 'procfs+tmpfs';
   if (inodeWalk) {
     discovery = 'bpf-inode-walk';
     const index = mountIndex({ host: src.hostMounts, namespaces: src.namespaces });
@@ -415,7 +372,6 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
 
   // Files the walk found that no path measured yet: measure through their path, keep the walk's count
   // where no path reaches them (or the path now names another inode).
-  const unreached = { files: 0, bytes: 0, devices: 0, deviceBytes: 0 };
   const refresh = async (accs: readonly Acc[]): Promise<void> => {
     const todo = accs.map(placeAcc).filter((a) => !a.measured && a.access !== '');
     if (todo.length === 0) return;
@@ -431,109 +387,74 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
       }
     });
   };
-  const noteUnreached = (list: readonly Acc[]): void => {
-    for (const a of list) {
-      if (a.measured) continue;
-      if (a.deviceNode) {
-        unreached.devices++;
-        unreached.deviceBytes += a.row.cachePages * ps;
-      } else {
-        unreached.files++;
-        unreached.bytes += a.row.cachePages * ps;
-      }
-    }
-  };
 
   // Cgroups: inode → path for kpagecgroup, and containers.
-  const pathOfIno = new Map<number, string>();
-  const cgroupPaths = new Set<string>();
-  /** Page cache charged to each cgroup and its descendants (memory.stat), to know when a scope is explained. */
-  const fileBytesOf = new Map<string, number>();
-  let mountPoint: string | undefined;
+  let cgroups: FileCacheCapture['cgroups'] = null;
   try {
     const walk = await cgroupJob;
-    mountPoint = walk.hierarchy.mountPoint;
-    for (const c of walk.cgroups) {
-      pathOfIno.set(c.ino, c.path);
-      cgroupPaths.add(c.path);
-      fileBytesOf.set(c.path, c.memory.fileBytes);
-    }
+    cgroups = { mountPoint: walk.hierarchy.mountPoint ?? null, list: walk.cgroups.map((c) => ({ path: c.path, ino: c.ino, fileBytes: c.memory.fileBytes })) };
   } catch {
     coverage.push({ section: 'cgroups', status: 'unavailable', reason: 'no memory cgroup hierarchy: pages cannot be attributed to cgroups' });
   }
+  const cgroupPaths = new Set<string>(cgroups?.list.map((c) => c.path) ?? []);
   for (const p of src.processes.values()) if (p.memoryCgroup !== undefined) cgroupPaths.add(p.memoryCgroup);
   const lookup = await containerLookup(host, cgroupPaths);
   const tasks = await listContainerdTasks(host).catch(() => new Map<string, string>());
-  const { scope, containerIds } = await resolveScope(opts, [...cgroupPaths], lookup, tasks, mountPoint);
+  const containers: FileCacheCapture['containers'] = [];
+  for (const p of [...cgroupPaths, '/']) {
+    const ref = lookup(p);
+    if (ref && !containers.some((c) => c.cgroup === p)) containers.push({ cgroup: p, container: ref });
+  }
 
   const attribute = probe.canSample && samplePages > 0;
-  const withCgroups = attribute && probe.canAttribute && pathOfIno.size > 0;
+  const withCgroups = attribute && probe.canAttribute && (cgroups?.list.length ?? 0) > 0;
   if (!attribute) coverage.push({ section: 'attribution', status: 'unavailable', reason: probe.sampleUnavailable ?? 'page sampling is off' });
   else if (!withCgroups) coverage.push({ section: 'attribution', status: 'partial', reason: '/proc/kpagecgroup or the memory cgroup hierarchy is missing: active/inactive only, no cgroups' });
   else coverage.push({ section: 'attribution', status: 'complete', reason: `cgroups and active pages from up to ${samplePages} sampled resident pages per file, scaled to its cache; pages of removed (dying) cgroups show under their nearest live parent` });
 
-  const containerOfPid = (pid: number | undefined): ContainerRef | undefined => {
-    const cg = pid === undefined ? undefined : src.processes.get(pid)?.memoryCgroup;
-    return cg === undefined ? undefined : lookup(cg);
+  const base = {
+    pageSize: ps,
+    method: {
+      discovery,
+      measure: probe.method,
+      attribution: withCgroups ? 'pagemap+kpageflags+kpagecgroup' : attribute ? 'pagemap+kpageflags' : 'none',
+      samplePages: attribute ? samplePages : 0,
+    } as const,
+    cgroups,
+    processes: [...src.processes.values()].map((p) => ({ pid: p.pid, ...(p.memoryCgroup !== undefined ? { memoryCgroup: p.memoryCgroup } : {}) })),
+    containers,
+    tasks: Object.fromEntries(tasks),
+    overlays: src.overlays,
   };
-  const containerOfOverlay = (o: OverlayMount): ContainerRef | undefined => {
-    const viaPid = containerOfPid(o.pid);
-    if (viaPid) return viaPid;
-    if (o.taskId) {
-      for (const p of cgroupPaths) {
-        const ref = lookup(p);
-        if (ref?.id === o.taskId) return ref;
-      }
-      return { runtime: 'containerd', id: o.taskId };
-    }
-    return undefined;
-  };
+  const ctx = analysisContext({ ...base, method: { ...base.method, filesMeasured: 0, durationMs: 0 } });
+  const res = resolveScope(opts.scope, ctx);
 
-  /** How each built file's container path was found (for the containerPath coverage row). */
-  const pathOf = new Map<FileCacheFile, ContainerPathOf>();
-  const build = (a: Acc): FileCacheFile => {
+  /** The capture's row of a file: placed, and its pages sampled (raw counts). */
+  const record = (a: Acc): CapturedFile => {
     placeAcc(a);
     const r = a.row;
-    const cachedBytes = r.cachePages * ps;
-    const f: FileCacheFile = {
+    const out: CapturedFile = {
       path: a.path,
-      containerPath: null,
+      ...(a.containerPath !== undefined ? { knownContainerPath: a.containerPath } : {}),
+      ...(a.viaPid !== undefined ? { viaPid: a.viaPid } : {}),
       device: devString(r.dev),
       inode: r.ino,
-      cachedBytes,
+      cachedBytes: r.cachePages * ps,
       dirtyBytes: Number.isNaN(r.dirtyPages) ? null : r.dirtyPages * ps,
       writebackBytes: Number.isNaN(r.writebackPages) ? null : r.writebackPages * ps,
-      activeBytes: null,
       sizeBytes: r.sizeBytes,
       deleted: a.deleted,
       shmem: a.shmem || src.tmpfsDevs.has(devString(r.dev)),
       holders: [...a.holders.values()].sort((x, y) => x.pid - y.pid),
-      cgroups: [],
-      container: null,
+      measured: a.measured,
+      deviceNode: a.deviceNode === true,
+      sample: null,
     };
-    const cp = resolveContainerPath(a.containerPath, src.overlays, a.path);
-    pathOf.set(f, cp);
-    f.containerPath = cp.path;
-    f.container = (cp.overlay ? containerOfOverlay(cp.overlay) : undefined) ?? containerOfPid(a.viaPid) ?? null;
     if (attribute && a.access !== '') {
       const s = probe.samplePages(a.access, samplePages, r.cachePages);
-      if (s && s.flags.length > 0) {
-        const at = attributeSample(withCgroups ? s : { flags: s.flags }, cachedBytes, pathOfIno);
-        f.activeBytes = Math.round((at.activeShare ?? 0) * cachedBytes);
-        f.cgroups = at.cgroups;
-      }
+      if (s && s.flags.length > 0) out.sample = sampleCounts(s, withCgroups);
     }
-    if (!f.container) {
-      for (const c of f.cgroups) {
-        const ref = lookup(c.path);
-        if (ref && ref.runtime !== 'systemd-service') {
-          f.container = ref;
-          break;
-        }
-      }
-    }
-    if (!f.container) for (const h of f.holders) f.container ??= containerOfPid(h.pid) ?? null;
-    return f;
+    return out;
   };
 
   const byCache = (x: Acc, y: Acc): number => y.row.cachePages - x.row.cachePages;
@@ -562,95 +483,84 @@ export async function runFileCache(host: Host, probe: PageCacheProbe, opts: File
   };
   const totalRows = held.length + deferred.length;
   const totalBytes = held.reduce((s, a) => s + a.row.cachePages * ps, 0) + deferred.reduce((s, f) => s + f.cachedPages * ps, 0);
-  let out: FileCacheFile[] = [];
-  progress('attribution', 0, Math.min(totalRows, top));
-  if (scope.kind === 'host') {
+  const examined: CapturedFile[] = [];
+  const scopeCoverage: Coverage[] = [];
+  progress('attribution', 0, Math.min(totalRows, keep));
+  if (res.scope.kind === 'host') {
     // Measure the walk's candidates for the top again (a few more: their counts may have moved).
-    const head = firstRows(top + 32);
+    const head = firstRows(keep + 32);
     await refresh(head);
-    const chosen = head.sort(byCache).slice(0, top);
-    noteUnreached(chosen);
-    out = chosen.map((a, i) => {
+    const chosen = head.sort(byCache).slice(0, keep);
+    chosen.forEach((a, i) => {
       progress('attribution', i + 1, chosen.length);
-      return build(a);
+      examined.push(record(a));
     });
-    scope.cachedBytes = totalBytes;
   } else {
-    const scoped: { f: FileCacheFile; bytes: number; a: Acc }[] = [];
+    // Files by total cache until no file left can enter the scope's top N.
+    const scopedBytes: number[] = [];
     const maxExamined = opts.maxExamined ?? 5000;
     const ordered = firstRows(maxExamined + top + 64);
-    let examined = 0;
-    const inScopeByContainer = (f: FileCacheFile): boolean =>
-      (f.container !== null && containerIds.has(f.container.id)) ||
-      f.holders.some((h) => {
-        const cg = src.processes.get(h.pid)?.memoryCgroup;
-        return cg !== undefined && scope.cgroups.some((s) => cgroupWithin(cg, s));
-      });
     // The scope's page cache from memory.stat: once the files found explain it, no file left can add
     // more than what is still unexplained, so the search can stop early.
-    const target = withCgroups && scope.cgroups.every((c) => fileBytesOf.has(c)) ? scope.cgroups.reduce((t, c) => t + fileBytesOf.get(c)!, 0) : 0;
+    const target = scopeTarget(res, ctx);
     let explained = 0;
     for (const [i, a] of ordered.entries()) {
-      const kth = scoped.length >= top ? scoped[top - 1]!.bytes : 0;
-      if (scoped.length >= top && a.row.cachePages * ps <= kth) break;
-      if (target > 0 && scoped.length > 0) {
+      const kth = scopedBytes.length >= top ? scopedBytes[top - 1]! : 0;
+      if (scopedBytes.length >= top && a.row.cachePages * ps <= kth) break;
+      if (target > 0 && scopedBytes.length > 0) {
         const unexplained = target - explained;
-        if (scoped.length >= top && unexplained <= kth) break;
+        if (scopedBytes.length >= top && unexplained <= kth) break;
         if (unexplained <= target / 100) {
-          coverage.push({ section: 'scope', status: 'complete', reason: `stopped after ${examined} files: they explain ${Math.min(100, Math.round((100 * explained) / target))}% of the scope's page cache (memory.stat)` });
+          scopeCoverage.push({ section: 'scope', status: 'complete', reason: `stopped after ${examined.length} files: they explain ${Math.min(100, Math.round((100 * explained) / target))}% of the scope's page cache (memory.stat)` });
           break;
         }
       }
-      if (examined >= maxExamined) {
-        coverage.push({ section: 'scope', status: 'partial', reason: `stopped after examining the ${maxExamined} files with the most cache` });
+      if (examined.length >= maxExamined) {
+        scopeCoverage.push({ section: 'scope', status: 'partial', reason: `stopped after examining the ${maxExamined} files with the most cache` });
         break;
       }
-      examined++;
-      progress('attribution', examined, Math.min(totalRows, maxExamined));
+      progress('attribution', examined.length + 1, Math.min(totalRows, maxExamined));
       if (!a.measured && (a.unplaced || a.access !== '')) await refresh(ordered.slice(i, i + 64));
-      const f = build(a);
-      let bytes = 0;
-      if (f.cgroups.length > 0) bytes = f.cgroups.filter((c) => scope.cgroups.some((s) => cgroupWithin(c.path, s))).reduce((s, c) => s + c.bytes, 0);
-      else if (inScopeByContainer(f)) bytes = f.cachedBytes;
+      const rec = record(a);
+      examined.push(rec);
+      const bytes = scopeBytesOf(buildFile(rec, ctx).file, res, ctx);
       if (bytes <= 0) continue;
       explained += bytes;
-      scoped.push({ f, bytes, a });
-      scoped.sort((x, y) => y.bytes - x.bytes);
+      scopedBytes.push(bytes);
+      scopedBytes.sort((x, y) => y - x);
     }
-    noteUnreached(scoped.slice(0, top).map((s) => s.a));
-    out = scoped.slice(0, top).map((s) => s.f);
-    scope.cachedBytes = scoped.reduce((s, x) => s + x.bytes, 0);
-    if (!withCgroups) coverage.push({ section: 'scope', status: 'partial', reason: 'without page attribution, files count for the scope when they are in its container or held by its processes' });
-  }
-
-  const paths = containerPathCoverage(out.map((f) => ({ ...pathOf.get(f), inContainer: f.container !== null && f.container.runtime !== 'systemd-service' })));
-  if (paths) coverage.push(paths);
-  if (unreached.files > 0) {
-    coverage.push({
-      section: 'measure',
-      status: 'partial',
-      reason: `${unreached.files} of the listed files (${unreached.bytes} bytes) cannot be opened by a path (unlinked and held by no process, no name, or mounted nowhere reachable): their cache is the inode walk's page count, without dirty, writeback, active pages or cgroups`,
-    });
-  }
-  if (unreached.devices > 0) {
-    coverage.push({
-      section: 'measure',
-      status: 'partial',
-      reason: `${unreached.devices} block device${unreached.devices === 1 ? '' : 's'} (${unreached.deviceBytes} bytes: file system metadata, meminfo's Buffers) listed with the inode walk's page count: cachestat measures regular files only`,
-    });
   }
 
   return {
-    scope,
-    method: {
-      discovery,
-      measure: probe.method,
-      attribution: withCgroups ? 'pagemap+kpageflags+kpagecgroup' : attribute ? 'pagemap+kpageflags' : 'none',
-      samplePages: attribute ? samplePages : 0,
-      filesMeasured: measured,
-      durationMs: Math.round(performance.now() - t0),
-    },
+    schema: FILECACHE_CAPTURE_SCHEMA,
+    ...base,
+    method: { ...base.method, filesMeasured: measured, durationMs: Math.round(performance.now() - t0) },
     coverage,
-    files: out,
+    totals: { files: totalRows, cachedBytes: totalBytes },
+    files: examined,
+    examined: { scope: opts.scope ?? null, coverage: scopeCoverage },
   };
+}
+
+/** A probe's page sample as counts: pages, active pages, pages per kpagecgroup inode. */
+function sampleCounts(s: PagesSampled, withCgroups: boolean): PageSampleCounts {
+  const active = 1n << BigInt(KPF.ACTIVE);
+  let activePages = 0;
+  for (const w of s.flags) if ((w & active) !== 0n) activePages++;
+  const out: PageSampleCounts = { pages: s.flags.length, activePages };
+  if (withCgroups && s.cgroupInos) {
+    const by = new Map<number, number>();
+    for (const ino of s.cgroupInos) by.set(ino, (by.get(ino) ?? 0) + 1);
+    out.cgroupPages = [...by].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([ino, pages]) => ({ ino, pages }));
+  }
+  return out;
+}
+
+/**
+ * `oscope filecache`: collect on the live host, then analyse (the same as analysing the capture later).
+ * Thresholds default to the built-in ones.
+ */
+export async function runFileCache(host: Host, probe: PageCacheProbe, opts: FileCacheOptions = {}): Promise<FileCacheAnalysis> {
+  const capture = await collectFileCache(host, probe, opts);
+  return analyzeFileCache(capture, { ...(opts.top !== undefined ? { top: opts.top } : {}), ...(opts.scope ? { scope: opts.scope } : {}) }, opts.thresholds ?? resolveThresholds());
 }

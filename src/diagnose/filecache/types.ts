@@ -2,7 +2,7 @@
  * What `oscope filecache` finds. The shapes are the `oscope.filecache/v1` contract (src/contract/
  * filecache.ts); report/filecache.ts adds the schema tag and renders.
  */
-import type { Coverage } from '../../contract/common.js';
+import type { Coverage, RawFinding } from '../../contract/common.js';
 import type { FileCacheFile, FileCacheMethod, FileCacheScope } from '../../contract/filecache.js';
 
 export type { ContainerRef, Coverage } from '../../contract/common.js';
@@ -13,4 +13,6 @@ export interface FileCacheAnalysis {
   method: FileCacheMethod;
   coverage: Coverage[];
   files: FileCacheFile[];
+  /** filecache.* findings, language-neutral (report/filecache.ts words them). */
+  findings: RawFinding[];
 }

@@ -11,7 +11,11 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type FileCacheOptions, runFileCache } from '../../../src/diagnose/filecache/run.js';
+import { analyzeFileCache } from '../../../src/diagnose/filecache/analyze.js';
+import { FileCacheCaptureSchema } from '../../../src/diagnose/filecache/capture.js';
+import { type FileCacheOptions, collectFileCache, runFileCache } from '../../../src/diagnose/filecache/run.js';
+import type { FileCacheAnalysis } from '../../../src/diagnose/filecache/types.js';
+import { resolveThresholds } from '../../../src/diagnose/thresholds.js';
 import { LiveHost } from '../../../src/host/live.js';
 import { liveInodeWalker } from '../../../src/kernel/pagecache/inode-walk.js';
 import { liveProbe } from '../../../src/kernel/pagecache/probe.js';
@@ -126,6 +130,20 @@ async function scenario(discovery: 'procfs' | 'bpf-inode-walk'): Promise<void> {
     assert.equal(scoped.files[0]?.path, big, 'the large file comes first for cgroup A');
     within(scoped.scope.cachedBytes, 24 * MiB, 'bytes charged to cgroup A');
     assert.ok(!scoped.files.some((f) => f.path === shmFile), 'files not charged to A are left out');
+
+    // Collect, then analyse: the capture survives JSON (a bundle) unchanged for the analysis, and a
+    // host-wide capture analysed for cgroup A later gives what the scoped run gave.
+    const capture = await collectFileCache(host, probe, { ...scopedOpts, keep: discovery === 'procfs' ? 100000 : 400 });
+    const replayed = FileCacheCaptureSchema.parse(JSON.parse(JSON.stringify(capture)));
+    const norm = (x: FileCacheAnalysis): FileCacheAnalysis => ({ ...x, method: { ...x.method, durationMs: 0 } });
+    assert.deepEqual(norm(analyzeFileCache(replayed, { top: 30 }, resolveThresholds())), norm(analyzeFileCache(capture, { top: 30 }, resolveThresholds())));
+    const offline = analyzeFileCache(replayed, { scope: { kind: 'cgroup', query: cgA }, top: 5 }, resolveThresholds());
+    assert.deepEqual(offline.scope.cgroups, [relA]);
+    assert.equal(offline.files[0]?.path, big, 'offline too, the large file comes first for cgroup A');
+    within(offline.scope.cachedBytes, 24 * MiB, 'offline: bytes charged to cgroup A');
+    const deletedFinding = analyzeFileCache(replayed, { top: 300 }, resolveThresholds()).findings.find((f) => f.id === 'filecache.deleted.cached');
+    assert.ok(deletedFinding, 'the deleted-but-open file is a finding');
+    assert.ok(String(deletedFinding.params.holders).includes(`(${holder.pid})`), 'naming its holder');
   } finally {
     if (holder && holder.exitCode === null) {
       holder.kill('SIGKILL');
