@@ -19,7 +19,7 @@ import { REPO_ROOT, needsRoot } from '../../helpers.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'oscope');
 const BUNDLE = join(REPO_ROOT, 'test', 'fixtures', 'bundles', 'filecache-golden.tar.gz');
-const GOLDEN = join(REPO_ROOT, 'test', 'fixtures', 'golden', 'filecache-golden.json');
+const GOLDEN = join(REPO_ROOT, 'test', 'fixtures', 'golden', 'filecache-golden.filecache.json');
 /** Thresholds low enough for the fixture's small files (every finding but the container one fires). */
 const THRESHOLDS = ['filecache.shmemMinBytes=1048576', 'filecache.dirtyMinBytes=524288', 'filecache.dirtyHighPct=5'].flatMap((t) => ['--threshold', t]);
 
