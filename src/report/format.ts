@@ -3,7 +3,6 @@
  * text, the message catalogs and the web console all print them. It imports nothing at run time, so the
  * web bundles it as it is (web/src imports it from here; there is no second copy).
  */
-import type { ContainerRef } from '../contract/common.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -75,12 +74,4 @@ export function formatAgeS(seconds: number): string {
   return `${Math.round(s / 86400)} d`;
 }
 
-/**
- * A container as people name it: `namespace/pod/container` for a pod's container, `runtime:name` (or the
- * id's first 12 characters) otherwise; '' for none.
- */
-export function containerLabel(c: Pick<ContainerRef, 'runtime' | 'id' | 'name' | 'podName' | 'podNamespace'> | null | undefined): string {
-  if (!c) return '';
-  if (c.podName) return `${c.podNamespace ? `${c.podNamespace}/` : ''}${c.podName}${c.name ? `/${c.name}` : ''}`;
-  return `${c.runtime}:${c.name ?? c.id.slice(0, 12)}`;
-}
+export { containerLabel } from '../contract/label.js';

@@ -2,7 +2,7 @@
  * Pure analysis of captured latency data: tracer records → report events, histograms, summary and
  * findings. No I/O: the run (run.ts) and the monitor (monitor.ts) capture, this decides.
  */
-import type { RawFinding, Severity } from '../../report/finding.js';
+import type { RawFinding, Severity } from '../../contract/common.js';
 import { type RawHistogram, type RawLatencyEvent, SOFTIRQ_NAMES } from './bpf.js';
 import {
   type CgroupHistogram,

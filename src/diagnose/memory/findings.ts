@@ -3,7 +3,8 @@
  * from Thresholds. Each finding carries the numbers of its conclusion in `params` and the rows that
  * prove it in `evidence`; the words are in the catalogs (src/report/i18n/<lang>/mem.ts).
  */
-import type { RawFinding } from '../../report/finding.js';
+import type { RawFinding } from '../../contract/common.js';
+import { containerLabel } from '../../contract/label.js';
 import type { Thresholds } from '../thresholds.js';
 import type { Breakdown } from './breakdown.js';
 import type { FileCacheFile } from '../filecache/types.js';
@@ -32,11 +33,9 @@ function item(b: Breakdown, key: string): number {
   return b.items.find((i) => i.key === key && !i.partOf)?.bytes ?? 0;
 }
 
-function containerLabel(c: CgroupRow | ProcessRow): string {
-  const ct = c.container;
-  if (!ct) return '';
-  if (ct.podName) return ` (pod ${ct.podNamespace ? `${ct.podNamespace}/` : ''}${ct.podName}${ct.name ? `, container ${ct.name}` : ''})`;
-  return ` (${ct.runtime} ${ct.name ?? ct.id.slice(0, 12)})`;
+/** " (namespace/pod/container)" after a cgroup path, in the one container label (no words of any language). */
+function containerSuffix(c: CgroupRow | ProcessRow): string {
+  return c.container ? ` (${containerLabel(c.container)})` : '';
 }
 
 /** Drops cgroups that have a descendant in the same list: the deepest cgroup names the place. */
@@ -110,7 +109,7 @@ export function memFindings(input: FindingInput, th: Thresholds): RawFinding[] {
       id: 'mem.filecache.high',
       severity: limited && pct(pageCache(c), c.limitBytes!) >= th['mem.cgroupFilecacheHighPct'] ? 'warning' : 'info',
       params: {
-        place: `${c.path}${containerLabel(c)}`,
+        place: `${c.path}${containerSuffix(c)}`,
         fileBytes: pageCache(c),
         totalBytes: c.limitBytes ?? c.usageBytes,
         filePct: round1(pct(pageCache(c), c.limitBytes ?? c.usageBytes)),
@@ -132,7 +131,7 @@ export function memFindings(input: FindingInput, th: Thresholds): RawFinding[] {
       id: 'mem.cgroup.near-limit',
       severity: p >= 100 ? 'critical' : 'warning',
       params: {
-        place: `${c.path}${containerLabel(c)}`,
+        place: `${c.path}${containerSuffix(c)}`,
         workingsetBytes: c.workingsetBytes,
         limitBytes: c.limitBytes,
         workingsetPct: round1(p),
