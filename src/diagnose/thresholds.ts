@@ -80,7 +80,7 @@ export const DEFAULT_THRESHOLDS = {
   /** io.latency.device / io.latency.queue: a disk's mean request latency (queue + sched + device) above this (ms) ... */
   'io.latencyMs': 20,
   /** ... over at least this many requests in the interval. */
-  'io.minRequests': 20,
+  'io.minRequests': 5,
   /** io.latency.wake: mean time from completion to the waiting task running again above this (ms). */
   'io.wakeMs': 5,
   /** io.util.saturated: a disk with requests in flight for at least this share of the interval (%). */
