@@ -143,6 +143,24 @@ export const DEFAULT_THRESHOLDS = {
   'filecache.shmemMinBytes': 64 * 1024 * 1024,
   /** ... and a warning from this much on. */
   'filecache.shmemWarnBytes': 1024 * 1024 * 1024,
+  /** io: a request slower than this (queue + sched + device) is listed in slow[] (ms). */
+  'io.slowMs': 50,
+  /** io.hang: a request in flight longer than this (s); also a disk with requests in flight and no completion for this long. */
+  'io.hangS': 5,
+  /** io.latency.device / io.latency.queue: a disk's mean request latency (queue + sched + device) above this (ms) ... */
+  'io.latencyMs': 20,
+  /** ... over at least this many requests in the interval. */
+  'io.minRequests': 5,
+  /** io.latency.wake: mean time from completion to the waiting task running again above this (ms). */
+  'io.wakeMs': 5,
+  /** io.util.saturated: a disk with requests in flight for at least this share of the interval (%). */
+  'io.utilPct': 90,
+  /** io.traffic.dominant: one process or cgroup doing at least this share of the bytes read and written (%) ... */
+  'io.dominantPct': 70,
+  /** ... when everyone together moves at least this many bytes per second. */
+  'io.dominantMinBytesPerS': 10 * 1024 * 1024,
+  /** io.iowait.high: a task asleep in iowait for at least this share of the interval, or PSI io "some" avg10 at least this (%). */
+  'io.iowaitPct': 30,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

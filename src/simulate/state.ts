@@ -31,7 +31,14 @@ export type Resource =
   | { kind: 'sysv-shm'; key: number; creatorPid: number; id?: number; bytes: number }
   /** A process, by pid and /proc/PID/stat start time. */
   | { kind: 'process'; pid: number; startTime: string; role: string }
-  | { kind: 'bpf-pin'; path: string };
+  | { kind: 'bpf-pin'; path: string }
+  /**
+   * A loop device (`/dev/loopN`) attached to `backing`; detached with `losetup -d` only while it is still
+   * attached to that backing (a file with the prefix, or another loop device of the same run).
+   */
+  | { kind: 'loop'; device?: string; backing: string }
+  /** A blkio/io throttle written into a cgroup file of the run (`file` = the cgroup's throttle file): removed by writing `majMin 0`. */
+  | { kind: 'io-throttle'; file: string; majMin: string };
 
 export type ResourceKind = Resource['kind'];
 
@@ -129,6 +136,10 @@ export function describeResource(r: Resource): string {
       return `SysV shm key 0x${r.key.toString(16).padStart(8, '0')}${r.id !== undefined ? ` id ${r.id}` : ''}`;
     case 'process':
       return `process ${r.pid} (${r.role})`;
+    case 'loop':
+      return `loop device ${r.device ?? '(not yet attached)'} on ${r.backing}`;
+    case 'io-throttle':
+      return `I/O throttle ${r.majMin} in ${r.file}`;
     default:
       return `${r.kind} ${r.path}`;
   }
@@ -185,6 +196,28 @@ export async function removeResource(r: Resource): Promise<void> {
       if (res.status !== 0 && isMounted(r.path)) throw new Error(`umount ${r.path} failed: ${(res.stderr ?? '').trim()}`);
       return;
     }
+    case 'loop': {
+      // Attached but not yet recorded (a crash right after losetup): find it by its backing file.
+      const device = r.device ?? loopsBackedBy(r.backing)[0];
+      if (!device) return;
+      const back = loopBacking(device);
+      if (back === undefined) return; // detached already
+      if (back !== r.backing || !(carriesPrefix(r.backing) || /^\/dev\/loop\d+$/.test(r.backing))) throw new Error(`refusing to detach ${device}: it is backed by ${back}, not by ${r.backing}`);
+      const res = spawnSync('losetup', ['-d', device], { encoding: 'utf8' });
+      if (res.status !== 0 && loopBacking(device) !== undefined) throw new Error(`losetup -d ${device} failed: ${(res.stderr ?? '').trim()}`);
+      return;
+    }
+    case 'io-throttle': {
+      if (!carriesPrefix(r.file)) throw new Error(`refusing to write ${r.file}: no ${SIM_PREFIX} prefix`);
+      try {
+        writeFileSync(r.file, `${r.majMin} 0\n`);
+      } catch (err) {
+        const code = errCode(err);
+        // The cgroup or the device is gone: so is the throttle.
+        if (code !== 'ENOENT' && code !== 'ENODEV' && code !== 'EINVAL') throw err;
+      }
+      return;
+    }
     case 'sysv-shm': {
       for (const seg of findSegments(r)) {
         const res = spawnSync('ipcrm', ['-m', String(seg)], { encoding: 'utf8' });
@@ -196,6 +229,27 @@ export async function removeResource(r: Resource): Promise<void> {
       return;
     }
   }
+}
+
+/** The backing file of a loop device (/sys/block/loopN/loop/backing_file), undefined when it is not attached. */
+export function loopBacking(device: string): string | undefined {
+  const name = basename(device);
+  try {
+    return readFileSync(`/sys/block/${name}/loop/backing_file`, 'utf8').trim().replace(/ \(deleted\)$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Loop devices attached to `backing` (the backing_file of each /sys/block/loopN). */
+export function loopsBackedBy(backing: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync('/sys/block').filter((n) => /^loop\d+$/.test(n));
+  } catch {
+    return [];
+  }
+  return names.filter((n) => loopBacking(n) === backing).map((n) => `/dev/${n}`);
 }
 
 function isMounted(path: string): boolean {

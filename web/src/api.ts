@@ -78,6 +78,7 @@ const KNOWN_SCHEMAS: Record<AnyDocument['schema'], true> = {
   'oscope.memleak/v1': true,
   'oscope.runlatency/v1': true,
   'oscope.inspect/v1': true,
+  'oscope.io/v1': true,
 };
 
 /**

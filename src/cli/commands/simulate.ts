@@ -55,6 +55,10 @@ function describeResource(r: Resource): string {
       return `mount    ${r.path}`;
     case 'bpf-pin':
       return `bpf pin  ${r.path}`;
+    case 'loop':
+      return `loop     ${r.device ?? '?'} on ${r.backing}`;
+    case 'io-throttle':
+      return `throttle ${r.majMin} in ${r.file}`;
   }
 }
 

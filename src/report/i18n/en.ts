@@ -6,9 +6,10 @@ import { inspect } from './en/inspect.js';
 import { memleak } from './en/memleak.js';
 import { latency } from './en/latency.js';
 import { agent } from './en/agent.js';
+import { io } from './en/io.js';
 
 /** English, the reference catalog. One file per area under ./en/, merged here. */
 export const en: Catalog = {
-  findings: { ...mem.findings, ...filecache.findings, ...inspect.findings, ...memleak.findings, ...latency.findings },
-  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text, ...latency.text, ...agent.text },
+  findings: { ...mem.findings, ...filecache.findings, ...inspect.findings, ...memleak.findings, ...latency.findings, ...io.findings },
+  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text, ...latency.text, ...agent.text, ...io.text },
 };

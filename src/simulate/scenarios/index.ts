@@ -12,6 +12,7 @@ import { runqHog } from './runq-hog.js';
 import { softirqStorm } from './softirq-storm.js';
 import { kernelBusy } from './kernel-busy.js';
 import { irqOff } from './irq-off.js';
+import { ioHang, ioSlow } from './io.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang];
 for (const s of SCENARIOS) registerScenario(s);

@@ -48,6 +48,9 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
       return <MemleakView doc={doc} />;
     case 'oscope.inspect/v1':
       return <InspectView doc={doc} />;
+    case 'oscope.io/v1':
+      // No dedicated view yet (issue 13's console part): the generic sections.
+      return <AutoSections doc={doc} />;
   }
 }
 

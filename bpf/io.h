@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * io: the layout shared by bpf/io.bpf.c and its TypeScript decoder (src/diagnose/io/bpf.ts,
+ * IO_EVENT_LAYOUT and friends). Keep both in step; the asserts pin the sizes.
+ */
+#ifndef OSCOPE_IO_H
+#define OSCOPE_IO_H
+
+#define IO_COMM_LEN 16
+#define IO_HIST_SLOTS 32
+
+enum oio_stage {
+  IO_STAGE_QUEUE = 0,  /* bio queued → request inserted into the scheduler (or issued, without one) */
+  IO_STAGE_SCHED = 1,  /* inserted → issued to the driver */
+  IO_STAGE_DEVICE = 2, /* issued → completed */
+  IO_STAGE_WAKE = 3,   /* completed → the task asleep in iowait for it runs again */
+  IO_NR_STAGES = 4,
+};
+
+/* A request that took longer than slow_ns (queue + sched + device). */
+struct oio_event {
+  __u64 ts_ns;      /* bpf_ktime_get_ns() at completion */
+  __u64 queue_ns;   /* ~0: unknown (the bio was queued before we attached, or split) */
+  __u64 sched_ns;
+  __u64 device_ns;
+  __u64 wake_ns;    /* ~0: the issuer was not asleep waiting for it */
+  __u64 sector;
+  __u64 cgroup_id;  /* the issuer's cgroup id in the hierarchy targ_ssid names */
+  __u32 dev;        /* kernel dev_t: major << 20 | minor */
+  __u32 bytes;
+  __u32 pid;        /* issuing thread */
+  __u32 tgid;
+  __u32 op;         /* cmd_flags & REQ_OP_MASK */
+  __s32 error;
+  char comm[IO_COMM_LEN];
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct oio_event) == 96, "oio_event layout changed: update IO_EVENT_LAYOUT");
+#endif
+
+struct oio_hist_key {
+  __u32 dev;
+  __u32 stage;
+};
+
+struct oio_hist {
+  __u64 slots[IO_HIST_SLOTS]; /* slot i: [2^i, 2^(i+1)) microseconds (slot 0 also < 1 us) */
+  __u64 count;
+  __u64 sum_ns;
+  __u64 max_ns;
+};
+
+/* A request in flight (key: struct request *). */
+struct oio_req {
+  __u64 bio_ns;    /* 0: unknown */
+  __u64 insert_ns; /* 0: not inserted into a scheduler */
+  __u64 issue_ns;  /* 0: not issued yet */
+  __u64 sector;
+  __u64 cgroup_id;
+  __u32 dev;
+  __u32 bytes;
+  __u32 pid;
+  __u32 tgid;
+  __u32 op;
+  __u32 pad;
+  char comm[IO_COMM_LEN];
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct oio_req) == 80, "oio_req layout changed: update IO_REQ_LAYOUT");
+#endif
+
+/* Time a thread spent asleep with in_iowait set (io_schedule), over the run. */
+struct oio_wait {
+  __u64 total_ns;
+  __u64 count;
+  __u64 max_ns;
+  __u64 cgroup_id;
+  __u32 tgid;
+  __s32 max_stack_id; /* kernel stack of the longest sleep */
+  char comm[IO_COMM_LEN];
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct oio_wait) == 56, "oio_wait layout changed: update IO_WAIT_LAYOUT");
+#endif
+
+#endif

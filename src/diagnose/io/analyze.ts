@@ -1,0 +1,401 @@
+/**
+ * `oscope io`, the analysis: pure functions from an IoCapture (collect.ts) to the document's sections
+ * and its RawFindings. No I/O.
+ *
+ * Disk figures follow iostat -x: over the interval Δ of /proc/diskstats,
+ *   iops = Δ(reads + writes + discards + flushes) / t     readBytesPerS = Δsectors_read × 512 / t
+ *   await = Δ(read + write + discard + flush ticks) / Δ(completed requests)
+ *   %util = Δio_ticks / t                                 queueDepth (aqu-sz) = Δtime_in_queue / t
+ */
+import type { RawFinding, Severity } from '../../contract/common.js';
+import type { IoCgroupTraffic, IoDTaskGroup, IoDisk, IoDiskLatency, IoHang, IoProcessTraffic, IoSlowRequest, IoStage, IoStageName, IoWaitTask } from '../../contract/io.js';
+import { IO_STAGES } from '../../contract/io.js';
+import type { DiskStat } from '../../kernel/procfs/diskstats.js';
+import type { BlockDevice } from '../../kernel/sysfs/block.js';
+import type { Thresholds } from '../thresholds.js';
+import type { CapturedProcess, CapturedTrace, IoCapture } from './collect.js';
+
+const r2 = (n: number): number => Math.round(n * 100) / 100;
+const r3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+/** The io.* thresholds. */
+export function ioThresholds(t: Thresholds): Record<string, number> {
+  return Object.fromEntries(Object.entries(t).filter(([k]) => k.startsWith('io.')));
+}
+
+const completed = (d: DiskStat): number => d.reads + d.writes + (d.discards ?? 0) + (d.flushes ?? 0);
+const ticks = (d: DiskStat): number => d.readTicksMs + d.writeTicksMs + (d.discardTicksMs ?? 0) + (d.flushTicksMs ?? 0);
+/** Counters wrap (unsigned long on 32-bit kernels) or reset when a loop device is re-attached: a negative Δ counts as 0. */
+const delta = (a: number, b: number): number => Math.max(0, b - a);
+
+/** iostat -x over the interval, for the whole disks in `devices`. Disks that never did I/O are left out unless named. */
+export function diskRates(before: readonly DiskStat[], after: readonly DiskStat[], devices: readonly BlockDevice[], intervalS: number, only?: string): IoDisk[] {
+  const prev = new Map(before.map((d) => [d.name, d] as const));
+  const dev = new Map(devices.map((d) => [d.name, d] as const));
+  const out: IoDisk[] = [];
+  const t = Math.max(intervalS, 1e-3);
+  for (const a of after) {
+    const info = dev.get(a.name);
+    if (!info) continue;
+    if (only !== undefined && a.name !== only) continue;
+    const b = prev.get(a.name) ?? a;
+    if (only === undefined && completed(a) === 0 && a.inFlight === 0) continue;
+    const ios = delta(completed(b), completed(a));
+    const inflight = info.inflight ? info.inflight.reads + info.inflight.writes : a.inFlight;
+    out.push({
+      name: a.name,
+      majMin: `${a.major}:${a.minor}`,
+      ...(info.model ? { model: info.model } : {}),
+      scheduler: info.scheduler?.active ?? 'none',
+      rotational: info.rotational ?? false,
+      iops: r2(ios / t),
+      readBytesPerS: Math.round((delta(b.sectorsRead, a.sectorsRead) * 512) / t),
+      writeBytesPerS: Math.round((delta(b.sectorsWritten, a.sectorsWritten) * 512) / t),
+      awaitMs: ios > 0 ? r3(delta(ticks(b), ticks(a)) / ios) : 0,
+      utilPct: r2(Math.min(100, (delta(b.ioTicksMs, a.ioTicksMs) / (t * 1000)) * 100)),
+      queueDepth: r2(delta(b.timeInQueueMs, a.timeInQueueMs) / (t * 1000)),
+      inflight,
+    });
+  }
+  return out.sort((x, y) => y.utilPct - x.utilPct || x.name.localeCompare(y.name));
+}
+
+/** A log2-µs histogram's summary; percentiles are the middle of their bucket (±50 %), capped at the max. */
+export function stageOf(slots: readonly number[], sumNs: number, maxNs: number): IoStage {
+  const count = slots.reduce((a, b) => a + b, 0);
+  let last = slots.length - 1;
+  while (last >= 0 && slots[last] === 0) last--;
+  const pct = (p: number): number => {
+    if (count === 0) return 0;
+    const want = Math.ceil(count * p);
+    let acc = 0;
+    for (let i = 0; i < slots.length; i++) {
+      acc += slots[i]!;
+      if (acc >= want) return Math.min(maxNs / 1e6, (2 ** i * 1.5) / 1000);
+    }
+    return maxNs / 1e6;
+  };
+  return { count, p50Ms: r3(pct(0.5)), p99Ms: r3(pct(0.99)), maxMs: r3(maxNs / 1e6), meanMs: count ? r3(sumNs / count / 1e6) : 0, histogram: slots.slice(0, last + 1) };
+}
+
+const EMPTY_STAGE: IoStage = { count: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0, histogram: [] };
+
+export function latencyPerDisk(trace: CapturedTrace | undefined): IoDiskLatency[] {
+  if (!trace) return [];
+  const by = new Map<string, Map<IoStageName, { slots: number[]; sumNs: number; maxNs: number }>>();
+  for (const h of trace.histograms) {
+    if (h.disk === '') continue;
+    let m = by.get(h.disk);
+    if (!m) by.set(h.disk, (m = new Map()));
+    const acc = m.get(h.stage) ?? { slots: [], sumNs: 0, maxNs: 0 };
+    h.slots.forEach((n, i) => (acc.slots[i] = (acc.slots[i] ?? 0) + n));
+    acc.sumNs += h.sumNs;
+    acc.maxNs = Math.max(acc.maxNs, h.maxNs);
+    m.set(h.stage, acc);
+  }
+  const out: IoDiskLatency[] = [];
+  for (const [disk, m] of by) {
+    const stages = Object.fromEntries(
+      IO_STAGES.map((s) => {
+        const a = m.get(s);
+        return [s, a ? stageOf(a.slots.map((x) => x ?? 0), a.sumNs, a.maxNs) : EMPTY_STAGE];
+      }),
+    ) as IoDiskLatency['stages'];
+    let dominant: IoStageName | null = null;
+    for (const s of IO_STAGES) if (stages[s].count > 0 && stages[s].meanMs > 0 && (dominant === null || stages[s].meanMs > stages[dominant].meanMs)) dominant = s;
+    out.push({ disk, stages, dominant });
+  }
+  return out.sort((a, b) => b.stages.device.count - a.stages.device.count || a.disk.localeCompare(b.disk));
+}
+
+export function slowRequests(trace: CapturedTrace | undefined, top: number): IoSlowRequest[] {
+  if (!trace) return [];
+  return trace.slow
+    .map((e) => ({
+      at: e.at,
+      disk: e.disk,
+      op: e.op,
+      sector: e.sector,
+      sizeBytes: e.sizeBytes,
+      totalMs: r3((e.queueMs ?? 0) + e.schedMs + e.deviceMs),
+      queueMs: e.queueMs ?? 0,
+      schedMs: e.schedMs,
+      deviceMs: e.deviceMs,
+      wakeMs: e.wakeMs,
+      pid: e.pid,
+      tid: e.tid,
+      comm: e.comm,
+      cgroup: e.cgroup,
+      ...(e.container ? { container: e.container } : {}),
+      file: null,
+    }))
+    .sort((a, b) => b.totalMs - a.totalMs)
+    .slice(0, top);
+}
+
+/** Per-process deltas; a process born during the interval counts from zero, one that exited is lost. */
+export function processTraffic(before: readonly CapturedProcess[], after: readonly CapturedProcess[]): IoProcessTraffic[] {
+  const prev = new Map(before.map((p) => [p.pid, p] as const));
+  const out: IoProcessTraffic[] = [];
+  for (const a of after) {
+    const b0 = prev.get(a.pid);
+    const b = b0 && b0.comm === a.comm ? b0 : undefined;
+    const readBytes = delta(b?.io.readBytes ?? 0, a.io.readBytes);
+    const wa = a.io.writeBytes - a.io.cancelledWriteBytes;
+    const wb = b ? b.io.writeBytes - b.io.cancelledWriteBytes : 0;
+    const writeBytes = delta(wb, wa);
+    if (readBytes === 0 && writeBytes === 0) continue;
+    out.push({ pid: a.pid, comm: a.comm, readBytes, writeBytes, dirtiedBytes: null, cgroup: a.cgroup, ...(a.container ? { container: a.container } : {}) });
+  }
+  return out.sort((x, y) => y.readBytes + y.writeBytes - (x.readBytes + x.writeBytes) || x.pid - y.pid);
+}
+
+export function cgroupTraffic(procs: readonly IoProcessTraffic[]): IoCgroupTraffic[] {
+  const by = new Map<string, IoCgroupTraffic>();
+  for (const p of procs) {
+    const c = by.get(p.cgroup) ?? { path: p.cgroup, readBytes: 0, writeBytes: 0, ...(p.container ? { container: p.container } : {}) };
+    c.readBytes += p.readBytes;
+    c.writeBytes += p.writeBytes;
+    by.set(p.cgroup, c);
+  }
+  return [...by.values()].sort((x, y) => y.readBytes + y.writeBytes - (x.readBytes + x.writeBytes) || x.path.localeCompare(y.path));
+}
+
+/** Requests older than hangS that the tracer saw issued, and disks with requests in flight and no completion all interval. */
+export function findHangs(c: IoCapture, hangS: number): IoHang[] {
+  const out: IoHang[] = [];
+  for (const r of c.trace?.inflight ?? []) {
+    if (r.ageS < hangS) continue;
+    out.push({ disk: r.disk, kind: 'request', ageS: r2(r.ageS), count: 1, sector: r.sector, op: r.op, pid: r.pid || null, comm: r.comm || null });
+  }
+  const withRequest = new Set(out.map((h) => h.disk));
+  const prev = new Map(c.disksBefore.map((d) => [d.name, d] as const));
+  const whole = new Set(c.devices.map((d) => d.name));
+  if (c.intervalS >= hangS) {
+    for (const a of c.disksAfter) {
+      const b = prev.get(a.name);
+      if (!b || !whole.has(a.name) || withRequest.has(a.name)) continue;
+      if (a.inFlight > 0 && b.inFlight > 0 && completed(a) === completed(b)) {
+        out.push({ disk: a.name, kind: 'disk', ageS: r2(c.intervalS), count: a.inFlight, sector: null, op: null, pid: null, comm: null });
+      }
+    }
+  }
+  return out.sort((x, y) => y.ageS - x.ageS);
+}
+
+export function groupDTasks(c: IoCapture): IoDTaskGroup[] {
+  const by = new Map<string, IoDTaskGroup>();
+  for (const t of c.dTasks) {
+    const k = t.stack.join('\n');
+    const g = by.get(k) ?? { stack: t.stack, tasks: [] };
+    g.tasks.push({ pid: t.pid, tid: t.tid, comm: t.comm });
+    by.set(k, g);
+  }
+  return [...by.values()].sort((a, b) => b.tasks.length - a.tasks.length);
+}
+
+export function iowaitTasks(trace: CapturedTrace | undefined, intervalS: number, top: number): IoWaitTask[] {
+  if (!trace) return [];
+  return trace.waits
+    .map((w) => ({
+      pid: w.pid,
+      tid: w.tid,
+      comm: w.comm,
+      iowaitMs: r2(w.totalMs),
+      iowaitPct: r2(Math.min(100, (w.totalMs / (intervalS * 1000)) * 100)),
+      count: w.count,
+      maxMs: r2(w.maxMs),
+      stack: w.stack,
+      cgroup: w.cgroup,
+    }))
+    .sort((a, b) => b.iowaitMs - a.iowaitMs)
+    .slice(0, top);
+}
+
+/** The first frame that is not the sleeping machinery: where the task waits. */
+export function waitFrame(stack: readonly string[]): string {
+  const skip = /^(__schedule|schedule|io_schedule|bit_wait_io|__wait_on_bit|out_of_line_wait_on_bit|folio_wait_bit|__folio_lock|wait_for_completion|blk_io_schedule|__blk_mq_get_tag|blk_mq_get_tag|rwsem_down|schedule_timeout|io_schedule_timeout|__wait_|wait_on_page_bit|folio_wait|submit_bio_wait|__submit_bio_wait)/;
+  for (const f of stack) if (!skip.test(f)) return f.split('+')[0]!;
+  return stack[0]?.split('+')[0] ?? '-';
+}
+
+export interface IoAnalysis {
+  intervalS: number;
+  thresholds: Record<string, number>;
+  disks: IoDisk[];
+  psi: { someAvg10: number; fullAvg10: number; someMs: number; fullMs: number } | null;
+  latency: { perDisk: IoDiskLatency[]; slow: IoSlowRequest[]; lostEvents: number };
+  traffic: { processes: IoProcessTraffic[]; cgroups: IoCgroupTraffic[]; files: [] };
+  hangs: IoHang[];
+  dTasks: IoDTaskGroup[];
+  iowait: { tasks: IoWaitTask[] };
+  findings: RawFinding[];
+  method: Record<string, string>;
+  coverage: IoCapture['coverage'];
+}
+
+function latencyFindings(perDisk: readonly IoDiskLatency[], slow: readonly IoSlowRequest[], t: Thresholds): RawFinding[] {
+  const out: RawFinding[] = [];
+  for (const d of perDisk) {
+    const s = d.stages;
+    const requests = s.device.count;
+    const meanMs = r3(s.queue.meanMs + s.sched.meanMs + s.device.meanMs);
+    const worst = slow.find((x) => x.disk === d.disk);
+    const who = worst ? { comm: worst.comm, pid: worst.pid } : { comm: '-', pid: 0 };
+    if (requests >= t['io.minRequests'] && meanMs >= t['io.latencyMs']) {
+      const osMs = r3(s.queue.meanMs + s.sched.meanMs);
+      const device = s.device.meanMs >= osMs;
+      const severity: Severity = meanMs >= 5 * t['io.latencyMs'] ? 'critical' : 'warning';
+      const sharePct = meanMs > 0 ? r2(((device ? s.device.meanMs : osMs) / meanMs) * 100) : 0;
+      out.push({
+        id: device ? 'io.latency.device' : 'io.latency.queue',
+        severity,
+        params: {
+          disk: d.disk,
+          requests,
+          meanMs,
+          thresholdMs: t['io.latencyMs'],
+          deviceMs: s.device.meanMs,
+          deviceP50Ms: s.device.p50Ms,
+          deviceP99Ms: s.device.p99Ms,
+          queueMs: s.queue.meanMs,
+          schedMs: s.sched.meanMs,
+          queueP50Ms: s.queue.p50Ms,
+          sharePct,
+          comm: who.comm,
+          pid: who.pid,
+        },
+        evidence: { disk: d.disk, stages: d.stages, slowest: slow.filter((x) => x.disk === d.disk).slice(0, 5) },
+      });
+    }
+    if (s.wake.count >= Math.max(5, Math.ceil(t['io.minRequests'] / 4)) && s.wake.meanMs >= t['io.wakeMs']) {
+      out.push({
+        id: 'io.latency.wake',
+        severity: s.wake.meanMs >= 5 * t['io.wakeMs'] ? 'critical' : 'warning',
+        params: { disk: d.disk, wakeups: s.wake.count, wakeMs: s.wake.meanMs, wakeP99Ms: s.wake.p99Ms, thresholdMs: t['io.wakeMs'], deviceMs: s.device.meanMs },
+        evidence: { disk: d.disk, wake: s.wake },
+      });
+    }
+  }
+  return out;
+}
+
+function trafficFinding(procs: readonly IoProcessTraffic[], cgroups: readonly IoCgroupTraffic[], intervalS: number, t: Thresholds): RawFinding | undefined {
+  const total = procs.reduce((a, p) => a + p.readBytes + p.writeBytes, 0);
+  const perS = total / Math.max(intervalS, 1e-3);
+  if (total === 0 || perS < t['io.dominantMinBytesPerS']) return undefined;
+  const p = procs[0]!;
+  const pShare = ((p.readBytes + p.writeBytes) / total) * 100;
+  const base = { totalBytes: total, totalBytesPerS: Math.round(perS), thresholdPct: t['io.dominantPct'] };
+  if (pShare >= t['io.dominantPct']) {
+    return {
+      id: 'io.traffic.dominant',
+      severity: 'warning',
+      params: { ...base, kind: 'process', who: `${p.comm} [${p.pid}]`, comm: p.comm, pid: p.pid, cgroup: p.cgroup, sharePct: r2(pShare), readBytes: p.readBytes, writeBytes: p.writeBytes },
+      evidence: { top: procs.slice(0, 5) },
+    };
+  }
+  const c = cgroups.find((x) => x.path !== '/');
+  if (c) {
+    const cShare = ((c.readBytes + c.writeBytes) / total) * 100;
+    if (cShare >= t['io.dominantPct']) {
+      return {
+        id: 'io.traffic.dominant',
+        severity: 'warning',
+        params: { ...base, kind: 'cgroup', who: c.path, comm: '-', pid: 0, cgroup: c.path, sharePct: r2(cShare), readBytes: c.readBytes, writeBytes: c.writeBytes },
+        evidence: { top: cgroups.slice(0, 5), processes: procs.filter((x) => x.cgroup === c.path).slice(0, 5) },
+      };
+    }
+  }
+  return undefined;
+}
+
+export function analyzeIo(c: IoCapture, t: Thresholds, top = 20): IoAnalysis {
+  const disks = diskRates(c.disksBefore, c.disksAfter, c.devices, c.intervalS, c.disk);
+  const perDisk = latencyPerDisk(c.trace);
+  const slow = slowRequests(c.trace, top);
+  const processesAll = processTraffic(c.processesBefore, c.processesAfter);
+  const cgroupsAll = cgroupTraffic(processesAll);
+  const hangs = findHangs(c, t['io.hangS']);
+  const dTasks = groupDTasks(c);
+  const waits = iowaitTasks(c.trace, c.intervalS, top);
+  let psi: IoAnalysis['psi'] = null;
+  if (c.psiAfter) {
+    psi = {
+      someAvg10: c.psiAfter.some?.avg10 ?? 0,
+      fullAvg10: c.psiAfter.full?.avg10 ?? 0,
+      someMs: r2(Math.max(0, (c.psiAfter.some?.totalMs ?? 0) - (c.psiBefore?.some?.totalMs ?? 0))),
+      fullMs: r2(Math.max(0, (c.psiAfter.full?.totalMs ?? 0) - (c.psiBefore?.full?.totalMs ?? 0))),
+    };
+  }
+  const findings: RawFinding[] = [];
+  findings.push(...latencyFindings(perDisk, slow, t));
+  const tf = trafficFinding(processesAll, cgroupsAll, c.intervalS, t);
+  if (tf) findings.push(tf);
+  // io.hang: one finding per disk, the oldest request first.
+  const hangDisks = new Map<string, IoHang[]>();
+  for (const h of hangs) hangDisks.set(h.disk, [...(hangDisks.get(h.disk) ?? []), h]);
+  const ioStuck = dTasks.filter((g) => g.stack.some((f) => /io_schedule|blk_|bio_|folio_wait|wait_on_page/.test(f)));
+  for (const [disk, hs] of hangDisks) {
+    const h = hs[0]!;
+    const g = ioStuck[0];
+    findings.push({
+      id: 'io.hang',
+      severity: 'critical',
+      params: {
+        disk,
+        ageS: h.ageS,
+        requests: hs.reduce((a, x) => a + x.count, 0),
+        thresholdS: t['io.hangS'],
+        sector: h.sector ?? 0,
+        comm: h.comm ?? '-',
+        pid: h.pid ?? 0,
+        dTasks: ioStuck.reduce((a, x) => a + x.tasks.length, 0),
+        frame: g ? waitFrame(g.stack) : '-',
+      },
+      evidence: { hangs: hs, dTasks: ioStuck.slice(0, 5) },
+    });
+  }
+  for (const d of disks) {
+    if (d.utilPct >= t['io.utilPct'] && d.iops > 0) {
+      findings.push({
+        id: 'io.util.saturated',
+        severity: 'warning',
+        params: { disk: d.name, utilPct: d.utilPct, thresholdPct: t['io.utilPct'], queueDepth: d.queueDepth, awaitMs: d.awaitMs, iops: d.iops, readBytesPerS: d.readBytesPerS, writeBytesPerS: d.writeBytesPerS, rotational: d.rotational ? 'rotational' : 'solid-state' },
+        evidence: { disk: d },
+      });
+    }
+  }
+  const w = waits[0];
+  if ((w && w.iowaitPct >= t['io.iowaitPct']) || (psi && psi.someAvg10 >= t['io.iowaitPct'])) {
+    findings.push({
+      id: 'io.iowait.high',
+      severity: psi && psi.fullAvg10 >= t['io.iowaitPct'] ? 'critical' : 'warning',
+      params: {
+        comm: w?.comm ?? '-',
+        pid: w?.pid ?? 0,
+        iowaitPct: w?.iowaitPct ?? 0,
+        iowaitMs: w?.iowaitMs ?? 0,
+        psiSomePct: psi?.someAvg10 ?? 0,
+        psiFullPct: psi?.fullAvg10 ?? 0,
+        thresholdPct: t['io.iowaitPct'],
+        frame: w ? waitFrame(w.stack) : '-',
+      },
+      evidence: { tasks: waits.slice(0, 5), psi },
+    });
+  }
+  return {
+    intervalS: r2(c.intervalS),
+    thresholds: ioThresholds(t),
+    disks,
+    psi,
+    latency: { perDisk, slow, lostEvents: c.trace?.lostEvents ?? 0 },
+    traffic: { processes: processesAll.slice(0, top), cgroups: cgroupsAll.slice(0, top), files: [] },
+    hangs,
+    dTasks,
+    iowait: { tasks: waits },
+    findings,
+    method: c.method,
+    coverage: c.coverage,
+  };
+}
