@@ -29,6 +29,8 @@ export interface ConsoleOptions {
   /** Register this host and run an agent for it. */
   localAgent?: { listen?: string; intervalS?: number };
   sweepMs?: number;
+  /** Serve https with this certificate and key (PEM files); cookies are then Secure. */
+  tls?: { certFile: string; keyFile: string };
   log?: (line: string) => void;
 }
 

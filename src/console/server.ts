@@ -52,9 +52,11 @@ export interface LoginLimits {
   perUser: number;
   perIp: number;
   windowMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
 }
 
-export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perUser: 5, perIp: 20, windowMs: 15 * 60_000 };
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perUser: 5, perIp: 20, windowMs: 15 * 60_000, backoffBaseMs: 1000, backoffMaxMs: 15 * 60_000 };
 
 export const SESSION_COOKIE = 'oscope_session';
 
