@@ -127,7 +127,10 @@ export const AlertEventSchema = z
 export type AlertEvent = z.infer<typeof AlertEventSchema>;
 export const AlertsBody = z.object({ events: z.array(AlertEventSchema).min(1).max(1000) }).strict();
 
-export const ProgressBody = z.object({ step: z.string().max(200), done: z.number().min(0), total: z.number().min(0) }).strict();
+export const ProgressBody = z
+  .object({ step: z.string().max(200), done: z.number().min(0), total: z.number().min(0) })
+  .strict()
+  .refine((p) => p.done <= p.total, { message: 'done must not be more than total', path: ['done'] });
 export type Progress = z.infer<typeof ProgressBody>;
 
 /** A diagnosis document: a `schema` name and anything else (each schema's own contract is in src/contract/<area>.ts). */
