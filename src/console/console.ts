@@ -5,7 +5,7 @@
  * process with a fresh token (the agent exits when the console dies, even by SIGKILL).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,8 @@ export interface ConsoleOptions {
   /** Register this host and run an agent for it. */
   localAgent?: { listen?: string; intervalS?: number };
   sweepMs?: number;
+  /** Serve https with this certificate and key (PEM files); cookies are then Secure. */
+  tls?: { certFile: string; keyFile: string };
   log?: (line: string) => void;
 }
 
@@ -43,6 +45,7 @@ export interface RunningConsole {
   close(): Promise<void>;
 }
 
+const ADMIN_NAME = 'admin';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DEFAULT_WEB_DIR = join(REPO, 'web', 'dist');
 const BIN = join(REPO, 'bin', 'oscope');
@@ -57,16 +60,35 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
   const store = await openStore(opts.db);
   const registry = defaultRegistry();
   const passwordFile = passwordFileFor(opts.db, opts.stateDir);
-  const adminPassword = await ensureAdmin(store);
+  const adminPassword = await ensureAdmin(store, ADMIN_NAME);
   if (adminPassword !== undefined) {
     writeFileSync(passwordFile, `${adminPassword}\n`, { mode: 0o600 });
     chmodSync(passwordFile, 0o600);
   }
-  const app = await buildServer({ store, registry, timings: opts.timings, webDir: opts.webDir ?? DEFAULT_WEB_DIR });
+  let https: { cert: Buffer; key: Buffer } | undefined;
+  try {
+    https = opts.tls ? { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) } : undefined;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  // The first password is for the first login only: the file goes once that admin has logged in.
+  const onAdminLogin = (u: { username: string }): void => {
+    if (u.username.toLowerCase() !== ADMIN_NAME) return;
+    try {
+      if (existsSync(passwordFile)) {
+        unlinkSync(passwordFile);
+        log(`removed ${passwordFile}: "${u.username}" has logged in (change the password under Account)`);
+      }
+    } catch (err) {
+      log(`could not remove ${passwordFile}: ${(err as Error).message}`);
+    }
+  };
+  const app = await buildServer({ store, registry, timings: opts.timings, webDir: opts.webDir ?? DEFAULT_WEB_DIR, https, onAdminLogin });
   await app.listen({ host: opts.host, port: opts.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  const url = `${https ? 'https' : 'http'}://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
 
   const timers: NodeJS.Timeout[] = [];
   const sweep = (): void => {
@@ -105,7 +127,9 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     if (opts.localAgent.listen) args.push('--listen', opts.localAgent.listen);
     if (opts.localAgent.intervalS) args.push('--interval', `${opts.localAgent.intervalS}s`);
     // The token goes through the environment, not argv (which every user can read in ps).
-    agent = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, OSCOPE_AGENT_TOKEN: tok.token } });
+    // Behind our own certificate (often self-signed) the local agent trusts that certificate too.
+    const ca = opts.tls ? { NODE_EXTRA_CA_CERTS: resolve(opts.tls.certFile) } : {};
+    agent = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...ca, OSCOPE_AGENT_TOKEN: tok.token } });
     agent.on('exit', (code, signal) => log(`local agent exited (${signal ?? code})`));
   }
 

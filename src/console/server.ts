@@ -37,24 +37,32 @@ import {
   SamplesBody,
   SamplesQuery,
 } from './protocol.js';
-import { type AlertRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow } from './store/index.js';
-import type { HelloReply, NodeSampleData } from '../contract/agent-wire.js';
+import { type AlertRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow, userPairKey } from './store/index.js';
+import { type HelloReply, type NodeSampleData, WIRE_LIMITS } from '../contract/agent-wire.js';
 import type { Alert, ApiReplies, DiagnosisInfo, Node, NodeInfo, NodeSample, Task, User } from '../contract/console.js';
 import type { StoredDocument } from '../contract/index.js';
 
 /**
- * Login throttling: failed logins are counted per user name and per client address in a fixed window
- * (in the store, so every console sharing a database counts together). Past a limit, logins for that
- * name or from that address answer 429 with Retry-After until the window ends, even with the right
- * password. A successful login clears the name's count (not the address's).
+ * Login throttling. Every attempt is counted before the password is checked, in one atomic statement of
+ * the store (so a parallel burst cannot slip past the check, and every console sharing a PostgreSQL
+ * database counts together), under two keys:
+ * - the (user name, client address) pair: `perUser` attempts at once, then a wait of `backoffBaseMs`
+ *   that doubles with each further attempt up to `backoffMaxMs`. Only the guessing address waits; the
+ *   owner of the name logs in from elsewhere. A success clears the pair.
+ * - the client address, over every name: `perIp` attempts, then the same backoff. A success gives its
+ *   attempt back, so logging in often is never throttled.
+ * A streak with no attempt for `windowMs` starts over. A refused attempt answers 429 with Retry-After and
+ * counts nothing. `oscope console user unlock NAME` ends a name's throttles.
  */
 export interface LoginLimits {
   perUser: number;
   perIp: number;
   windowMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
 }
 
-export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perUser: 5, perIp: 20, windowMs: 15 * 60_000 };
+export const DEFAULT_LOGIN_LIMITS: LoginLimits = { perUser: 5, perIp: 20, windowMs: 15 * 60_000, backoffBaseMs: 1000, backoffMaxMs: 15 * 60_000 };
 
 export const SESSION_COOKIE = 'oscope_session';
 
@@ -82,11 +90,15 @@ export interface ServerOptions {
   timings?: Partial<ConsoleTimings>;
   /** Directory of the built web UI (served when it has index.html). */
   webDir?: string;
-  /** Secure cookies (behind TLS). Default false: the console listens on localhost by default. */
+  /** Secure cookies and HSTS (behind a TLS proxy). Default false: the console listens on localhost by default. */
   secureCookies?: boolean;
+  /** Serve https (Secure cookies and HSTS follow). */
+  https?: { cert: string | Buffer; key: string | Buffer };
   logger?: boolean;
   now?: () => number;
   loginLimits?: Partial<LoginLimits>;
+  /** Called after an admin logged in (the console removes the first-start password file then). */
+  onAdminLogin?: (user: UserRow) => void;
 }
 
 type Principal = { kind: 'user'; user: UserRow; sessionHash: string } | { kind: 'agent'; node: NodeRow };
@@ -158,6 +170,114 @@ function userJson(u: UserRow): User {
   return { id: u.id, username: u.username, role: u.role, createdAt: iso(u.createdAt)! };
 }
 
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const isBearer = (req: FastifyRequest): boolean => typeof req.headers.authorization === 'string' && req.headers.authorization.startsWith('Bearer ');
+
+/** True when a browser says the request comes from another site (or an opaque origin). */
+function crossSite(req: FastifyRequest): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return true;
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string') return false;
+  try {
+    const o = new URL(origin);
+    const self = new URL(`${req.protocol}://${req.headers.host ?? ''}`);
+    return o.host !== self.host || o.protocol !== self.protocol;
+  } catch {
+    return true; // "null" (a sandboxed page, a file) or garbage
+  }
+}
+
+/** How deep a parsed JSON value nests (iterative: a deep value must not overflow the stack here either). */
+export function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > WIRE_LIMITS.maxJsonDepth) return max;
+    for (const c of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) if (c !== null && typeof c === 'object') stack.push([c, d + 1]);
+  }
+  return max;
+}
+
+const numOr = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const numOrNull = (v: unknown): number | null | undefined => (v === null ? null : numOr(v));
+const numberMap = (v: unknown, max: number): Record<string, number> | undefined => {
+  if (!isRecord(v)) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, x] of Object.entries(v).slice(0, max)) if (typeof x === 'number' && k.length <= 64) out[k.slice(0, 64)] = x;
+  return out;
+};
+const TOP_CGROUPS = 20;
+
+/**
+ * What a node reply embeds of its newest sample: the fields of the sample contract (NodeSampleData),
+ * each checked and bounded (maps and histograms cut, the top 20 cgroups by usage, paths cut at 512
+ * characters), never anything else the agent sent. The full samples are behind /samples.
+ */
+export function latestSummary(raw: Record<string, unknown>): NodeSampleData {
+  const out: NodeSampleData = {};
+  const d = sampleData(raw);
+  out.memTotalBytes = numOr(d.memTotalBytes);
+  out.memAvailableBytes = numOr(d.memAvailableBytes);
+  out.memFreeBytes = numOr(d.memFreeBytes);
+  out.components = numberMap(d.components, 32);
+  out.zombieCgroups = numOrNull(d.zombieCgroups);
+  out.zombieBytes = numOrNull(d.zombieBytes);
+  out.psiMemorySomeAvg10 = numOrNull(d.psiMemorySomeAvg10);
+  out.psiMemoryFullAvg10 = numOrNull(d.psiMemoryFullAvg10);
+  const rq: unknown = d.runqueueLatency;
+  if (rq === null) out.runqueueLatency = null;
+  else if (isRecord(rq)) {
+    const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v.slice(0, 64) : []);
+    out.runqueueLatency = {
+      leMs: arr(rq.leMs).map((x) => (typeof x === 'number' ? x : null)),
+      counts: arr(rq.counts).map((x) => numOr(x) ?? 0),
+      count: numOr(rq.count) ?? 0,
+      p50Ms: numOrNull(rq.p50Ms) ?? null,
+      p99Ms: numOrNull(rq.p99Ms) ?? null,
+      maxMs: numOrNull(rq.maxMs) ?? null,
+    };
+  }
+  const la: unknown = d.logAnomalies;
+  if (la === null) out.logAnomalies = null;
+  else if (isRecord(la)) out.logAnomalies = { total: numOr(la.total) ?? 0, byRule: numberMap(la.byRule, 64) ?? {} };
+  const cg: unknown = d.cgroups;
+  if (Array.isArray(cg)) {
+    out.cgroups = cg
+      .filter(isRecord)
+      .map((c) => ({
+        path: String(c.path ?? '').slice(0, 512),
+        container: typeof c.container === 'string' ? c.container.slice(0, 256) : null,
+        usageBytes: numOr(c.usageBytes) ?? 0,
+        workingsetBytes: numOr(c.workingsetBytes) ?? 0,
+        limitBytes: numOrNull(c.limitBytes) ?? null,
+      }))
+      .sort((a, b) => b.usageBytes - a.usageBytes)
+      .slice(0, TOP_CGROUPS);
+  }
+  for (const k of Object.keys(out) as (keyof NodeSampleData)[]) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+/** Characters of a value as JSON (the store keeps it as text): what the per-kind limits measure. */
+const jsonSize = (v: unknown): number => JSON.stringify(v)?.length ?? 0;
+
 const PLACEHOLDER = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>oscope console</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#222}code{background:#f2f2f2;padding:0 .3em}</style>
@@ -175,8 +295,34 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const staticOn = webDir !== undefined && existsSync(webDir);
   const t: ConsoleTimings = { ...DEFAULT_TIMINGS, ...opts.timings };
   const now = opts.now ?? Date.now;
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 64 * 1024 * 1024, trustProxy: false });
+  // The default body limit is the anonymous one: a route that takes more says so (people, agents).
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: WIRE_LIMITS.anonymousBodyBytes, trustProxy: false, ...(opts.https ? { https: opts.https } : {}) });
   await app.register(fastifyCookie);
+
+  // fastify's own JSON parser (prototype poisoning refused), then a depth check: deeply nested JSON would
+  // overflow the stack later (zod, JSON.stringify) and answer 500.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    void jsonParser(req, String(body), (e: Error | null, value?: unknown) => {
+      if (e) return done(e, undefined);
+      if (jsonDepth(value) > WIRE_LIMITS.maxJsonDepth) return done(new HttpError(400, `invalid body: JSON nested deeper than ${WIRE_LIMITS.maxJsonDepth} levels`), undefined);
+      return done(null, value);
+    });
+  });
+
+  // Security headers on every reply (the UI, the API, errors). The CSP fits the built UI (web/dist):
+  // scripts and styles from its own files only, inline style attributes (charts), data: images (the icon).
+  const secure = opts.secureCookies === true || opts.https !== undefined;
+  app.addHook('onSend', async (_req, reply, payload) => {
+    void reply.header('content-security-policy', CSP);
+    void reply.header('x-frame-options', 'DENY');
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    void reply.header('cross-origin-opener-policy', 'same-origin');
+    if (secure) void reply.header('strict-transport-security', 'max-age=31536000');
+    return payload;
+  });
 
   /**
    * When each node's agent was last heard from: kept in memory and written for all nodes at once every
@@ -231,6 +377,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   };
 
   app.addHook('onRequest', async (req, reply) => {
+    // CSRF: a browser sends a cookie with a cross-site request too (SameSite aside), so a state change
+    // that is not an agent's (bearer token) must come from this console's own pages. Browsers say where
+    // a request comes from (Sec-Fetch-Site, Origin); a client that says nothing is not a browser.
+    if (!SAFE_METHODS.has(req.method) && !isBearer(req) && crossSite(req)) {
+      await reply.code(403).send({ error: 'cross-site request refused: state changes come only from the console\'s own pages (Origin / Sec-Fetch-Site)' });
+      return reply;
+    }
     // The route's own declaration decides first; any other path that looks like the API needs credentials too.
     const need = req.routeOptions.config?.auth;
     if (!need && !isApiPath(req.url)) return;
@@ -291,61 +444,55 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       lastSeenAt: iso(lastSeen),
       online: lastSeen !== null && lastSeen > now() - t.onlineWindowMs,
       info: n.info as NodeInfo,
-      latest: latest ? { ...sampleData(latest.data), ts: iso(latest.ts)! } : null,
+      latest: latest ? { ...latestSummary(latest.data), ts: iso(latest.ts)! } : null,
     };
   };
 
   // --- unauthenticated ---
 
+  /** Unauthenticated: a few KiB at most (also the default of every route not declared here). */
+  const ANON = { bodyLimit: WIRE_LIMITS.anonymousBodyBytes };
+
   app.get<Reply<'GET /healthz'>>('/healthz', async () => ({ ok: true, version: VERSION, store: store.kind }));
 
   const limits: LoginLimits = { ...DEFAULT_LOGIN_LIMITS, ...opts.loginLimits };
-  /** 429 when the name or the address is past its limit in the current window. */
-  const checkThrottle = async (keys: { key: string; limit: number; what: string }[]): Promise<void> => {
-    const n = now();
-    for (const k of keys) {
-      const th = await store.getLoginThrottle(k.key);
-      if (!th || th.windowStart <= n - limits.windowMs || th.failures < k.limit) continue;
-      const retryAfterS = Math.max(1, Math.ceil((th.windowStart + limits.windowMs - n) / 1000));
-      throw new HttpError(429, `too many failed logins ${k.what}; try again in ${retryAfterS} s`, { retryAfterS });
-    }
+  const policy = (free: number) => ({ free, windowMs: limits.windowMs, backoffBaseMs: limits.backoffBaseMs, backoffMaxMs: limits.backoffMaxMs });
+  const throttled = (reply: FastifyReply, blockedUntil: number, what: string): HttpError => {
+    const retryAfterS = Math.max(1, Math.ceil((blockedUntil - now()) / 1000));
+    void reply.header('retry-after', String(retryAfterS));
+    return new HttpError(429, `too many failed logins ${what}; try again in ${retryAfterS} s`, { retryAfterS });
   };
 
-  app.post<Reply<'POST /auth/login'>>('/auth/login', async (req, reply) => {
+  app.post<Reply<'POST /auth/login'>>('/auth/login', ANON, async (req, reply) => {
     const body = parse(LoginBody, req.body, 'login');
-    const userKey = `user:${body.username.toLowerCase()}`;
     const ipKey = `ip:${req.ip}`;
-    try {
-      await checkThrottle([
-        { key: ipKey, limit: limits.perIp, what: 'from this address' },
-        { key: userKey, limit: limits.perUser, what: 'for this user name' },
-      ]);
-    } catch (err) {
-      if (err instanceof HttpError && err.statusCode === 429) void reply.header('retry-after', String(err.extra.retryAfterS));
-      throw err;
+    const pairKey = userPairKey(body.username, req.ip);
+    const ip = await store.takeLoginAttempt(ipKey, now(), policy(limits.perIp));
+    if (!ip.allowed) throw throttled(reply, ip.blockedUntil, 'from this address');
+    const pair = await store.takeLoginAttempt(pairKey, now(), policy(limits.perUser));
+    if (!pair.allowed) {
+      await store.refundLoginAttempt(ipKey); // nothing was checked
+      throw throttled(reply, pair.blockedUntil, 'for this user name from this address');
     }
     const u = await store.getUserByName(body.username);
-    if (!(await verifyPassword(body.password, u?.passwordHash)) || !u) {
-      const n = now();
-      await store.recordLoginFailure(ipKey, n, n - limits.windowMs);
-      await store.recordLoginFailure(userKey, n, n - limits.windowMs);
-      throw new HttpError(401, 'wrong user name or password');
-    }
-    await store.clearLoginThrottle(userKey);
+    if (!(await verifyPassword(body.password, u?.passwordHash)) || !u) throw new HttpError(401, 'wrong user name or password');
+    await store.clearLoginThrottle(pairKey);
+    await store.refundLoginAttempt(ipKey);
+    if (u.role === 'admin') opts.onAdminLogin?.(u);
     const sid = newSecret();
     const n = now();
     await store.createSession(sha256(sid), u.id, n, n + t.sessionTtlMs);
     void reply.setCookie(SESSION_COOKIE, sid, {
       httpOnly: true,
       sameSite: 'strict',
-      secure: opts.secureCookies === true,
+      secure,
       path: '/',
       maxAge: Math.floor(t.sessionTtlMs / 1000),
     });
     return { user: { id: u.id, username: u.username, role: u.role } };
   });
 
-  app.post<Reply<'POST /auth/logout'>>('/auth/logout', async (req, reply) => {
+  app.post<Reply<'POST /auth/logout'>>('/auth/logout', ANON, async (req, reply) => {
     const sid = req.cookies[SESSION_COOKIE];
     if (typeof sid === 'string') await store.deleteSession(sha256(sid));
     void reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -354,9 +501,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // --- people ---
 
-  const U = { config: { auth: 'user' as const } };
+  const U = { config: { auth: 'user' as const }, bodyLimit: WIRE_LIMITS.peopleBodyBytes };
   /** Changes something: admins only. */
-  const ADMIN = { config: { auth: 'user' as const, admin: true } };
+  const ADMIN = { config: { auth: 'user' as const, admin: true }, bodyLimit: WIRE_LIMITS.peopleBodyBytes };
 
   app.get<Reply<'GET /api/me'>>('/api/me', U, async (req) => {
     const u = user(req);
@@ -442,8 +589,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const until = q.until ? Date.parse(q.until) : now();
     const since = q.since ? Date.parse(q.since) : until - 3600_000;
     if (since > until) throw new HttpError(400, 'invalid query: since is after until');
-    const rows = await store.listSamples(node.id, since, until, q.limit);
-    return { samples: rows.map((r): NodeSample => ({ ts: new Date(r.ts).toISOString(), data: sampleData(r.data) })) };
+    const { rows, truncated } = await store.listSamplesBounded(node.id, since, until, q.limit, WIRE_LIMITS.samplesReplyBytes, WIRE_LIMITS.sampleDataBytes);
+    const samples = rows.map((r): NodeSample => ({ ts: new Date(r.ts).toISOString(), data: sampleData(r.data) }));
+    return truncated ? { samples, truncated } : { samples };
   });
 
   app.post<Reply<'POST /api/nodes/:id/tasks'>>('/api/nodes/:id/tasks', ADMIN, async (req, reply) => {
@@ -511,7 +659,30 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   // --- agents (each acts on its own node only) ---
 
-  const A = { config: { auth: 'agent' as const } };
+  const A = { config: { auth: 'agent' as const }, bodyLimit: WIRE_LIMITS.agentBodyBytes };
+  /** Agent routes that carry data, each with its own limit (src/contract/agent-wire.ts WIRE_LIMITS). */
+  const A_SAMPLES = { ...A, bodyLimit: WIRE_LIMITS.samplesBodyBytes };
+  const A_ALERTS = { ...A, bodyLimit: WIRE_LIMITS.alertsBodyBytes };
+  const A_REPORT = { ...A, bodyLimit: WIRE_LIMITS.reportBytes + 64 * 1024 };
+  const tooLarge = (what: string, size: number, limit: number): HttpError =>
+    new HttpError(413, `${what} is ${size} bytes of JSON, larger than the console accepts (${limit}); nothing was stored`, { limitBytes: limit });
+  const notFuture = (ts: number, what: string): void => {
+    if (ts > now() + WIRE_LIMITS.maxClockSkewMs) {
+      throw new HttpError(400, `invalid ${what}: its time ${new Date(ts).toISOString()} is in the future (more than ${WIRE_LIMITS.maxClockSkewMs / 60_000} min ahead of the console's clock; check the agent's clock)`);
+    }
+  };
+  /** A report's schema must be its diagnosis's (any version of it: a newer agent may send v2). */
+  const checkSchema = (diagnosis: string, schema: string): void => {
+    const want = registry.get(diagnosis)?.schema;
+    if (want === undefined) return;
+    const family = (x: string): string => x.replace(/\/[^/]*$/, '');
+    if (family(schema) !== family(want)) throw new HttpError(400, `invalid result: a report of schema ${schema} is not one of diagnosis ${diagnosis} (${want})`);
+  };
+  const checkReport = (diagnosis: string, report: { schema: string }): void => {
+    const size = jsonSize(report);
+    if (size > WIRE_LIMITS.reportBytes) throw tooLarge('the report', size, WIRE_LIMITS.reportBytes);
+    checkSchema(diagnosis, report.schema);
+  };
 
   app.post<{ Reply: HelloReply }>('/api/agent/hello', A, async (req) => {
     const node = agent(req);
@@ -520,9 +691,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { nodeId: node.id, name: node.name, serverTime: new Date(now()).toISOString(), diagnoses: registry.names() };
   });
 
-  app.post<{ Reply: { stored: number } }>('/api/agent/samples', A, async (req) => {
+  app.post<{ Reply: { stored: number } }>('/api/agent/samples', A_SAMPLES, async (req) => {
     const node = agent(req);
     const body = parse(SamplesBody, req.body, 'samples');
+    for (const [i, s] of body.samples.entries()) {
+      const size = jsonSize(s.data);
+      if (size > WIRE_LIMITS.sampleDataBytes) throw tooLarge(`sample ${i} (${s.ts})`, size, WIRE_LIMITS.sampleDataBytes);
+      notFuture(Date.parse(s.ts), `sample ${i}`);
+    }
     const stored = await store.addSamples(
       node.id,
       body.samples.map((s) => ({ ts: Date.parse(s.ts), data: s.data })),
@@ -530,9 +706,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { stored };
   });
 
-  app.post<{ Reply: { stored: number } }>('/api/agent/alerts', A, async (req) => {
+  app.post<{ Reply: { stored: number } }>('/api/agent/alerts', A_ALERTS, async (req) => {
     const node = agent(req);
     const body = parse(AlertsBody, req.body, 'alerts');
+    for (const e of body.events) {
+      const size = jsonSize(e.data);
+      if (size > WIRE_LIMITS.alertDataBytes) throw tooLarge(`the data of alert ${e.id}`, size, WIRE_LIMITS.alertDataBytes);
+      notFuture(Date.parse(e.ts), `alert ${e.id}`);
+    }
     const stored = await store.addAlerts(body.events.map((e) => ({ ...e, messages: e.messages ?? null, nodeId: node.id, ts: Date.parse(e.ts) })));
     return { stored };
   });
@@ -565,10 +746,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { ok: true };
   });
 
-  app.post<{ Reply: { task: Task } }>('/api/agent/tasks/:id/result', A, async (req) => {
+  app.post<{ Reply: { task: Task } }>('/api/agent/tasks/:id/result', A_REPORT, async (req) => {
     const node = agent(req);
     const task = await ownTask(req, node);
     const body = parse(ResultBody, req.body, 'result');
+    if (body.status === 'done') checkReport(task.diagnosis, body.report);
     const fin = body.status === 'done' ? { status: 'done' as const, report: { schema: body.report.schema, document: body.report } } : { status: 'failed' as const, error: body.error };
     const r = await store.finishTask(task.id, node.id, fin, now());
     if (!r) throw new HttpError(404, `no task ${task.id} for this node`);
@@ -578,11 +760,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { task: taskJson(r.task) };
   });
 
-  app.post<{ Reply: { task: Task } }>('/api/agent/reports', A, async (req, reply) => {
+  app.post<{ Reply: { task: Task } }>('/api/agent/reports', A_REPORT, async (req, reply) => {
     const node = agent(req);
     const body = parse(AgentReportBody, req.body, 'report');
     const v = registry.validate(body.diagnosis, body.params);
     if (!v.ok) throw new HttpError(400, v.reason);
+    if (body.result.status === 'done') checkReport(body.diagnosis, body.result.report);
     // A re-sent report (its acknowledgement was lost) is the same task: answer with it, store nothing.
     const same = async (): Promise<TaskRow | undefined> => {
       if (body.id === undefined) return undefined;

@@ -7,6 +7,39 @@ import { z } from 'zod';
 import { SeveritySchema } from './common.js';
 
 export const isoTime = z.string().datetime({ offset: true });
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * What the console accepts, per kind, in bytes of JSON (src/console/API.md "Limits"): past a limit the
+ * request answers 413 and nothing of it is stored. The one place these numbers live; agents may read
+ * them to size their batches.
+ */
+export const WIRE_LIMITS = {
+  /** One sample's `data` (a real one is a few KiB: the numbers and the top 20 cgroups). */
+  sampleDataBytes: 64 * KiB,
+  /** One `POST /api/agent/samples` body (agents send up to 500 samples a request). */
+  samplesBodyBytes: 16 * MiB,
+  /** One alert event's `data`. */
+  alertDataBytes: 16 * KiB,
+  /** One `POST /api/agent/alerts` body (up to 1000 events). */
+  alertsBodyBytes: 4 * MiB,
+  /** One diagnosis report document (a result or an agent's own report). */
+  reportBytes: 16 * MiB,
+  /** Any other agent body (hello, claim, progress). */
+  agentBodyBytes: 64 * KiB,
+  /** Any body of the people API (users, nodes, tasks, passwords). */
+  peopleBodyBytes: 64 * KiB,
+  /** A body sent without credentials (login, logout, anything outside the API). */
+  anonymousBodyBytes: 4 * KiB,
+  /** The samples of one `GET /api/nodes/:id/samples` reply; past it the oldest are left out (`truncated`). */
+  samplesReplyBytes: 8 * MiB,
+  /** JSON nested deeper than this answers 400. */
+  maxJsonDepth: 64,
+  /** A sample or alert time further ahead of the console's clock than this answers 400. */
+  maxClockSkewMs: 5 * 60_000,
+} as const;
 export const uuid = z.string().uuid();
 /** A bounded JSON object (the store keeps it as text). */
 export const jsonObject = z.record(z.unknown());
@@ -94,7 +127,10 @@ export const AlertEventSchema = z
 export type AlertEvent = z.infer<typeof AlertEventSchema>;
 export const AlertsBody = z.object({ events: z.array(AlertEventSchema).min(1).max(1000) }).strict();
 
-export const ProgressBody = z.object({ step: z.string().max(200), done: z.number().min(0), total: z.number().min(0) }).strict();
+export const ProgressBody = z
+  .object({ step: z.string().max(200), done: z.number().min(0), total: z.number().min(0) })
+  .strict()
+  .refine((p) => p.done <= p.total, { message: 'done must not be more than total', path: ['done'] });
 export type Progress = z.infer<typeof ProgressBody>;
 
 /** A diagnosis document: a `schema` name and anything else (each schema's own contract is in src/contract/<area>.ts). */

@@ -164,7 +164,8 @@ export interface ApiReplies {
   'POST /api/nodes': { node: Node; token: string };
   'GET /api/nodes/:id': Node;
   'POST /api/nodes/:id/token': { token: string };
-  'GET /api/nodes/:id/samples': { samples: NodeSample[] };
+  /** `truncated`: the reply reached its size bound (src/contract/agent-wire.ts WIRE_LIMITS.samplesReplyBytes); the oldest of the range were left out. */
+  'GET /api/nodes/:id/samples': { samples: NodeSample[]; truncated?: true };
   'POST /api/nodes/:id/tasks': { task: Task };
   'GET /api/tasks': { tasks: Task[] };
   'GET /api/tasks/:id': { task: Task };

@@ -20,8 +20,8 @@ export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<
     });
   return [
     run('migrations are idempotent', async (s) => {
-      assert.equal(await s.migrate(), 3);
-      assert.equal(await s.migrate(), 3);
+      assert.equal(await s.migrate(), 4);
+      assert.equal(await s.migrate(), 4);
     }),
     run('users and sessions', async (s) => {
       assert.equal(await s.countUsers(), 0);

@@ -5,6 +5,7 @@ import { SqliteDriver } from './sqlite.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
+export { delayAfter, userPairKey } from './sql.js';
 
 export function isPostgresUrl(db: string): boolean {
   return /^postgres(ql)?:\/\//.test(db);

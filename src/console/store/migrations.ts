@@ -3,12 +3,27 @@
  * `oscope_schema_migrations`. The SQL is written once for both engines; the few differences are spelled
  * out per dialect. Never edit a released migration: add the next one.
  */
+import type { SqlExec } from './sql.js';
+
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Migration {
   version: number;
   name: string;
+  /** Runs first, in the migration's transaction: throws (with a sentence for the operator) when the data cannot take the change. */
+  check?: (q: SqlExec) => Promise<void>;
   sql: (d: Dialect) => string[];
+}
+
+/** Migration 4 refuses to run over user names that differ only in case, naming them: which account wins is the operator's call. */
+async function noCaseOnlyUserNames(q: SqlExec): Promise<void> {
+  const rows = await q.all(`SELECT username FROM users WHERE lower(username) IN (SELECT lower(username) FROM users GROUP BY lower(username) HAVING COUNT(*) > 1) ORDER BY lower(username), created_at`);
+  if (rows.length === 0) return;
+  const names = rows.map((r) => `"${String(r.username)}"`).join(', ');
+  throw new Error(
+    `the console database has user names that differ only in case (${names}); user names are now unique without regard to case. ` +
+      `Remove or rename all but one of each (for example with sqlite3 or psql: DELETE FROM users WHERE username = '...'), then start the console again.`,
+  );
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -99,6 +114,21 @@ export const MIGRATIONS: Migration[] = [
          throttle_key TEXT PRIMARY KEY,
          failures INTEGER NOT NULL,
          window_start BIGINT NOT NULL)`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'case-insensitive user names, login backoff',
+    check: noCaseOnlyUserNames,
+    sql: () => [
+      // `ADMIN` and `admin` are one account (and one throttle key).
+      `CREATE UNIQUE INDEX users_username_ci ON users (lower(username))`,
+      // Attempts are counted before the password is checked (see SqlStore.takeLoginAttempt): the streak's
+      // last attempt, when the next is allowed, and the current backoff step.
+      `ALTER TABLE login_throttle ADD COLUMN last_at BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE login_throttle ADD COLUMN blocked_until BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE login_throttle ADD COLUMN backoff_ms BIGINT NOT NULL DEFAULT 0`,
+      `ALTER TABLE login_throttle ADD COLUMN refused INTEGER NOT NULL DEFAULT 0`,
     ],
   },
 ];

@@ -4,12 +4,15 @@
  * drivers (transactions, the unique-violation error, the claim query's row locking).
  */
 import { randomUUID } from 'node:crypto';
+import { WIRE_LIMITS } from '../../contract/agent-wire.js';
 import { type Dialect, MIGRATIONS } from './migrations.js';
 import {
   type AlertFilter,
   type AlertMessages,
   type AlertRow,
   type FinishTask,
+  type LoginAttempt,
+  type LoginAttemptPolicy,
   type LoginThrottle,
   type NewTask,
   type NodeRow,
@@ -45,6 +48,21 @@ export interface SqlDriver extends SqlExec {
 }
 
 const num = (v: unknown): number => Number(v);
+
+/** The wait after the n-th counted attempt of a streak: none for the free ones, then doubling from the base, capped. */
+export function delayAfter(n: number, p: LoginAttemptPolicy): number {
+  if (n < p.free) return 0;
+  return Math.min(p.backoffMaxMs, p.backoffBaseMs * 2 ** Math.min(40, n - p.free));
+}
+
+/** The throttle key of one (user name, client address) pair; JSON keeps any name and address apart. */
+export function userPairKey(username: string, address: string): string {
+  return `pair:${JSON.stringify([username.toLowerCase(), address])}`;
+}
+
+function userPairPrefix(username: string): string {
+  return `pair:${JSON.stringify([username.toLowerCase()]).slice(0, -1)},`;
+}
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string => String(v);
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -53,6 +71,12 @@ const json = <T>(v: unknown, fallback: T): T => (typeof v === 'string' ? (JSON.p
 function userRow(r: Row): UserRow {
   return { id: str(r.id), username: str(r.username), passwordHash: str(r.password_hash), role: r.role === 'viewer' ? 'viewer' : 'admin', createdAt: num(r.created_at) };
 }
+
+/**
+ * A node's columns; its latest sample only when it is within the sample limit (one stored before the
+ * limits existed may be megabytes: it reads as an empty sample).
+ */
+const NODE_COLUMNS = `id, name, token_hash, created_at, last_seen_at, info, latest_ts, CASE WHEN length(latest) > ${WIRE_LIMITS.sampleDataBytes} THEN '{}' ELSE latest END AS latest`;
 
 function nodeRow(r: Row): NodeRow {
   return {
@@ -116,6 +140,7 @@ export class SqlStore implements Store {
       for (const m of MIGRATIONS) {
         if (done.has(m.version)) continue;
         await this.db.tx(async (q) => {
+          if (m.check) await m.check(q);
           for (const stmt of m.sql(this.db.dialect)) await q.run(stmt);
           await q.run(`INSERT INTO oscope_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, Date.now()]);
         });
@@ -192,16 +217,53 @@ export class SqlStore implements Store {
     return { failures: num(r[0]?.failures ?? 1), windowStart: num(r[0]?.window_start ?? now) };
   }
 
+  async takeLoginAttempt(key: string, now: number, p: LoginAttemptPolicy): Promise<LoginAttempt> {
+    // One UPSERT ... RETURNING: concurrent attempts (also from other consoles on PostgreSQL, where the
+    // conflicting row is locked) each see the count the previous one left. SET expressions read the row
+    // as it was, so `blocked` below is the state before this attempt; a refused attempt changes nothing.
+    const C = (v: number): string => `CAST(${Math.trunc(v)} AS BIGINT)`;
+    const first = delayAfter(1, p);
+    // Only a key in backoff waits (a free attempt's time may be later than this one's on another console).
+    const blocked = `(login_throttle.backoff_ms > 0 AND login_throttle.blocked_until > ${C(now)})`;
+    const stale = `login_throttle.last_at < ${C(now - p.windowMs)}`;
+    const n = `(login_throttle.failures + 1)`;
+    const doubled = `(CASE WHEN login_throttle.backoff_ms * 2 > ${C(p.backoffMaxMs)} THEN ${C(p.backoffMaxMs)} WHEN login_throttle.backoff_ms * 2 < ${C(p.backoffBaseMs)} THEN ${C(Math.min(p.backoffBaseMs, p.backoffMaxMs))} ELSE login_throttle.backoff_ms * 2 END)`;
+    const next = `(CASE WHEN ${stale} THEN ${C(first)} WHEN ${n} < ${C(p.free)} THEN ${C(0)} WHEN ${n} = ${C(p.free)} THEN ${C(delayAfter(p.free, p))} ELSE ${doubled} END)`;
+    const r = await this.db.all(
+      `INSERT INTO login_throttle (throttle_key, failures, window_start, last_at, blocked_until, backoff_ms, refused) VALUES (?, 1, ${C(now)}, ${C(now)}, ${C(now + first)}, ${C(first)}, 0)
+       ON CONFLICT (throttle_key) DO UPDATE SET
+         refused = CASE WHEN ${blocked} THEN 1 ELSE 0 END,
+         failures = CASE WHEN ${blocked} THEN login_throttle.failures WHEN ${stale} THEN 1 ELSE ${n} END,
+         window_start = CASE WHEN ${blocked} THEN login_throttle.window_start WHEN ${stale} THEN ${C(now)} ELSE login_throttle.window_start END,
+         last_at = CASE WHEN ${blocked} THEN login_throttle.last_at ELSE ${C(now)} END,
+         backoff_ms = CASE WHEN ${blocked} THEN login_throttle.backoff_ms ELSE ${next} END,
+         blocked_until = CASE WHEN ${blocked} THEN login_throttle.blocked_until ELSE ${C(now)} + ${next} END
+       RETURNING failures, blocked_until, refused`,
+      [key],
+    );
+    const row = r[0] ?? {};
+    return { allowed: num(row.refused ?? 0) === 0, attempts: num(row.failures ?? 1), blockedUntil: num(row.blocked_until ?? 0) };
+  }
+
+  async refundLoginAttempt(key: string): Promise<void> {
+    await this.db.run(`UPDATE login_throttle SET failures = failures - 1 WHERE throttle_key = ? AND failures > 0`, [key]);
+  }
+
+  async clearUserLoginThrottles(username: string): Promise<number> {
+    const prefix = userPairPrefix(username);
+    return this.db.run(`DELETE FROM login_throttle WHERE throttle_key = ? OR substr(throttle_key, 1, ?) = ?`, [`user:${username.toLowerCase()}`, prefix.length, prefix]);
+  }
+
   async clearLoginThrottle(key: string): Promise<void> {
     await this.db.run(`DELETE FROM login_throttle WHERE throttle_key = ?`, [key]);
   }
 
   pruneLoginThrottles(before: number): Promise<number> {
-    return this.db.run(`DELETE FROM login_throttle WHERE window_start < ?`, [before]);
+    return this.db.run(`DELETE FROM login_throttle WHERE window_start < ? AND last_at < ? AND blocked_until < ?`, [before, before, before]);
   }
 
   async getUserByName(username: string): Promise<UserRow | undefined> {
-    const r = await this.db.all(`SELECT * FROM users WHERE username = ?`, [username]);
+    const r = await this.db.all(`SELECT * FROM users WHERE lower(username) = lower(?)`, [username]);
     return r[0] ? userRow(r[0]) : undefined;
   }
 
@@ -242,17 +304,17 @@ export class SqlStore implements Store {
   }
 
   async getNode(id: string): Promise<NodeRow | undefined> {
-    const r = await this.db.all(`SELECT * FROM nodes WHERE id = ?`, [id]);
+    const r = await this.db.all(`SELECT ${NODE_COLUMNS} FROM nodes WHERE id = ?`, [id]);
     return r[0] ? nodeRow(r[0]) : undefined;
   }
 
   async getNodeByName(name: string): Promise<NodeRow | undefined> {
-    const r = await this.db.all(`SELECT * FROM nodes WHERE name = ?`, [name]);
+    const r = await this.db.all(`SELECT ${NODE_COLUMNS} FROM nodes WHERE name = ?`, [name]);
     return r[0] ? nodeRow(r[0]) : undefined;
   }
 
   async listNodes(): Promise<NodeRow[]> {
-    return (await this.db.all(`SELECT * FROM nodes ORDER BY name`)).map(nodeRow);
+    return (await this.db.all(`SELECT ${NODE_COLUMNS} FROM nodes ORDER BY name`)).map(nodeRow);
   }
 
   async touchNodes(seen: ReadonlyMap<string, number>): Promise<void> {
@@ -289,6 +351,34 @@ export class SqlStore implements Store {
     // The newest `limit` samples in the range, returned oldest first.
     const rows = await this.db.all(`SELECT * FROM samples WHERE node_id = ? AND ts >= ? AND ts <= ? ORDER BY ts DESC LIMIT ?`, [nodeId, since, until, limit]);
     return rows.reverse().map((r) => ({ nodeId: str(r.node_id), ts: num(r.ts), data: json<Record<string, unknown>>(r.data, {}) }));
+  }
+
+  async listSamplesBounded(nodeId: string, since: number, until: number, limit: number, maxBytes: number, maxRowBytes: number): Promise<{ rows: SampleRow[]; truncated: boolean }> {
+    // Pages of 200, newest first, each row's size asked of the database first so that an oversized one
+    // (stored before the limits existed) is never read into memory.
+    const out: SampleRow[] = [];
+    let bytes = 0;
+    let cursor = until + 1;
+    let truncated = false;
+    for (;;) {
+      const page = await this.db.all(
+        `SELECT ts, length(data) AS n, CASE WHEN length(data) > ? THEN NULL ELSE data END AS data FROM samples WHERE node_id = ? AND ts >= ? AND ts < ? ORDER BY ts DESC LIMIT ?`,
+        [maxRowBytes, nodeId, since, cursor, Math.min(200, limit - out.length)],
+      );
+      for (const r of page) {
+        cursor = num(r.ts);
+        if (r.data === null || r.data === undefined) continue;
+        const n = num(r.n);
+        if (bytes + n > maxBytes) {
+          truncated = true;
+          break;
+        }
+        bytes += n;
+        out.push({ nodeId, ts: num(r.ts), data: json<Record<string, unknown>>(r.data, {}) });
+      }
+      if (truncated || page.length === 0 || out.length >= limit) break;
+    }
+    return { rows: out.reverse(), truncated };
   }
 
   async latestSample(nodeId: string): Promise<SampleRow | undefined> {

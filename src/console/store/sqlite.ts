@@ -4,7 +4,7 @@
  * is synchronous; statements and transactions are serialised through one promise chain so that an
  * async transaction never interleaves with another request's statements on the same connection.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Param, type Row, type SqlDriver, type SqlExec, UniqueViolation } from './sql.js';
@@ -26,12 +26,19 @@ export class SqliteDriver implements SqlDriver {
   private readonly cache = new Map<string, Database.Statement>();
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') {
+      // Private: the database holds password hashes and every node's data. SQLite gives the -wal and
+      // -shm files the main file's mode, so creating that one 0600 covers them (chmod also fixes an old one).
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      closeSync(openSync(file, 'a', 0o600));
+      chmodSync(file, 0o600);
+    }
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    if (file !== ':memory:') for (const f of [`${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   }
 
   private stmt(sql: string): Database.Statement {

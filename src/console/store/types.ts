@@ -29,6 +29,23 @@ export interface LoginThrottle {
   windowStart: number;
 }
 
+/** How attempts of one key are allowed: `free` at once, then a wait doubling from the base up to the cap. */
+export interface LoginAttemptPolicy {
+  free: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** A streak whose last counted attempt is older than this starts over. */
+  windowMs: number;
+}
+
+export interface LoginAttempt {
+  /** False: refused without counting (the key waits until `blockedUntil`). */
+  allowed: boolean;
+  /** Attempts counted in the current streak. */
+  attempts: number;
+  /** When the next attempt is allowed (epoch ms; in the past when it is now). */
+  blockedUntil: number;
+}
 
 export interface NodeRow {
   id: string;
@@ -127,8 +144,9 @@ export interface Store {
   close(): Promise<void>;
 
   countUsers(): Promise<number>;
-  /** Throws StoreConflictError when the name is taken. Role default: admin. */
+  /** Throws StoreConflictError when the name is taken (without regard to case). Role default: admin. */
   createUser(username: string, passwordHash: string, now: number, role?: UserRole): Promise<UserRow>;
+  /** Without regard to case. */
   getUserByName(username: string): Promise<UserRow | undefined>;
   getUser(id: string): Promise<UserRow | undefined>;
   /** Every user, by name. */
@@ -146,6 +164,16 @@ export interface Store {
   /** Counts one failed login for the key; a window older than `windowStartAfter` starts over at `now`. */
   recordLoginFailure(key: string, now: number, windowStartAfter: number): Promise<LoginThrottle>;
   clearLoginThrottle(key: string): Promise<void>;
+  /**
+   * Counts one login attempt for the key before the password is checked, in one atomic statement (so
+   * parallel attempts, also from other consoles sharing a PostgreSQL database, cannot pass together).
+   * Refused (allowed false, nothing counted) while the key waits out its backoff.
+   */
+  takeLoginAttempt(key: string, now: number, policy: LoginAttemptPolicy): Promise<LoginAttempt>;
+  /** Gives back one counted attempt (a login that succeeded). */
+  refundLoginAttempt(key: string): Promise<void>;
+  /** Ends every throttle of a user name, from every address (`oscope console user unlock`); returns how many. */
+  clearUserLoginThrottles(username: string): Promise<number>;
   /** Deletes windows that started before `before`. */
   pruneLoginThrottles(before: number): Promise<number>;
 
@@ -167,6 +195,11 @@ export interface Store {
   /** Stores samples; a sample already stored (same node and ts) is kept as it was. Returns rows added. */
   addSamples(nodeId: string, samples: { ts: number; data: Record<string, unknown> }[]): Promise<number>;
   listSamples(nodeId: string, since: number, until: number, limit: number): Promise<SampleRow[]>;
+  /**
+   * The newest samples of the range (at most `limit`), oldest first, stopping before their JSON passes
+   * `maxBytes` (`truncated` then); a stored sample larger than `maxRowBytes` is skipped unread.
+   */
+  listSamplesBounded(nodeId: string, since: number, until: number, limit: number, maxBytes: number, maxRowBytes: number): Promise<{ rows: SampleRow[]; truncated: boolean }>;
   latestSample(nodeId: string): Promise<SampleRow | undefined>;
   /** Retention: deletes samples older than `before`; returns how many. */
   pruneSamples(before: number): Promise<number>;
