@@ -12,6 +12,7 @@ import type { IoCgroupTraffic, IoDTaskGroup, IoDisk, IoDiskLatency, IoHang, IoPr
 import { IO_STAGES } from '../../contract/io.js';
 import type { DiskStat } from '../../kernel/procfs/diskstats.js';
 import type { BlockDevice } from '../../kernel/sysfs/block.js';
+import { histogramOf } from '../latency/analyze.js';
 import type { Thresholds } from '../thresholds.js';
 import type { CapturedProcess, CapturedTrace, IoCapture } from './collect.js';
 
@@ -60,22 +61,10 @@ export function diskRates(before: readonly DiskStat[], after: readonly DiskStat[
   return out.sort((x, y) => y.utilPct - x.utilPct || x.name.localeCompare(y.name));
 }
 
-/** A log2-µs histogram's summary; percentiles are the middle of their bucket (±50 %), capped at the max. */
+/** A log2-µs histogram's summary (runlatency's, the same log2 buckets): percentiles are the middle of their bucket (±50 %), capped at the max. */
 export function stageOf(slots: readonly number[], sumNs: number, maxNs: number): IoStage {
-  const count = slots.reduce((a, b) => a + b, 0);
-  let last = slots.length - 1;
-  while (last >= 0 && slots[last] === 0) last--;
-  const pct = (p: number): number => {
-    if (count === 0) return 0;
-    const want = Math.ceil(count * p);
-    let acc = 0;
-    for (let i = 0; i < slots.length; i++) {
-      acc += slots[i]!;
-      if (acc >= want) return Math.min(maxNs / 1e6, (2 ** i * 1.5) / 1000);
-    }
-    return maxNs / 1e6;
-  };
-  return { count, p50Ms: r3(pct(0.5)), p99Ms: r3(pct(0.99)), maxMs: r3(maxNs / 1e6), meanMs: count ? r3(sumNs / count / 1e6) : 0, histogram: slots.slice(0, last + 1) };
+  const { buckets, ...h } = histogramOf(slots, sumNs, maxNs);
+  return { ...h, histogram: buckets };
 }
 
 const EMPTY_STAGE: IoStage = { count: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0, histogram: [] };
