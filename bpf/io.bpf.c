@@ -74,7 +74,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, struct oio_hist_key);
-  __type(value, struct oio_hist);
+  __type(value, struct oscope_hist);
 } hists SEC(".maps");
 
 struct {
@@ -142,23 +142,8 @@ static __always_inline __u64 task_cgid(struct task_struct *t) {
 
 static __always_inline void hist_add(__u32 dev, __u32 stage, __u64 delta) {
   struct oio_hist_key k = {.dev = dev, .stage = stage};
-  struct oio_hist *h = bpf_map_lookup_elem(&hists, &k);
-  if (!h) {
-    struct oio_hist zero = {};
-    bpf_map_update_elem(&hists, &k, &zero, BPF_NOEXIST);
-    h = bpf_map_lookup_elem(&hists, &k);
-    if (!h) return;
-  }
-  __u64 us = delta / 1000;
-  __u32 slot = 0;
-#pragma unroll
-  for (int i = 0; i < IO_HIST_SLOTS - 1; i++) {
-    if (us >> (i + 1)) slot = i + 1;
-  }
-  if (slot < IO_HIST_SLOTS) __sync_fetch_and_add(&h->slots[slot], 1);
-  __sync_fetch_and_add(&h->count, 1);
-  __sync_fetch_and_add(&h->sum_ns, delta);
-  if (delta > h->max_ns) h->max_ns = delta;
+  struct oscope_hist *h = hist_lookup_or_init(&hists, &k);
+  if (h) hist_record(h, delta);
 }
 
 static __always_inline int on_bio_queue(struct bio *bio) {

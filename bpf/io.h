@@ -6,8 +6,9 @@
 #ifndef OSCOPE_IO_H
 #define OSCOPE_IO_H
 
+#include "hist.h"
+
 #define IO_COMM_LEN 16
-#define IO_HIST_SLOTS 32
 
 enum oio_stage {
   IO_STAGE_QUEUE = 0,  /* bio queued → request inserted into the scheduler (or issued, without one) */
@@ -44,12 +45,7 @@ struct oio_hist_key {
   __u32 stage;
 };
 
-struct oio_hist {
-  __u64 slots[IO_HIST_SLOTS]; /* slot i: [2^i, 2^(i+1)) microseconds (slot 0 also < 1 us) */
-  __u64 count;
-  __u64 sum_ns;
-  __u64 max_ns;
-};
+/* Histogram values are struct oscope_hist (bpf/hist.h), keyed by oio_hist_key. */
 
 /* A request in flight (key: struct request *). */
 struct oio_req {

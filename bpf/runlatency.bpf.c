@@ -135,7 +135,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, struct rl_hist_key);
-  __type(value, struct rl_hist);
+  __type(value, struct oscope_hist);
 } hists SEC(".maps");
 
 struct {
@@ -254,23 +254,8 @@ static __always_inline void mark_irqs_on(struct cpu_state *s, __u64 now) {
 
 static __always_inline void hist_add(struct task_struct *t, __u32 cpu, __u64 delta) {
   struct rl_hist_key k = {.cgroup_id = hist_by_cgroup ? task_cgid(t) : 0, .cpu = cpu};
-  struct rl_hist *h = bpf_map_lookup_elem(&hists, &k);
-  if (!h) {
-    struct rl_hist zero = {};
-    bpf_map_update_elem(&hists, &k, &zero, BPF_NOEXIST);
-    h = bpf_map_lookup_elem(&hists, &k);
-    if (!h) return;
-  }
-  __u64 us = delta / 1000;
-  __u32 slot = 0;
-#pragma unroll
-  for (int i = 0; i < RL_HIST_SLOTS - 1; i++) {
-    if (us >> (i + 1)) slot = i + 1;
-  }
-  if (slot < RL_HIST_SLOTS) __sync_fetch_and_add(&h->slots[slot], 1);
-  __sync_fetch_and_add(&h->count, 1);
-  __sync_fetch_and_add(&h->sum_ns, delta);
-  if (delta > h->max_ns) h->max_ns = delta;
+  struct oscope_hist *h = hist_lookup_or_init(&hists, &k);
+  if (h) hist_record(h, delta);
 }
 
 static __always_inline int on_wakeup(struct task_struct *p) {

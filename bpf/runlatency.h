@@ -6,9 +6,10 @@
 #ifndef OSCOPE_RUNLATENCY_H
 #define OSCOPE_RUNLATENCY_H
 
+#include "hist.h"
+
 #define RL_COMM_LEN 16
 #define RL_NAME_LEN 32
-#define RL_HIST_SLOTS 32
 #define RL_SEGMENTS 16
 #define RL_NR_SOFTIRQS 10
 
@@ -48,11 +49,6 @@ struct rl_hist_key {
   __u32 pad;
 };
 
-struct rl_hist {
-  __u64 slots[RL_HIST_SLOTS]; /* slot i: latency in [2^i, 2^(i+1)) microseconds (slot 0 also < 1 us) */
-  __u64 count;
-  __u64 sum_ns;
-  __u64 max_ns;
-};
+/* Histogram values are struct oscope_hist (bpf/hist.h), keyed by rl_hist_key. */
 
 #endif
