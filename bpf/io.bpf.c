@@ -8,6 +8,13 @@
  *   block_rq_issue      the driver gets it                            sched = issue − insert
  *                       (no insert: it bypassed the scheduler)        queue = issue − bio queued
  *   block_rq_complete   done                                          device = complete − issue
+ *   writeback_dirty_folio  a page cache folio becomes dirty, in the dirtier's context (the kernel
+ *                       charges /proc/PID/io write_bytes right there): dirtied bytes per process, per file
+ *                       and per (file, process) — so writes are the dirtier's, not the flusher's
+ *                       (writeback_dirty_page on kernels before 5.18)
+ *   block_bio_queue     reads: the file of the bio's first page (page->mapping->host) gets the bio's
+ *                       bytes, as does its submitter (what /proc/PID/io read_bytes counts); clones (dm,
+ *                       md, splits) are skipped so a stacked device does not count a read twice
  *   sched_switch        a thread going to sleep with in_iowait (io_schedule) is an iowait sleeper;
  *                       when a request it issued completes while it sleeps, the time from that
  *                       completion to its next switch-in is the wake stage, and the whole sleep
@@ -33,9 +40,20 @@ const volatile __u32 targ_tgid = 0;  /* slow events and iowait of this process o
 const volatile __s32 targ_ssid = -1; /* -1: cgroup v2 ids, else the v1 hierarchy of this subsystem id */
 const volatile bool want_wake = true;
 
+const volatile bool want_files = true;
+const volatile __u32 page_size = 4096;
+
 __u64 lost_events = 0;
+/* Per-file rows that did not fit in their maps (the totals per process still count them). */
+__u64 files_dropped = 0;
 
 #define REQ_OP_MASK 0xff
+#define BDEVFS_MAGIC 0x62646576
+/* BIO_CLONED in bio->bi_flags: 1 since 5.1 (an anonymous enum, so CO-RE cannot relocate it; the
+ * tracepoint arguments used here are 5.11+ anyway). */
+#define BIO_CLONED_BIT 1
+#define BDI_CAP_WRITEBACK (1 << 0) /* include/linux/backing-dev.h, 5.10+ */
+#define PAGE_MAPPING_FLAGS 3UL     /* anon / movable mapping bits */
 #define IO_MAX_SSID 32
 
 struct bio_info {
@@ -103,6 +121,27 @@ struct {
   __uint(value_size, 127 * sizeof(__u64));
 } stacks SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct oio_file_key);
+  __type(value, struct oio_file);
+} files SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct oio_file_task_key);
+  __type(value, struct oio_file_task);
+} file_tasks SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 8192);
+  __type(key, __u32); /* tgid */
+  __type(value, struct oio_task);
+} tasks SEC(".maps");
+
 /* Scratch for a zeroed sleeper (too big for the stack with an event inside). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -140,6 +179,132 @@ static __always_inline __u64 task_cgid(struct task_struct *t) {
   return BPF_CORE_READ(css, cgroup, kn, id);
 }
 
+/* Kernels before 6.x kept the folio order in a byte of the second page. */
+struct folio___o {
+  unsigned char _folio_order;
+} __attribute__((preserve_access_index));
+
+/* The file a page cache page belongs to; false for anonymous, movable or unmapped pages. */
+static __always_inline bool page_file(struct page *page, struct oio_file_key *k) {
+  if (!page) return false;
+  unsigned long head = BPF_CORE_READ(page, compound_head);
+  if (head & 1) page = (struct page *)(head - 1);
+  unsigned long mapping = (unsigned long)BPF_CORE_READ(page, mapping);
+  if (!mapping || (mapping & PAGE_MAPPING_FLAGS)) return false;
+  struct inode *inode = BPF_CORE_READ((struct address_space *)mapping, host);
+  if (!inode) return false;
+  struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+  if (!sb) return false;
+  if (BPF_CORE_READ(sb, s_magic) == BDEVFS_MAGIC) {
+    k->dev = BPF_CORE_READ(inode, i_rdev);
+    k->kind = IO_FILE_BDEV;
+    k->ino = 0;
+  } else {
+    k->dev = BPF_CORE_READ(sb, s_dev);
+    k->kind = IO_FILE_INODE;
+    k->ino = BPF_CORE_READ(inode, i_ino);
+  }
+  return true;
+}
+
+/* The file of a bio's first page. */
+static __always_inline bool bio_file(struct bio *bio, struct oio_file_key *k) {
+  if (!bio || !BPF_CORE_READ(bio, bi_vcnt)) return false;
+  struct bio_vec *bv = BPF_CORE_READ(bio, bi_io_vec);
+  if (!bv) return false;
+  return page_file(BPF_CORE_READ(bv, bv_page), k);
+}
+
+static __always_inline void file_add(struct oio_file_key *k, __u32 tgid, __u64 cgid, __u64 read, __u64 dirtied) {
+  struct oio_task *t = bpf_map_lookup_elem(&tasks, &tgid);
+  if (!t) {
+    struct oio_task nt = {.cgroup_id = cgid};
+    bpf_get_current_comm(&nt.comm, sizeof(nt.comm));
+    bpf_map_update_elem(&tasks, &tgid, &nt, BPF_NOEXIST);
+    t = bpf_map_lookup_elem(&tasks, &tgid);
+  }
+  if (t) {
+    __sync_fetch_and_add(&t->read_bytes, read);
+    __sync_fetch_and_add(&t->dirtied_bytes, dirtied);
+  } else {
+    __sync_fetch_and_add(&files_dropped, 1);
+  }
+  struct oio_file *f = bpf_map_lookup_elem(&files, k);
+  if (!f) {
+    struct oio_file nf = {};
+    bpf_map_update_elem(&files, k, &nf, BPF_NOEXIST);
+    f = bpf_map_lookup_elem(&files, k);
+  }
+  if (!f) {
+    __sync_fetch_and_add(&files_dropped, 1);
+    return;
+  }
+  __sync_fetch_and_add(&f->read_bytes, read);
+  __sync_fetch_and_add(&f->dirtied_bytes, dirtied);
+  struct oio_file_task_key tk = {.file = *k, .tgid = tgid};
+  struct oio_file_task *ft = bpf_map_lookup_elem(&file_tasks, &tk);
+  if (!ft) {
+    struct oio_file_task nft = {};
+    bpf_get_current_comm(&nft.comm, sizeof(nft.comm));
+    bpf_map_update_elem(&file_tasks, &tk, &nft, BPF_NOEXIST);
+    ft = bpf_map_lookup_elem(&file_tasks, &tk);
+  }
+  if (!ft) {
+    __sync_fetch_and_add(&files_dropped, 1);
+    return;
+  }
+  __sync_fetch_and_add(&ft->read_bytes, read);
+  __sync_fetch_and_add(&ft->dirtied_bytes, dirtied);
+}
+
+/* The disk (dev_t of the whole disk) a super block sits on; 0 when it has none (nfs, btrfs, tmpfs). */
+static __always_inline __u32 sb_disk(struct super_block *sb) {
+  struct gendisk *disk = BPF_CORE_READ(sb, s_bdev, bd_disk);
+  if (!disk) return 0;
+  return (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
+}
+
+/* A folio of `nr` pages of `mapping` became dirty, in the dirtier's context (folio_account_dirtied). */
+static __always_inline int on_dirty(struct page *page, struct address_space *mapping, __u64 nr) {
+  if (!want_files || !mapping) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (targ_tgid && tgid != targ_tgid) return 0;
+  struct inode *inode = BPF_CORE_READ(mapping, host);
+  if (!inode) return 0;
+  struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+  if (!sb) return 0;
+  struct oio_file_key k = {};
+  if (BPF_CORE_READ(sb, s_magic) == BDEVFS_MAGIC) {
+    k.dev = BPF_CORE_READ(inode, i_rdev);
+    k.kind = IO_FILE_BDEV;
+    if (targ_dev && k.dev != targ_dev) return 0; /* (a partition of the disk is left out too) */
+  } else {
+    /* What the kernel charges: mappings that write back (not tmpfs, ramfs, ...). */
+    struct backing_dev_info *bdi = BPF_CORE_READ(sb, s_bdi);
+    if (!bdi || !(BPF_CORE_READ(bdi, capabilities) & BDI_CAP_WRITEBACK)) return 0;
+    if (targ_dev && sb_disk(sb) != targ_dev) return 0;
+    k.dev = BPF_CORE_READ(sb, s_dev);
+    k.kind = IO_FILE_INODE;
+    k.ino = BPF_CORE_READ(inode, i_ino);
+  }
+  file_add(&k, tgid, task_cgid(bpf_get_current_task_btf()), 0, nr * page_size);
+  return 0;
+}
+
+/* Pages in a folio: 1, or 2^order for a large one (PG_head set). */
+static __always_inline __u64 folio_pages(struct folio *folio) {
+  unsigned long flags = 0;
+  bpf_core_read(&flags, sizeof(flags), &folio->flags);
+  if (!(flags & (1UL << bpf_core_enum_value(enum pageflags, PG_head)))) return 1;
+  __u32 order = 0;
+  if (bpf_core_field_exists(folio->_flags_1))
+    order = BPF_CORE_READ(folio, _flags_1) & 0xff;
+  else if (bpf_core_field_exists(((struct folio___o *)folio)->_folio_order))
+    order = BPF_CORE_READ((struct folio___o *)folio, _folio_order);
+  return order < 20 ? 1ULL << order : 1;
+}
+
 static __always_inline void hist_add(__u32 dev, __u32 stage, __u64 delta) {
   struct oio_hist_key k = {.dev = dev, .stage = stage};
   struct oscope_hist *h = hist_lookup_or_init(&hists, &k);
@@ -157,6 +322,15 @@ static __always_inline int on_bio_queue(struct bio *bio) {
   b.cgroup_id = task_cgid(t);
   bpf_get_current_comm(&b.comm, sizeof(b.comm));
   bpf_map_update_elem(&bios, &key, &b, BPF_ANY);
+  if (want_files && (BPF_CORE_READ(bio, bi_opf) & REQ_OP_MASK) == 0 /* REQ_OP_READ */ &&
+      !(BPF_CORE_READ(bio, bi_flags) & (1 << BIO_CLONED_BIT)) &&
+      (!targ_tgid || b.tgid == targ_tgid)) {
+    struct oio_file_key k = {};
+    __u32 disk = 0;
+    struct gendisk *gd = BPF_CORE_READ(bio, bi_bdev, bd_disk);
+    if (gd) disk = (BPF_CORE_READ(gd, major) << 20) | BPF_CORE_READ(gd, first_minor);
+    if ((!targ_dev || disk == targ_dev) && bio_file(bio, &k)) file_add(&k, b.tgid, b.cgroup_id, BPF_CORE_READ(bio, bi_iter.bi_size), 0);
+  }
   return 0;
 }
 
@@ -178,6 +352,12 @@ static __always_inline struct oio_req *req_entry(struct request *rq, __u64 now) 
   n.sector = BPF_CORE_READ(rq, __sector);
   n.bytes = BPF_CORE_READ(rq, __data_len);
   n.op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
+  struct oio_file_key fk = {};
+  if (bio_file(BPF_CORE_READ(rq, bio), &fk)) {
+    n.fdev = fk.dev;
+    n.fkind = fk.kind;
+    n.ino = fk.ino;
+  }
   __u64 bkey = (__u64)BPF_CORE_READ(rq, bio);
   struct bio_info *b = bkey ? bpf_map_lookup_elem(&bios, &bkey) : NULL;
   if (b) {
@@ -255,6 +435,9 @@ static __always_inline int on_rq_complete(struct request *rq, int error) {
     e.op = r->op;
     e.error = error;
     __builtin_memcpy(e.comm, r->comm, IO_COMM_LEN);
+    e.ino = r->ino;
+    e.fdev = r->fdev;
+    e.fkind = r->fkind;
     if (s && !s->has_event) {
       /* Sent at the sleeper's switch-in, with its wake stage. */
       __builtin_memcpy(&s->ev, &e, sizeof(e));
@@ -348,6 +531,9 @@ int BPF_PROG(oscope_io_issue, struct request *rq) { return on_rq_issue(rq); }
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(oscope_io_done, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq, error); }
 
+SEC("tp_btf/writeback_dirty_folio")
+int BPF_PROG(oscope_io_dirty, struct folio *folio, struct address_space *mapping) { return on_dirty((struct page *)folio, mapping, folio_pages(folio)); }
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(oscope_io_switch, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(ctx, prev, next); }
 
@@ -370,6 +556,13 @@ int BPF_PROG(oscope_io_issue_r, struct request *rq) { return on_rq_issue(rq); }
 
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(oscope_io_done_r, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq, error); }
+
+SEC("raw_tp/writeback_dirty_folio")
+int BPF_PROG(oscope_io_dirty_r, struct folio *folio, struct address_space *mapping) { return on_dirty((struct page *)folio, mapping, folio_pages(folio)); }
+
+/* Kernels before 5.18: one page at a time. */
+SEC("raw_tp/writeback_dirty_page")
+int BPF_PROG(oscope_io_dirtyp_r, struct page *page, struct address_space *mapping) { return on_dirty(page, mapping, 1); }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(oscope_io_switch_r, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(ctx, prev, next); }

@@ -34,10 +34,13 @@ struct oio_event {
   __u32 op;         /* cmd_flags & REQ_OP_MASK */
   __s32 error;
   char comm[IO_COMM_LEN];
+  __u64 ino;        /* the file of the request's first page (0: none, e.g. direct I/O or metadata) */
+  __u32 fdev;       /* that file's super block dev_t (a block device's own: its dev_t, ino 0) */
+  __u32 fkind;      /* enum oio_file_kind */
 };
 
 #ifndef __cplusplus
-_Static_assert(sizeof(struct oio_event) == 96, "oio_event layout changed: update IO_EVENT_LAYOUT");
+_Static_assert(sizeof(struct oio_event) == 112, "oio_event layout changed: update IO_EVENT_LAYOUT");
 #endif
 
 struct oio_hist_key {
@@ -61,10 +64,13 @@ struct oio_req {
   __u32 op;
   __u32 pad;
   char comm[IO_COMM_LEN];
+  __u64 ino;
+  __u32 fdev;
+  __u32 fkind;
 };
 
 #ifndef __cplusplus
-_Static_assert(sizeof(struct oio_req) == 80, "oio_req layout changed: update IO_REQ_LAYOUT");
+_Static_assert(sizeof(struct oio_req) == 96, "oio_req layout changed: update IO_REQ_LAYOUT");
 #endif
 
 /* Time a thread spent asleep with in_iowait set (io_schedule), over the run. */
@@ -80,6 +86,54 @@ struct oio_wait {
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct oio_wait) == 56, "oio_wait layout changed: update IO_WAIT_LAYOUT");
+#endif
+
+enum oio_file_kind {
+  IO_FILE_NONE = 0,
+  IO_FILE_INODE = 1, /* a file's page cache */
+  IO_FILE_BDEV = 2,  /* a block device's own page cache: file system metadata, journal, raw device I/O */
+};
+
+/* Per-file traffic: a file by its super block's dev_t and inode number. */
+struct oio_file_key {
+  __u32 dev;
+  __u32 kind; /* enum oio_file_kind */
+  __u64 ino;
+};
+
+/* read: bytes of reads submitted to the block layer for the file's page cache (cache misses and
+ * readahead: what /proc/PID/io read_bytes counts); dirtied: bytes of its page cache dirtied (what
+ * /proc/PID/io write_bytes counts for buffered writes; writeback writes them later). */
+struct oio_file {
+  __u64 read_bytes;
+  __u64 dirtied_bytes;
+};
+
+/* The same per (file, process). */
+struct oio_file_task_key {
+  struct oio_file_key file;
+  __u32 tgid;
+  __u32 pad;
+};
+
+struct oio_file_task {
+  __u64 read_bytes;
+  __u64 dirtied_bytes;
+  char comm[IO_COMM_LEN];
+};
+
+/* Per process (key: tgid): page cache it dirtied and reads it submitted, every file together. */
+struct oio_task {
+  __u64 dirtied_bytes;
+  __u64 read_bytes;
+  __u64 cgroup_id;
+  char comm[IO_COMM_LEN];
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct oio_file_task_key) == 24, "oio_file_task_key layout changed");
+_Static_assert(sizeof(struct oio_file_task) == 32, "oio_file_task layout changed");
+_Static_assert(sizeof(struct oio_task) == 40, "oio_task layout changed");
 #endif
 
 #endif

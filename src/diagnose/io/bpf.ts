@@ -15,7 +15,7 @@ export const IO_STAGE_NAMES = ['queue', 'sched', 'device', 'wake'] as const;
 /** ~0ULL: a stage that is not known. */
 export const UNKNOWN_NS = 0xffffffffffffffffn;
 
-/** Offsets of struct oio_event (96 bytes). */
+/** Offsets of struct oio_event (112 bytes). */
 export const IO_EVENT_LAYOUT = {
   tsNs: 0,
   queueNs: 8,
@@ -32,11 +32,32 @@ export const IO_EVENT_LAYOUT = {
   error: 76,
   comm: 80,
   commLen: 16,
-  size: 96,
+  ino: 96,
+  fdev: 104,
+  fkind: 108,
+  size: 112,
 } as const;
 
-/** Offsets of struct oio_req (80 bytes). */
-export const IO_REQ_LAYOUT = { bioNs: 0, insertNs: 8, issueNs: 16, sector: 24, cgroupId: 32, dev: 40, bytes: 44, pid: 48, tgid: 52, op: 56, comm: 64, size: 80 } as const;
+/** Offsets of struct oio_req (96 bytes). */
+export const IO_REQ_LAYOUT = { bioNs: 0, insertNs: 8, issueNs: 16, sector: 24, cgroupId: 32, dev: 40, bytes: 44, pid: 48, tgid: 52, op: 56, comm: 64, ino: 80, fdev: 88, fkind: 92, size: 96 } as const;
+/** struct oio_file_key (16 bytes), struct oio_file (16), oio_file_task_key (24), oio_file_task (32), oio_task (40). */
+export const IO_FILE_LAYOUT = { keyDev: 0, keyKind: 4, keyIno: 8, keySize: 16, readBytes: 0, dirtiedBytes: 8, size: 16, taskKeyTgid: 16, taskKeySize: 24, taskComm: 16, taskSize: 32 } as const;
+export const IO_TASK_LAYOUT = { dirtiedBytes: 0, readBytes: 8, cgroupId: 16, comm: 24, size: 40 } as const;
+
+/** enum oio_file_kind. */
+export type IoFileKind = 'inode' | 'bdev';
+/** A file as the kernel names it: its super block's dev_t (kernel encoding) and inode (0 for a block device's own cache). */
+export interface RawFileId {
+  dev: number;
+  kind: IoFileKind;
+  ino: number;
+}
+
+function fileIdOf(dev: number, kind: number, ino: bigint): RawFileId | null {
+  if (kind === 1) return { dev, kind: 'inode', ino: Number(ino) };
+  if (kind === 2) return { dev, kind: 'bdev', ino: 0 };
+  return null;
+}
 /** Offsets of struct oio_wait (56 bytes). */
 export const IO_WAIT_LAYOUT = { totalNs: 0, count: 8, maxNs: 16, cgroupId: 24, tgid: 32, maxStackId: 36, comm: 40, size: 56 } as const;
 /** struct oio_hist: slots[32], count, sum_ns, max_ns. */
@@ -60,6 +81,8 @@ export interface RawIoEvent {
   op: number;
   error: number;
   comm: string;
+  /** The file of the request's first page, where it has one. */
+  file: RawFileId | null;
 }
 
 const ns = (b: Buffer, off: number): number | null => {
@@ -90,7 +113,50 @@ export function decodeIoEvent(b: Buffer): RawIoEvent {
     op: b.readUInt32LE(L.op),
     error: b.readInt32LE(L.error),
     comm: cString(b, L.comm, L.commLen),
+    file: fileIdOf(b.readUInt32LE(L.fdev), b.readUInt32LE(L.fkind), b.readBigUInt64LE(L.ino)),
   };
+}
+
+/** Bytes read from disk into a file's page cache and bytes of it dirtied, over the run. */
+export interface RawFileTraffic {
+  file: RawFileId;
+  readBytes: number;
+  dirtiedBytes: number;
+}
+
+export interface RawFileTaskTraffic extends RawFileTraffic {
+  tgid: number;
+  comm: string;
+}
+
+export interface RawTaskTraffic {
+  tgid: number;
+  dirtiedBytes: number;
+  readBytes: number;
+  cgroupId: bigint;
+  comm: string;
+}
+
+export function decodeFile(key: Buffer, v: Buffer): RawFileTraffic | undefined {
+  const L = IO_FILE_LAYOUT;
+  if (key.length < L.keySize || v.length < L.size) throw new Error('io file entry is too short');
+  const file = fileIdOf(key.readUInt32LE(L.keyDev), key.readUInt32LE(L.keyKind), key.readBigUInt64LE(L.keyIno));
+  if (!file) return undefined;
+  return { file, readBytes: Number(v.readBigUInt64LE(L.readBytes)), dirtiedBytes: Number(v.readBigUInt64LE(L.dirtiedBytes)) };
+}
+
+export function decodeFileTask(key: Buffer, v: Buffer): RawFileTaskTraffic | undefined {
+  const L = IO_FILE_LAYOUT;
+  if (key.length < L.taskKeySize || v.length < L.taskSize) throw new Error('io file task entry is too short');
+  const f = decodeFile(key, v);
+  if (!f) return undefined;
+  return { ...f, tgid: key.readUInt32LE(L.taskKeyTgid), comm: cString(v, L.taskComm, 16) };
+}
+
+export function decodeTask(key: Buffer, v: Buffer): RawTaskTraffic {
+  const L = IO_TASK_LAYOUT;
+  if (key.length < 4 || v.length < L.size) throw new Error('io task entry is too short');
+  return { tgid: key.readUInt32LE(0), dirtiedBytes: Number(v.readBigUInt64LE(L.dirtiedBytes)), readBytes: Number(v.readBigUInt64LE(L.readBytes)), cgroupId: v.readBigUInt64LE(L.cgroupId), comm: cString(v, L.comm, 16) };
 }
 
 export interface RawIoHistogram {
@@ -197,7 +263,10 @@ export const IO_TRACEPOINTS: Record<string, string> = {
   oscope_io_issue: 'block_rq_issue',
   oscope_io_done: 'block_rq_complete',
   oscope_io_switch: 'sched_switch',
+  oscope_io_dirty: 'writeback_dirty_folio',
 };
+/** The raw_tp-only program for kernels before 5.18 (writeback_dirty_page, one page a time). */
+export const IO_DIRTY_PAGE_PROGRAM = 'oscope_io_dirtyp_r';
 
 export interface IoTracerOptions {
   slowMs: number;
@@ -207,6 +276,8 @@ export interface IoTracerOptions {
   pid?: number;
   /** The cgroup v1 hierarchy (subsystem id) cgroup ids come from; undefined = cgroup v2. */
   cgroupSsid?: number;
+  /** Page size in bytes (dirtied pages → bytes; default 4096). */
+  pageSize?: number;
   onEvent: (e: RawIoEvent) => void;
 }
 
@@ -218,6 +289,14 @@ export interface IoTracer {
   waits(): RawIoWait[];
   stack(id: number): bigint[];
   lostEvents(): number;
+  /** Per-file traffic (empty when the file programs could not run), per (file, process), per process. */
+  files(): RawFileTraffic[];
+  fileTasks(): RawFileTaskTraffic[];
+  tasks(): RawTaskTraffic[];
+  /** Whether dirtied pages were traced (writeback_dirty_folio/page attached). */
+  readonly dirtyTraced: boolean;
+  /** Rows the per-file maps had no room for. */
+  filesDropped(): number;
   close(): void;
 }
 
@@ -226,19 +305,25 @@ function errText(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
 }
 
-function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: IoTracerOptions): BpfObject {
+/** How the dirtied-page program is loaded: the folio tracepoint (5.18+), the page one (older), or none. */
+type DirtyVariant = 'folio' | 'page' | 'none';
+
+function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', dirty: DirtyVariant, o: IoTracerOptions): BpfObject {
   const obj = openObject(path);
   try {
     for (const name of Object.keys(IO_TRACEPOINTS)) {
-      obj.setAutoload(name, flavour === 'tp_btf');
-      obj.setAutoload(`${name}_r`, flavour === 'raw_tp');
+      const on = name !== 'oscope_io_dirty' || dirty === 'folio';
+      obj.setAutoload(name, on && flavour === 'tp_btf');
+      obj.setAutoload(`${name}_r`, on && flavour === 'raw_tp');
     }
+    obj.setAutoload(IO_DIRTY_PAGE_PROGRAM, flavour === 'raw_tp' && dirty === 'page');
     obj
       .setRodata('slow_ns', BigInt(Math.round(o.slowMs * 1e6)))
       .setRodata('targ_dev', o.dev ?? 0)
       .setRodata('targ_tgid', o.pid ?? 0)
       .setRodata('targ_ssid', o.cgroupSsid ?? -1)
-      .setRodata('want_wake', true);
+      .setRodata('want_wake', true)
+      .setRodata('page_size', o.pageSize ?? 4096);
     obj.load();
     return obj;
   } catch (err) {
@@ -258,11 +343,16 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
   }
   let obj: BpfObject | undefined;
   let flavour: 'tp_btf' | 'raw_tp' = 'tp_btf';
+  let dirty: DirtyVariant = 'folio';
   let first: unknown;
-  for (const f of ['tp_btf', 'raw_tp'] as const) {
+  // tp_btf needs the tracepoint in the kernel's BTF at load time: a kernel without writeback_dirty_folio
+  // (before 5.18) loads the raw_tp flavour with writeback_dirty_page; the last resort leaves dirtying out.
+  const variants: Array<[typeof flavour, DirtyVariant]> = [['tp_btf', 'folio'], ['raw_tp', 'folio'], ['raw_tp', 'page'], ['tp_btf', 'none'], ['raw_tp', 'none']];
+  for (const [f, d] of variants) {
     try {
-      obj = loadWith(found.path, f, o);
+      obj = loadWith(found.path, f, d, o);
       flavour = f;
+      dirty = d;
       break;
     } catch (err) {
       first ??= err;
@@ -271,13 +361,25 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
   if (!obj) return { unavailable: `the io BPF programs did not load (${errText(first)})` };
   const loaded = obj;
   const failed: string[] = [];
+  let dirtyTraced = false;
   for (const [name, tp] of Object.entries(IO_TRACEPOINTS)) {
+    if (name === 'oscope_io_dirty' && dirty !== 'folio') continue;
     try {
       if (flavour === 'tp_btf') loaded.program(name).attachTrace();
       else loaded.program(`${name}_r`).attachRawTracepoint(tp);
+      if (name === 'oscope_io_dirty') dirtyTraced = true;
     } catch (err) {
       // The merge tracepoints only keep the bio map small; anything else is a stage we cannot measure.
-      if (!tp.includes('merge')) failed.push(`${tp}: ${errText(err)}`);
+      if (name === 'oscope_io_dirty') failed.push(`${tp}: ${errText(err)}`);
+      else if (!tp.includes('merge')) failed.push(`${tp}: ${errText(err)}`);
+    }
+  }
+  if (dirty === 'page') {
+    try {
+      loaded.program(IO_DIRTY_PAGE_PROGRAM).attachRawTracepoint('writeback_dirty_page');
+      dirtyTraced = true;
+    } catch (err) {
+      failed.push(`writeback_dirty_page: ${errText(err)}`);
     }
   }
   if (failed.some((f) => f.startsWith('block_rq_complete') || f.startsWith('block_rq_issue'))) {
@@ -285,11 +387,19 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
     return { unavailable: `the io BPF programs did not attach (${failed.join('; ')})` };
   }
   const coverage: Coverage[] = [];
-  if (failed.length > 0) coverage.push({ section: 'latency', status: 'partial', reason: failed.join('; ') });
+  const latencyFailed = failed.filter((f) => !f.startsWith('writeback_dirty'));
+  if (latencyFailed.length > 0) coverage.push({ section: 'latency', status: 'partial', reason: latencyFailed.join('; ') });
+  if (!dirtyTraced) {
+    const why = failed.find((f) => f.startsWith('writeback_dirty')) ?? 'neither writeback_dirty_folio nor writeback_dirty_page could be loaded';
+    coverage.push({ section: 'traffic.files', status: 'partial', reason: `dirtied pages not traced (${why}): files and processes have no dirtied bytes, only reads` });
+  }
   const method: Record<string, string> = {
     latency: `${flavour} block_bio_queue/block_rq_insert/block_rq_issue/block_rq_complete: log2 histograms per disk and stage in BPF`,
     wake: `${flavour} sched_switch: threads asleep with in_iowait; completion of a request they issued → their next switch-in`,
     iowait: `${flavour} sched_switch: time asleep with in_iowait (io_schedule) per thread, with the stack of the longest sleep`,
+    files: `${flavour} block_bio_queue: a read's bytes go to the file of its first page (page->mapping->host: dev, inode) and to its submitter, clones left out (what /proc/PID/io read_bytes counts)${
+      dirtyTraced ? `; ${flavour} ${dirty === 'page' ? 'writeback_dirty_page' : 'writeback_dirty_folio'}: pages dirtied per file and per dirtier, where the kernel charges write_bytes` : ''
+    }; dev:inode → path from the open files and mappings of the processes (/proc/PID/fd, /proc/PID/maps), then the kernel's dentries (the BPF inode walk)`,
   };
   const rb = loaded.ringBuffer('events', {
     onRecords: (recs) => {
@@ -304,6 +414,12 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
   });
   rb.unref();
   let closed = false;
+  const globalU64 = (name: string): number => {
+    const off = loaded.globals().find((g) => g.name === name)?.offset;
+    if (closed || off === undefined) return 0;
+    const v = loaded.map('.bss').lookup(Buffer.alloc(4));
+    return v && v.length >= off + 8 ? Number(v.readBigUInt64LE(off)) : 0;
+  };
   const tracer: IoTracer = {
     method,
     coverage,
@@ -311,12 +427,12 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
     inflight: () => (closed ? [] : loaded.map('reqs').dump().entries.flatMap((e) => decodeInflight(e.value) ?? [])),
     waits: () => (closed ? [] : loaded.map('waits').dump().entries.map((e) => decodeIoWait(e.key, e.value))),
     stack: (id) => (closed ? [] : readStack(loaded.map('stacks'), id)),
-    lostEvents: () => {
-      const off = loaded.globals().find((g) => g.name === 'lost_events')?.offset;
-      if (closed || off === undefined) return 0;
-      const v = loaded.map('.bss').lookup(Buffer.alloc(4));
-      return v && v.length >= off + 8 ? Number(v.readBigUInt64LE(off)) : 0;
-    },
+    dirtyTraced,
+    files: () => (closed ? [] : loaded.map('files').dump().entries.flatMap((e) => decodeFile(e.key, e.value) ?? [])),
+    fileTasks: () => (closed ? [] : loaded.map('file_tasks').dump().entries.flatMap((e) => decodeFileTask(e.key, e.value) ?? [])),
+    tasks: () => (closed ? [] : loaded.map('tasks').dump().entries.map((e) => decodeTask(e.key, e.value))),
+    filesDropped: () => globalU64('files_dropped'),
+    lostEvents: () => globalU64('lost_events'),
     close: () => {
       if (closed) return;
       closed = true;
