@@ -64,8 +64,8 @@ export function renderIoText(doc: IoDocument, lang: Lang, s: Style): string {
   out.push(section(t(lang, 'io.section.slow'), s));
   out.push(
     table(
-      ['TIME', 'DISK', 'OP', 'SECTOR', 'SIZE', 'TOTAL', 'QUEUE', 'SCHED', 'DEVICE', 'WAKE', 'TASK', 'CGROUP'],
-      doc.latency.slow.map((e) => [e.at.slice(11, 23), e.disk, e.op, e.sector === null ? '-' : String(e.sector), formatBytes(e.sizeBytes), msText(e.totalMs), msText(e.queueMs), msText(e.schedMs), msText(e.deviceMs), msText(e.wakeMs), `${e.comm}[${e.pid}]`, e.container ? containerLabel(e.container) : e.cgroup]),
+      ['TIME', 'DISK', 'OP', 'SECTOR', 'SIZE', 'TOTAL', 'QUEUE', 'SCHED', 'DEVICE', 'WAKE', 'TASK', 'CGROUP', 'FILE'],
+      doc.latency.slow.map((e) => [e.at.slice(11, 23), e.disk, e.op, e.sector === null ? '-' : String(e.sector), formatBytes(e.sizeBytes), msText(e.totalMs), msText(e.queueMs), msText(e.schedMs), msText(e.deviceMs), msText(e.wakeMs), `${e.comm}[${e.pid}]`, e.container ? containerLabel(e.container) : e.cgroup, e.file ?? '-']),
       s,
     ),
   );
@@ -73,11 +73,20 @@ export function renderIoText(doc: IoDocument, lang: Lang, s: Style): string {
   out.push(section(t(lang, 'io.section.processes'), s));
   out.push(
     table(
-      ['PID', 'COMM', 'READ', 'WRITE', 'CGROUP'],
-      doc.traffic.processes.map((p) => [String(p.pid), p.comm, formatBytes(p.readBytes), formatBytes(p.writeBytes), p.container ? containerLabel(p.container) : p.cgroup]),
+      ['PID', 'COMM', 'READ', 'WRITE', 'DIRTIED', 'CGROUP'],
+      doc.traffic.processes.map((p) => [String(p.pid), p.comm, formatBytes(p.readBytes), formatBytes(p.writeBytes), p.dirtiedBytes === null ? '-' : formatBytes(p.dirtiedBytes), p.container ? containerLabel(p.container) : p.cgroup]),
       s,
     ),
   );
+  out.push(section(t(lang, 'io.section.files'), s));
+  out.push(
+    table(
+      ['FILE', 'READ', 'WRITE', 'WRITERS'],
+      doc.traffic.files.map((f) => [f.path, formatBytes(f.readBytes), formatBytes(f.writeBytes), f.writers.slice(0, 4).map((w) => `${w.comm}[${w.pid}]`).join(' ') + (f.writers.length > 4 ? ` +${f.writers.length - 4}` : '') || '-']),
+      s,
+    ),
+  );
+  if (doc.traffic.files.length > 0) out.push(s.dim(`  ${t(lang, 'io.files.note')}`));
   out.push(section(t(lang, 'io.section.cgroups'), s));
   out.push(table(['CGROUP', 'READ', 'WRITE'], doc.traffic.cgroups.map((c) => [c.container ? `${c.path} (${containerLabel(c.container)})` : c.path, formatBytes(c.readBytes), formatBytes(c.writeBytes)]), s));
 

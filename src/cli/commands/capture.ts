@@ -20,6 +20,7 @@ import { VERSION } from '../../version.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
 import { captureFileCache } from './filecache.js';
+import { captureIo } from './io.js';
 import type { RegisterCommand } from './index.js';
 import { stat } from 'node:fs/promises';
 
@@ -65,7 +66,7 @@ export async function captureInto(host: Host, opts: { kpage: boolean }): Promise
 export const registerCapture: RegisterCommand = (program: Command, ctx: () => CliContext) => {
   program
     .command('capture')
-    .description('save the kernel files the diagnoses read into a bundle, to analyse elsewhere with --from (mem, inspect)')
+    .description('save the kernel files the diagnoses read into a bundle, to analyse elsewhere with --from (mem, inspect, filecache, io)')
     .requiredOption('-o, --output <file>', 'bundle to write (.tar.gz)')
     .option('--no-kpage', 'leave out /proc/kpageflags (smaller bundle)')
     .action(async (flags: { output: string; kpage: boolean }) => {
@@ -75,9 +76,11 @@ export const registerCapture: RegisterCommand = (program: Command, ctx: () => Cl
       await captureInto(rec, { kpage: flags.kpage });
       const noFileCache = await captureFileCache(rec);
       if (noFileCache !== undefined) c.err(`oscope: the bundle has no filecache capture: ${noFileCache}`);
+      const noIo = await captureIo(rec);
+      if (noIo !== undefined) c.err(`oscope: the bundle has no io capture: ${noIo}`);
       const { files } = await rec.writeBundle(flags.output, VERSION);
       const size = (await stat(flags.output)).size;
       if (c.json) c.out(JSON.stringify({ schema: 'oscope.capture/v1', output: flags.output, files, bytes: size }));
-      else c.out(`wrote ${flags.output}: ${files} files, ${formatBytes(size)}; analyse it with: oscope mem --from ${flags.output} (or oscope inspect --from ${flags.output})`);
+      else c.out(`wrote ${flags.output}: ${files} files, ${formatBytes(size)}; analyse it with: oscope mem --from ${flags.output} (or inspect, filecache, io --from ${flags.output})`);
     });
 };

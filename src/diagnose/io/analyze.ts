@@ -8,13 +8,16 @@
  *   %util = Δio_ticks / t                                 queueDepth (aqu-sz) = Δtime_in_queue / t
  */
 import type { RawFinding, Severity } from '../../contract/common.js';
-import type { IoCgroupTraffic, IoDTaskGroup, IoDisk, IoDiskLatency, IoHang, IoProcessTraffic, IoSlowRequest, IoStage, IoStageName, IoWaitTask } from '../../contract/io.js';
+import type { IoCgroupTraffic, IoDTaskGroup, IoDisk, IoDiskLatency, IoFileTraffic, IoHang, IoProcessTraffic, IoSlowRequest, IoStage, IoStageName, IoWaitTask } from '../../contract/io.js';
 import { IO_STAGES } from '../../contract/io.js';
-import type { DiskStat } from '../../kernel/procfs/diskstats.js';
-import type { BlockDevice } from '../../kernel/sysfs/block.js';
+import type { ContainerRef } from '../../contract/common.js';
 import { histogramOf } from '../latency/analyze.js';
 import type { Thresholds } from '../thresholds.js';
-import type { CapturedProcess, CapturedTrace, IoCapture } from './collect.js';
+import type { CapturedProcess, CapturedTrace, IoCapture } from './capture.js';
+import { cgroupWithin } from './scope.js';
+
+type DiskStat = IoCapture['disksBefore'][number];
+type BlockDevice = IoCapture['devices'][number];
 
 const r2 = (n: number): number => Math.round(n * 100) / 100;
 const r3 = (n: number): number => Math.round(n * 1000) / 1000;
@@ -116,15 +119,19 @@ export function slowRequests(trace: CapturedTrace | undefined, top: number): IoS
       comm: e.comm,
       cgroup: e.cgroup,
       ...(e.container ? { container: e.container } : {}),
-      file: null,
+      file: e.file ?? null,
     }))
     .sort((a, b) => b.totalMs - a.totalMs)
     .slice(0, top);
 }
 
-/** Per-process deltas; a process born during the interval counts from zero, one that exited is lost. */
-export function processTraffic(before: readonly CapturedProcess[], after: readonly CapturedProcess[]): IoProcessTraffic[] {
+/**
+ * Per-process deltas; a process born during the interval counts from zero, one that exited is lost.
+ * dirtiedBytes: the page cache the process dirtied as the tracer saw it (null without it).
+ */
+export function processTraffic(before: readonly CapturedProcess[], after: readonly CapturedProcess[], trace?: CapturedTrace): IoProcessTraffic[] {
   const prev = new Map(before.map((p) => [p.pid, p] as const));
+  const dirtied = trace?.dirtiers ? new Map(trace.dirtiers.map((d) => [d.pid, d.dirtiedBytes] as const)) : undefined;
   const out: IoProcessTraffic[] = [];
   for (const a of after) {
     const b0 = prev.get(a.pid);
@@ -133,21 +140,80 @@ export function processTraffic(before: readonly CapturedProcess[], after: readon
     const wa = a.io.writeBytes - a.io.cancelledWriteBytes;
     const wb = b ? b.io.writeBytes - b.io.cancelledWriteBytes : 0;
     const writeBytes = delta(wb, wa);
-    if (readBytes === 0 && writeBytes === 0) continue;
-    out.push({ pid: a.pid, comm: a.comm, readBytes, writeBytes, dirtiedBytes: null, cgroup: a.cgroup, ...(a.container ? { container: a.container } : {}) });
+    const d = dirtied ? (dirtied.get(a.pid) ?? 0) : null;
+    if (readBytes === 0 && writeBytes === 0 && !d) continue;
+    out.push({ pid: a.pid, comm: a.comm, readBytes, writeBytes, dirtiedBytes: d, cgroup: a.cgroup, ...(a.container ? { container: a.container } : {}) });
   }
   return out.sort((x, y) => y.readBytes + y.writeBytes - (x.readBytes + x.writeBytes) || x.pid - y.pid);
 }
 
-export function cgroupTraffic(procs: readonly IoProcessTraffic[]): IoCgroupTraffic[] {
-  const by = new Map<string, IoCgroupTraffic>();
+/**
+ * Traffic per cgroup, each row the cgroup and its descendants (the kernel's counters are hierarchical,
+ * and the sums are taken the same way). Reads come from the cgroup's own counters (io.stat, blkio)
+ * where it has them; writes too when the hierarchy charges writeback to the dirtier (cgroup v2 with
+ * the memory controller), else the sum of its processes' write_bytes (the dirtier's). On cgroup v1,
+ * counters that did not move while the cgroup's processes did I/O are taken as not kept (blk-throttle
+ * keeps them only for cgroups with a limit) and the sums stand in. The root is left out (the disks are
+ * the host's total).
+ */
+export function cgroupTraffic(procs: readonly IoProcessTraffic[], c?: Pick<IoCapture, 'cgroupIo' | 'hierarchy'>): IoCgroupTraffic[] {
+  const paths = new Set<string>();
+  const containers = new Map<string, ContainerRef>();
   for (const p of procs) {
-    const c = by.get(p.cgroup) ?? { path: p.cgroup, readBytes: 0, writeBytes: 0, ...(p.container ? { container: p.container } : {}) };
-    c.readBytes += p.readBytes;
-    c.writeBytes += p.writeBytes;
-    by.set(p.cgroup, c);
+    paths.add(p.cgroup);
+    if (p.container) containers.set(p.cgroup, p.container);
   }
-  return [...by.values()].sort((x, y) => y.readBytes + y.writeBytes - (x.readBytes + x.writeBytes) || x.path.localeCompare(y.path));
+  const own = new Map((c?.cgroupIo ?? []).map((x) => [x.path, x] as const));
+  for (const x of own.values()) {
+    paths.add(x.path);
+    if (x.container) containers.set(x.path, x.container);
+  }
+  paths.delete('/');
+  const out: IoCgroupTraffic[] = [];
+  for (const path of paths) {
+    let readBytes = 0;
+    let writeBytes = 0;
+    for (const p of procs) {
+      if (!cgroupWithin(p.cgroup, path)) continue;
+      readBytes += p.readBytes;
+      writeBytes += p.writeBytes;
+    }
+    const k = own.get(path);
+    if (k) {
+      const kr = delta(k.before.readBytes, k.after.readBytes);
+      const kw = delta(k.before.writeBytes, k.after.writeBytes);
+      const kept = c?.hierarchy?.version === 2 || kr + kw > 0 || readBytes + writeBytes === 0;
+      if (kept) {
+        readBytes = kr;
+        if (c?.hierarchy?.writebackToDirtier) writeBytes = kw;
+      }
+    }
+    if (readBytes === 0 && writeBytes === 0) continue;
+    const container = containers.get(path);
+    out.push({ path, readBytes, writeBytes, ...(container ? { container } : {}) });
+  }
+  return out.sort((x, y) => y.readBytes + y.writeBytes - (x.readBytes + x.writeBytes) || x.path.localeCompare(y.path));
+}
+
+/**
+ * Traffic per file: bytes read from disk into its page cache and bytes of it dirtied (what will be
+ * written back; the dirtier's, as for processes), with the processes that dirtied it, most first.
+ * A file nobody could name is "dev:ino (unresolved)".
+ */
+export function fileTraffic(trace: CapturedTrace | undefined): IoFileTraffic[] {
+  if (!trace?.files) return [];
+  return trace.files
+    .filter((f) => f.readBytes + f.dirtiedBytes > 0)
+    .map((f) => ({
+      path: f.path ?? `${f.device}:${f.ino} (unresolved)`,
+      readBytes: f.readBytes,
+      writeBytes: f.dirtiedBytes,
+      writers: f.tasks
+        .filter((t) => t.dirtiedBytes > 0)
+        .sort((a, b) => b.dirtiedBytes - a.dirtiedBytes || a.pid - b.pid)
+        .map((t) => ({ pid: t.pid, comm: t.comm })),
+    }))
+    .sort((a, b) => b.readBytes + b.writeBytes - (a.readBytes + a.writeBytes) || a.path.localeCompare(b.path));
 }
 
 /** Requests older than hangS that the tracer saw issued, and disks with requests in flight and no completion all interval. */
@@ -214,7 +280,7 @@ export interface IoAnalysis {
   disks: IoDisk[];
   psi: { someAvg10: number; fullAvg10: number; someMs: number; fullMs: number } | null;
   latency: { perDisk: IoDiskLatency[]; slow: IoSlowRequest[]; lostEvents: number };
-  traffic: { processes: IoProcessTraffic[]; cgroups: IoCgroupTraffic[]; files: [] };
+  traffic: { processes: IoProcessTraffic[]; cgroups: IoCgroupTraffic[]; files: IoFileTraffic[] };
   hangs: IoHang[];
   dTasks: IoDTaskGroup[];
   iowait: { tasks: IoWaitTask[] };
@@ -303,8 +369,9 @@ export function analyzeIo(c: IoCapture, t: Thresholds, top = 20): IoAnalysis {
   const disks = diskRates(c.disksBefore, c.disksAfter, c.devices, c.intervalS, c.disk);
   const perDisk = latencyPerDisk(c.trace);
   const slow = slowRequests(c.trace, top);
-  const processesAll = processTraffic(c.processesBefore, c.processesAfter);
-  const cgroupsAll = cgroupTraffic(processesAll);
+  const processesAll = processTraffic(c.processesBefore, c.processesAfter, c.trace);
+  const cgroupsAll = cgroupTraffic(processesAll, c);
+  const files = fileTraffic(c.trace);
   const hangs = findHangs(c, t['io.hangS']);
   const dTasks = groupDTasks(c);
   const waits = iowaitTasks(c.trace, c.intervalS, top);
@@ -379,7 +446,7 @@ export function analyzeIo(c: IoCapture, t: Thresholds, top = 20): IoAnalysis {
     disks,
     psi,
     latency: { perDisk, slow, lostEvents: c.trace?.lostEvents ?? 0 },
-    traffic: { processes: processesAll.slice(0, top), cgroups: cgroupsAll.slice(0, top), files: [] },
+    traffic: { processes: processesAll.slice(0, top), cgroups: cgroupsAll.slice(0, top), files: files.slice(0, top) },
     hangs,
     dTasks,
     iowait: { tasks: waits },

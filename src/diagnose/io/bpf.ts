@@ -347,7 +347,7 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
   let first: unknown;
   // tp_btf needs the tracepoint in the kernel's BTF at load time: a kernel without writeback_dirty_folio
   // (before 5.18) loads the raw_tp flavour with writeback_dirty_page; the last resort leaves dirtying out.
-  const variants: Array<[typeof flavour, DirtyVariant]> = [['tp_btf', 'folio'], ['raw_tp', 'folio'], ['raw_tp', 'page'], ['tp_btf', 'none'], ['raw_tp', 'none']];
+  const variants: Array<['tp_btf' | 'raw_tp', DirtyVariant]> = [['tp_btf', 'folio'], ['raw_tp', 'folio'], ['raw_tp', 'page'], ['tp_btf', 'none'], ['raw_tp', 'none']];
   for (const [f, d] of variants) {
     try {
       obj = loadWith(found.path, f, d, o);

@@ -7,19 +7,25 @@
 import { identifyContainer } from '../../containers/identify.js';
 import type { ContainerRef, Coverage } from '../../contract/common.js';
 import { HostError, type Host } from '../../host/host.js';
-import { type DiskStat, readDiskstats } from '../../kernel/procfs/diskstats.js';
+import { readDiskstats } from '../../kernel/procfs/diskstats.js';
 import { type ProcCgroupEntry, readProcCgroup } from '../../kernel/procfs/pid/cgroup.js';
-import { type ProcIo, readProcIo } from '../../kernel/procfs/pid/io.js';
+import { readProcIo } from '../../kernel/procfs/pid/io.js';
 import { readProcStat, readTaskStat } from '../../kernel/procfs/pid/stat.js';
 import { readTaskStack } from '../../kernel/procfs/pid/stack.js';
 import { type Psi, readPsi } from '../../kernel/procfs/psi.js';
 import { type KallsymsTable, readKallsyms } from '../../kernel/syms/kallsyms.js';
 import { type BlockDevice, listBlockDevices, readBlockDevice } from '../../kernel/sysfs/block.js';
+import { readCgroupIo } from '../../kernel/cgroup/io-stat.js';
+import { ParseError } from '../../kernel/errors.js';
 import { abortableSleep } from '../../util/sleep.js';
+import { containerLookup } from '../memory/containers.js';
 import { type CgroupHierarchy, cgroup2Mount, cgroupV1Hierarchies, walkCgroup2 } from '../latency/run.js';
 import type { Thresholds } from '../thresholds.js';
-import { type IoTracer, type IoTracerOptions, type RawIoEvent, type RawIoHistogram, devFromMajMin, devName, opName, startIoTracer } from './bpf.js';
-import type { IoParams } from './params.js';
+import { type IoTracer, type IoTracerOptions, type RawFileId, type RawIoEvent, devFromMajMin, devName, opName, startIoTracer } from './bpf.js';
+import { IO_CAPTURE_SCHEMA, type CapturedCgroupIo, type CapturedDTask, type CapturedDirtier, type CapturedFile, type CapturedInflight, type CapturedProcess, type CapturedSlow, type CapturedTrace, type CapturedWait, type IoCapture } from './capture.js';
+import { fileKey, resolveFilePaths } from './files.js';
+import { type IoParams, oneIoScope } from './params.js';
+import { type IoScope, inScope } from './scope.js';
 
 export class IoScopeError extends Error {
   constructor(
@@ -32,98 +38,26 @@ export class IoScopeError extends Error {
   }
 }
 
-export interface CapturedProcess {
-  pid: number;
-  comm: string;
-  io: ProcIo;
-  cgroup: string;
-  container?: ContainerRef;
-}
-
-export interface CapturedSlow {
-  at: string;
-  disk: string;
-  op: string;
-  sector: number | null;
-  sizeBytes: number;
-  queueMs: number | null;
-  schedMs: number;
-  deviceMs: number;
-  wakeMs: number | null;
-  pid: number;
-  tid: number;
-  comm: string;
-  cgroup: string;
-  container?: ContainerRef;
-}
-
-export interface CapturedInflight {
-  disk: string;
-  ageS: number;
-  sector: number | null;
-  op: string;
-  pid: number;
-  comm: string;
-}
-
-export interface CapturedWait {
-  pid: number;
-  tid: number;
-  comm: string;
-  totalMs: number;
-  count: number;
-  maxMs: number;
-  stack: string[];
-  cgroup: string;
-}
-
-export interface CapturedDTask {
-  pid: number;
-  tid: number;
-  comm: string;
-  stack: string[];
-}
-
-export interface CapturedTrace {
-  /** majMin → name resolution is done by analyze; histograms keyed by majMin ("0:0": no disk known). */
-  histograms: Array<Omit<RawIoHistogram, 'dev'> & { disk: string }>;
-  slow: CapturedSlow[];
-  inflight: CapturedInflight[];
-  waits: CapturedWait[];
-  lostEvents: number;
-}
-
-export interface IoCapture {
-  intervalS: number;
-  /** The disk the run is about (kernel name), when --disk was given. */
-  disk?: string;
-  disksBefore: DiskStat[];
-  disksAfter: DiskStat[];
-  devices: BlockDevice[];
-  psiBefore?: Psi;
-  psiAfter?: Psi;
-  processesBefore: CapturedProcess[];
-  processesAfter: CapturedProcess[];
-  dTasks: CapturedDTask[];
-  trace?: CapturedTrace;
-  method: Record<string, string>;
-  coverage: Coverage[];
-}
+export type { CapturedDTask, CapturedFile, CapturedInflight, CapturedProcess, CapturedSlow, CapturedTrace, CapturedWait, IoCapture } from './capture.js';
 
 export interface CollectOptions {
   signal?: AbortSignal;
   /** For tests: another tracer factory. */
   startTracer?: (o: IoTracerOptions) => { tracer: IoTracer } | { unavailable: string };
+  /** Resolve file paths with the BPF inode walk when fds and maps leave some unnamed (default true). */
+  inodeWalk?: boolean;
 }
 
 const monoNs = (): bigint => process.hrtime.bigint();
 
-/** The hierarchy io is charged in: cgroup v1 blkio when it is mounted, else cgroup v2. */
-async function ioHierarchy(host: Host): Promise<CgroupHierarchy | undefined> {
-  const v1 = (await cgroupV1Hierarchies(host)).get('blkio');
-  if (v1) return v1;
+/** The hierarchy io is charged in: cgroup v2 where the io controller is enabled, else v1 blkio, else a bare v2. */
+async function ioHierarchy(host: Host): Promise<(CgroupHierarchy & { writebackToDirtier: boolean }) | undefined> {
   const mount = await cgroup2Mount(host);
-  return mount ? { version: 2, mount } : undefined;
+  const v2controllers = mount ? ((await host.tryReadText(`${mount}/cgroup.controllers`)) ?? '').split(/\s+/) : [];
+  if (mount && v2controllers.includes('io')) return { version: 2, mount, writebackToDirtier: v2controllers.includes('memory') };
+  const v1 = (await cgroupV1Hierarchies(host)).get('blkio');
+  if (v1) return { ...v1, writebackToDirtier: false };
+  return mount ? { version: 2, mount, writebackToDirtier: false } : undefined;
 }
 
 /** The task's cgroup in that hierarchy (`/` when unknown). */
@@ -133,29 +67,22 @@ export function cgroupOf(entries: readonly ProcCgroupEntry[] | undefined, h: Cgr
   return entries.find((e) => e.hierarchyId === 0 && e.controllers.length === 0)?.path ?? '/';
 }
 
+/** The container of a cgroup path from the path alone (the collection names them with the runtimes' state, containerLookup). */
 export function containerOf(cgroupPath: string): ContainerRef | undefined {
   const c = identifyContainer(cgroupPath);
   if (!c || c.runtime === 'unknown') return undefined;
   return { runtime: c.runtime, id: c.containerId, ...(c.serviceName ? { name: c.serviceName } : {}), ...(c.podUid ? { podUid: c.podUid } : {}) };
 }
 
-interface Scope {
-  pid?: number;
-  /** A cgroup path in the io hierarchy: processes in it or below. */
-  cgroup?: string;
-  container?: string;
+interface ProcRow {
+  pid: number;
+  comm: string;
+  cgroup: string;
 }
 
-function inScope(p: { pid: number; cgroup: string; container?: ContainerRef }, s: Scope): boolean {
-  if (s.pid !== undefined && p.pid !== s.pid) return false;
-  if (s.cgroup !== undefined && s.cgroup !== '/' && p.cgroup !== s.cgroup && !p.cgroup.startsWith(`${s.cgroup}/`)) return false;
-  if (s.container !== undefined && !(p.container && (p.container.id.startsWith(s.container) || p.container.name === s.container))) return false;
-  return true;
-}
-
-async function readProcesses(host: Host, h: CgroupHierarchy | undefined, scope: Scope, selfPid: number | undefined): Promise<{ rows: CapturedProcess[]; denied: number }> {
-  const rows: CapturedProcess[] = [];
-  let denied = 0;
+/** Every process's comm and io cgroup (pid → row). */
+async function readProcessCgroups(host: Host, h: CgroupHierarchy | undefined, selfPid: number | undefined): Promise<ProcRow[]> {
+  const rows: ProcRow[] = [];
   const pids = (await host.readDir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
   for (const pid of pids) {
     if (pid === selfPid) continue;
@@ -167,27 +94,35 @@ async function readProcesses(host: Host, h: CgroupHierarchy | undefined, scope: 
       } catch {
         cg = undefined;
       }
-      const cgroup = cgroupOf(cg, h);
-      const container = containerOf(cgroup);
-      const row = { pid, comm: st.comm, cgroup, ...(container ? { container } : {}) };
-      if (!inScope(row, scope)) continue;
-      rows.push({ ...row, io: await readProcIo(host, pid) });
+      rows.push({ pid, comm: st.comm, cgroup: cgroupOf(cg, h) });
+    } catch (err) {
+      if (!(err instanceof HostError)) throw err;
+    }
+  }
+  return rows;
+}
+
+async function readProcessIo(host: Host, rows: readonly (ProcRow & { container?: ContainerRef })[]): Promise<{ rows: CapturedProcess[]; denied: number }> {
+  const out: CapturedProcess[] = [];
+  let denied = 0;
+  for (const r of rows) {
+    try {
+      out.push({ pid: r.pid, comm: r.comm, cgroup: r.cgroup, ...(r.container ? { container: r.container } : {}), io: await readProcIo(host, r.pid) });
     } catch (err) {
       if (err instanceof HostError && err.denied) denied++;
       else if (!(err instanceof HostError)) throw err;
-      // gone meanwhile: skip
     }
   }
-  return { rows, denied };
+  return { rows: out, denied };
 }
 
 /** Tasks (threads) in D state, with their kernel stacks. */
-async function readDTasks(host: Host, scope: Scope, h: CgroupHierarchy | undefined): Promise<{ tasks: CapturedDTask[]; stacksDenied: boolean }> {
+async function readDTasks(host: Host, want: (pid: number) => boolean): Promise<{ tasks: CapturedDTask[]; stacksDenied: boolean }> {
   const out: CapturedDTask[] = [];
   let stacksDenied = false;
   const pids = (await host.readDir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number);
   for (const pid of pids) {
-    if (scope.pid !== undefined && pid !== scope.pid) continue;
+    if (!want(pid)) continue;
     let tids: number[];
     try {
       tids = (await host.readDir(`/proc/${pid}/task`)).filter((n) => /^\d+$/.test(n)).map(Number);
@@ -198,11 +133,6 @@ async function readDTasks(host: Host, scope: Scope, h: CgroupHierarchy | undefin
       try {
         const st = await readTaskStat(host, pid, tid);
         if (st.state !== 'D') continue;
-        if (scope.cgroup !== undefined || scope.container !== undefined) {
-          const cgroup = cgroupOf(await readProcCgroup(host, pid).catch(() => undefined), h);
-          const container = containerOf(cgroup);
-          if (!inScope({ pid, cgroup, ...(container ? { container } : {}) }, scope)) continue;
-        }
         let stack: string[] = [];
         try {
           stack = await readTaskStack(host, pid, tid);
@@ -233,6 +163,7 @@ async function resolveCgroup(host: Host, want: string, h: CgroupHierarchy | unde
   let rel = want.replace(/^(blkio|io):/, '');
   if (rel.startsWith(`${h.mount}/`) || rel === h.mount) rel = rel.slice(h.mount.length) || '/';
   if (!rel.startsWith('/')) rel = `/${rel}`;
+  rel = rel.replace(/\/+$/, '') || '/';
   try {
     const st = await host.stat(`${h.mount}${rel === '/' ? '' : rel}`);
     if (!st.isDirectory) throw new Error('not a directory');
@@ -242,36 +173,82 @@ async function resolveCgroup(host: Host, want: string, h: CgroupHierarchy | unde
   return rel;
 }
 
+/** A cgroup's bytes read and written (summed over the devices, or the one disk) from its own counters. */
+async function cgroupBytes(host: Host, h: CgroupHierarchy, path: string, disk: string | undefined): Promise<{ source: string; readBytes: number; writeBytes: number } | undefined> {
+  const dir = path === '/' ? h.mount : `${h.mount}${path}`;
+  let io;
+  try {
+    io = await readCgroupIo(host, dir, h.version);
+  } catch (err) {
+    if (err instanceof ParseError) return undefined;
+    throw err;
+  }
+  if (!io) return undefined;
+  let readBytes = 0;
+  let writeBytes = 0;
+  for (const d of io.devices) {
+    if (disk !== undefined && d.device !== disk) continue;
+    readBytes += d.readBytes;
+    writeBytes += d.writeBytes;
+  }
+  return { source: io.source, readBytes, writeBytes };
+}
+
 export async function collectIo(host: Host, params: IoParams, thresholds: Thresholds, o: CollectOptions = {}): Promise<IoCapture> {
   const coverage: Coverage[] = [];
   const method: Record<string, string> = {
     disks: 'two reads of /proc/diskstats and /sys/block/*/{queue/scheduler,queue/rotational,device/model,inflight}, intervalS apart (iostat -x arithmetic)',
-    traffic: '/proc/PID/io read_bytes and write_bytes − cancelled_write_bytes, two reads apart (write_bytes is charged when a task dirties a page, so writeback counts for the dirtier); cgroups are the sums of their processes',
+    traffic:
+      "/proc/PID/io read_bytes and write_bytes − cancelled_write_bytes, two reads apart: write_bytes is charged when a task dirties a page (and for its direct writes), so writeback counts for the dirtier, not for the kworker or jbd2 thread that flushes it (what iotop and pidstat -d show too); a kernel thread's own writes are file system metadata it dirtied itself (the files table names them: the disk's block device)",
     hangs: 'requests the tracer saw issued and not completed, and disks with requests in flight but no completion during the interval (/proc/diskstats); D-state threads from /proc/PID/task/TID/stat with /proc/PID/task/TID/stack',
   };
+  if (!oneIoScope(params)) throw new IoScopeError('give at most one of --pid, --cgroup, --container and --pod');
   const h = await ioHierarchy(host);
-  const scope: Scope = {};
+  const scope: IoScope = {};
   if (params.pid !== undefined) {
     if (!(await host.exists(`/proc/${params.pid}/stat`))) throw new IoScopeError(`no process ${params.pid}`);
     scope.pid = params.pid;
   }
   if (params.cgroup !== undefined) scope.cgroup = await resolveCgroup(host, params.cgroup, h);
   if (params.container !== undefined) scope.container = params.container;
+  if (params.pod !== undefined) scope.pod = params.pod;
 
   const disksBefore = await readDiskstats(host);
   let disk: string | undefined;
+  let diskMajMin: string | undefined;
   let dev: number | undefined;
   if (params.disk !== undefined) {
     const want = params.disk.replace(/^\/dev\//, '');
     const d = disksBefore.find((x) => x.name === want || `${x.major}:${x.minor}` === want);
     if (!d) throw new IoScopeError(`no disk ${params.disk} in /proc/diskstats`);
     disk = d.name;
-    dev = devFromMajMin(`${d.major}:${d.minor}`);
+    diskMajMin = `${d.major}:${d.minor}`;
+    dev = devFromMajMin(diskMajMin);
   }
   const psiBefore = await tryPsi(host);
   const selfPid = host.live?.selfPid;
-  const before = await readProcesses(host, h, scope, selfPid);
-  if (scope.container !== undefined && before.rows.length === 0) throw new IoScopeError(`no process of container ${scope.container}`);
+  const procsBefore = await readProcessCgroups(host, h, selfPid);
+  let lookup = await containerLookup(host, new Set(procsBefore.map((p) => p.cgroup)));
+  const named = <T extends ProcRow>(r: T): T & { container?: ContainerRef } => {
+    const c = lookup(r.cgroup);
+    return c ? { ...r, container: c } : r;
+  };
+  const scopedBefore = procsBefore.map(named).filter((p) => inScope(p, scope));
+  if (scope.container !== undefined && scopedBefore.length === 0) throw new IoScopeError(`no running container matches "${scope.container}"`);
+  if (scope.pod !== undefined && scopedBefore.length === 0) throw new IoScopeError(`no pod named "${scope.pod}" has a running container here`);
+  const before = await readProcessIo(host, scopedBefore);
+
+  // The cgroups whose own counters are read: those of the processes in scope, and the scope's.
+  const cgroupsToRead = new Set(scopedBefore.map((p) => p.cgroup));
+  if (scope.cgroup !== undefined) cgroupsToRead.add(scope.cgroup);
+  cgroupsToRead.delete('/');
+  const cgBefore = new Map<string, { source: string; readBytes: number; writeBytes: number }>();
+  if (h) {
+    for (const p of [...cgroupsToRead].slice(0, 2000)) {
+      const b = await cgroupBytes(host, h, p, diskMajMin);
+      if (b) cgBefore.set(p, b);
+    }
+  }
 
   let tracer: IoTracer | undefined;
   const events: RawIoEvent[] = [];
@@ -298,7 +275,33 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
     const intervalS = Number(monoNs() - t0) / 1e9;
     const disksAfter = await readDiskstats(host);
     const psiAfter = await tryPsi(host);
-    const after = await readProcesses(host, h, scope, selfPid);
+    // The BPF aggregates first (the interval ends here), then the slower reads.
+    const raw = tracer
+      ? {
+          histograms: tracer.histograms(),
+          inflight: tracer.inflight(),
+          waits: tracer.waits(),
+          files: tracer.files(),
+          fileTasks: tracer.fileTasks(),
+          tasks: tracer.tasks(),
+          lost: tracer.lostEvents(),
+          dropped: tracer.filesDropped(),
+          now: monoNs(),
+        }
+      : undefined;
+    const procsAfter = await readProcessCgroups(host, h, selfPid);
+    lookup = await containerLookup(host, new Set([...procsBefore, ...procsAfter].map((p) => p.cgroup)));
+    const scopedAfter = procsAfter.map(named).filter((p) => inScope(p, scope));
+    const after = await readProcessIo(host, scopedAfter);
+    const cgroupIo: CapturedCgroupIo[] = [];
+    if (h) {
+      for (const [p, b] of cgBefore) {
+        const a = await cgroupBytes(host, h, p, diskMajMin);
+        if (!a) continue;
+        const c = lookup(p);
+        cgroupIo.push({ path: p, source: a.source, before: { readBytes: b.readBytes, writeBytes: b.writeBytes }, after: { readBytes: a.readBytes, writeBytes: a.writeBytes }, ...(c ? { container: c } : {}) });
+      }
+    }
     const names = new Map<string, string>();
     for (const name of await listBlockDevices(host).catch(() => [])) names.set(name, name);
     const devices: BlockDevice[] = [];
@@ -307,11 +310,13 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
       if (disk !== undefined && d.name !== disk) continue;
       devices.push(await readBlockDevice(host, d.name));
     }
-    const dt = await readDTasks(host, scope, h);
+    const scopedPids = new Set(scopedAfter.map((p) => p.pid));
+    const scoped = scope.pid !== undefined || scope.cgroup !== undefined || scope.container !== undefined || scope.pod !== undefined;
+    const dt = await readDTasks(host, (pid) => !scoped || scopedPids.has(pid));
     if (dt.stacksDenied) coverage.push({ section: 'hangs', status: 'partial', reason: 'cannot read /proc/PID/stack (needs root): D-state tasks without stacks' });
     let trace: CapturedTrace | undefined;
-    if (tracer) {
-      const now = monoNs();
+    if (tracer && raw) {
+      const now = raw.now;
       const diskOf = new Map<string, string>(disksAfter.map((d) => [`${d.major}:${d.minor}`, d.name]));
       const nameOf = (devT: number): string => diskOf.get(devName(devT)) ?? devName(devT);
       let syms: KallsymsTable | undefined;
@@ -332,9 +337,67 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
       if (h) cgNames = new Map([...(await walkCgroup2(host, h.mount))].map(([p, id]) => [id, p]));
       const cgName = (id: bigint): string => cgNames.get(id) ?? (id === 0n ? '/' : `id:${id}`);
       const ms = (v: number): number => Math.round(v / 1e3) / 1e3;
+
+      // Files: the processes in scope only (the tracer filters by pid itself; cgroup, container and pod here).
+      const taskCgroup = new Map(raw.tasks.map((t) => [t.tgid, cgName(t.cgroupId)] as const));
+      const taskInScope = (pid: number): boolean => {
+        if (!scoped) return true;
+        const cg = taskCgroup.get(pid) ?? scopedAfter.find((p) => p.pid === pid)?.cgroup;
+        if (cg === undefined) return false;
+        const c = lookup(cg);
+        return inScope({ pid, cgroup: cg, ...(c ? { container: c } : {}) }, scope);
+      };
+      const byFile = new Map<string, CapturedFile>();
+      const idOf = (f: RawFileId): { key: string; device: string } => {
+        const device = devName(f.dev);
+        return { key: fileKey(device, f.ino), device };
+      };
+      for (const f of raw.files) {
+        if (scoped) continue; // rebuilt from the tasks in scope below
+        const { key, device } = idOf(f.file);
+        byFile.set(key, { device, kind: f.file.kind, ino: f.file.ino, path: null, readBytes: f.readBytes, dirtiedBytes: f.dirtiedBytes, tasks: [] });
+      }
+      for (const t of raw.fileTasks) {
+        if (!taskInScope(t.tgid)) continue;
+        const { key, device } = idOf(t.file);
+        let row = byFile.get(key);
+        if (!row) {
+          if (!scoped) continue;
+          byFile.set(key, (row = { device, kind: t.file.kind, ino: t.file.ino, path: null, readBytes: 0, dirtiedBytes: 0, tasks: [] }));
+        }
+        if (scoped) {
+          row.readBytes += t.readBytes;
+          row.dirtiedBytes += t.dirtiedBytes;
+        }
+        row.tasks.push({ pid: t.tgid, comm: t.comm, readBytes: t.readBytes, dirtiedBytes: t.dirtiedBytes });
+      }
+      // The busiest files are named (path resolution costs a walk of /proc).
+      const busiest = [...byFile.values()].sort((a, b) => b.readBytes + b.dirtiedBytes - (a.readBytes + a.dirtiedBytes)).slice(0, Math.max(params.top * 5, 100));
+      const slowFiles = events.flatMap((e) => (e.file ? [e.file] : []));
+      const wanted = new Set<string>();
+      for (const f of busiest) if (f.kind === 'inode') wanted.add(fileKey(f.device, f.ino));
+      for (const f of slowFiles) if (f.kind === 'inode') wanted.add(idOf(f).key);
+      const firstPids = [...new Set(busiest.flatMap((f) => f.tasks.map((t) => t.pid)))];
+      // The inode walk (about a second on a busy host) only for files that can make the table.
+      const walkFor = new Set(busiest.slice(0, params.top).flatMap((f) => (f.kind === 'inode' ? [fileKey(f.device, f.ino)] : [])));
+      const res = await resolveFilePaths(host, wanted, firstPids, { walk: o.inodeWalk !== false, walkOnlyFor: walkFor });
+      const pathOf = (kind: 'inode' | 'bdev', device: string, ino: number): string | null =>
+        kind === 'bdev' ? `/dev/${diskOf.get(device) ?? device}` : (res.paths.get(fileKey(device, ino)) ?? null);
+      for (const f of busiest) f.path = pathOf(f.kind, f.device, f.ino);
+      const unresolved = busiest.filter((f) => f.path === null).length;
+      if (unresolved > 0) {
+        coverage.push({
+          section: 'traffic.files',
+          status: 'partial',
+          reason: `${unresolved} of ${busiest.length} files could not be named (no process has them open or mapped${res.walkUnavailable ? `, and the inode walk did not run: ${res.walkUnavailable}` : ', and the kernel holds no dentry for them'}): listed as dev:ino (unresolved)`,
+        });
+      }
+      if (raw.dropped > 0) coverage.push({ section: 'traffic.files', status: 'partial', reason: `${raw.dropped} updates found the per-file maps full (16384 files, 16384 file×process rows): those files are missing` });
+
       const slow: CapturedSlow[] = events.map((e) => {
         const cgroup = cgName(e.cgroupId);
-        const container = containerOf(cgroup);
+        const container = lookup(cgroup);
+        const file = e.file ? (pathOf(e.file.kind, devName(e.file.dev), e.file.ino) ?? `${devName(e.file.dev)}:${e.file.ino} (unresolved)`) : null;
         return {
           at: new Date(Number(e.tsNs / 1000n) / 1000 + wallOffsetMs).toISOString(),
           disk: nameOf(e.dev),
@@ -350,13 +413,13 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
           comm: e.comm,
           cgroup,
           ...(container ? { container } : {}),
+          file,
         };
       });
-      const inflight: CapturedInflight[] = tracer
-        .inflight()
+      const inflight: CapturedInflight[] = raw.inflight
         .filter((r) => r.issueNs <= now)
         .map((r) => ({ disk: nameOf(r.dev), ageS: Number(now - r.issueNs) / 1e9, sector: r.sector, op: opName(r.op), pid: r.tgid, comm: r.comm }));
-      const waits: CapturedWait[] = tracer.waits().map((w) => ({
+      const waits: CapturedWait[] = raw.waits.map((w) => ({
         pid: w.tgid,
         tid: w.tid,
         comm: w.comm,
@@ -366,27 +429,46 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
         stack: w.maxStackId >= 0 ? stackOf(w.maxStackId) : [],
         cgroup: cgName(w.cgroupId),
       }));
-      const histograms = tracer.histograms().map(({ dev: d, ...rest }) => ({ ...rest, disk: d === 0 ? '' : nameOf(d) }));
-      trace = { histograms, slow, inflight, waits, lostEvents: tracer.lostEvents() };
+      const histograms = raw.histograms.map(({ dev: d, ...rest }) => ({ ...rest, disk: d === 0 ? '' : nameOf(d) }));
+      const dirtiers: CapturedDirtier[] | null = tracer.dirtyTraced
+        ? raw.tasks.filter((t) => taskInScope(t.tgid)).map((t) => ({ pid: t.tgid, comm: t.comm, dirtiedBytes: t.dirtiedBytes, readBytes: t.readBytes, cgroup: cgName(t.cgroupId) }))
+        : null;
+      trace = { histograms, slow, inflight, waits, lostEvents: raw.lost, files: busiest, dirtiers, filesDropped: raw.dropped };
       Object.assign(method, tracer.method);
       coverage.push(...tracer.coverage);
+      if (dev !== undefined) coverage.push({ section: 'traffic.files', status: 'partial', reason: `--disk: reads are those sent to ${disk}, dirtied pages those of file systems on it (a block device's own cache only for the whole disk, not its partitions)` });
     } else {
       coverage.push({ section: 'iowait', status: 'unavailable', reason: 'needs the BPF tracer (sched_switch with in_iowait)' });
+      coverage.push({ section: 'traffic.files', status: 'unavailable', reason: 'per-file traffic needs the BPF tracer (block_bio_queue and writeback_dirty_folio tracepoints)' });
     }
-    coverage.push({ section: 'traffic.files', status: 'unavailable', reason: 'per-file traffic (filemap/writeback tracepoints) is not implemented yet' });
-    coverage.push({ section: 'traffic.cgroups', status: 'partial', reason: 'sums of the processes that were alive at both reads (cgroup io.stat/blkio counters are not read yet)' });
+    if (h) {
+      const src = cgroupIo[0]?.source ?? (h.version === 2 ? 'io.stat' : 'blkio.throttle.io_service_bytes_recursive');
+      method.cgroups = h.writebackToDirtier
+        ? `the kernel's own counters (${src}, this cgroup and its descendants), two reads apart; cgroup v2 with the memory controller charges writeback to the dirtier's cgroup`
+        : `reads from the kernel's own counters (${src}, this cgroup and its descendants), two reads apart; writes are the sums of the cgroup's processes' write_bytes (the dirtier's), because ${h.version === 1 ? 'cgroup v1 blkio' : 'cgroup v2 without the memory controller'} charges buffered writeback to the flusher's cgroup`;
+    }
+    if (!h) coverage.push({ section: 'traffic.cgroups', status: 'partial', reason: 'no cgroup hierarchy with io accounting: cgroups are the sums of their processes' });
+    else if (cgroupIo.length < cgBefore.size || cgBefore.size < cgroupsToRead.size) {
+      coverage.push({ section: 'traffic.cgroups', status: 'partial', reason: `${cgroupsToRead.size - cgroupIo.length} of ${cgroupsToRead.size} cgroups have no readable I/O counters (${h.version === 2 ? 'io controller not enabled for them' : 'no blkio counter file'}): those are the sums of their processes` });
+    }
+    if (h?.version === 1) {
+      coverage.push({ section: 'traffic.cgroups', status: 'partial', reason: 'cgroup v1 blkio.throttle counters move only in cgroups with a throttle limit on recent kernels (5.x+): cgroups whose counters stayed at 0 while their processes did I/O are the sums of their processes' });
+    }
     if (before.denied > 0) coverage.push({ section: 'traffic', status: 'partial', reason: `${before.denied} processes' /proc/PID/io could not be read (needs root)` });
     if (!psiAfter) coverage.push({ section: 'psi', status: 'unavailable', reason: 'no /proc/pressure/io (kernel < 4.20, CONFIG_PSI off or psi=0)' });
     return {
+      schema: IO_CAPTURE_SCHEMA,
       intervalS,
       ...(disk !== undefined ? { disk } : {}),
       disksBefore,
       disksAfter,
-      devices,
+      devices: devices.map((d) => ({ name: d.name, ...(d.scheduler ? { scheduler: d.scheduler } : {}), ...(d.rotational !== undefined ? { rotational: d.rotational } : {}), ...(d.model ? { model: d.model } : {}), ...(d.inflight ? { inflight: d.inflight } : {}) })),
       ...(psiBefore ? { psiBefore } : {}),
       ...(psiAfter ? { psiAfter } : {}),
       processesBefore: before.rows,
       processesAfter: after.rows,
+      hierarchy: h ? { version: h.version, mount: h.mount, writebackToDirtier: h.writebackToDirtier } : null,
+      cgroupIo: h ? cgroupIo : null,
       dTasks: dt.tasks,
       ...(trace ? { trace } : {}),
       method,

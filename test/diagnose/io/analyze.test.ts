@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { IoDocumentSchema } from '../../../src/contract/io.js';
 import { DOCUMENT_SCHEMA_BY_NAME, DOCUMENT_SCHEMAS } from '../../../src/contract/index.js';
 import { analyzeIo, diskRates, findHangs, processTraffic, stageOf } from '../../../src/diagnose/io/analyze.js';
-import type { CapturedProcess, IoCapture } from '../../../src/diagnose/io/collect.js';
+import type { CapturedProcess, IoCapture } from '../../../src/diagnose/io/capture.js';
 import { DEFAULT_THRESHOLDS, resolveThresholds } from '../../../src/diagnose/thresholds.js';
 import type { DiskStat } from '../../../src/kernel/procfs/diskstats.js';
 import { parseDiskstats } from '../../../src/kernel/procfs/diskstats.js';
@@ -22,7 +22,10 @@ const proc = (pid: number, comm: string, r: number, w: number, cgroup = '/'): Ca
 /** A 2-second capture: vda did 200 reads and 100 writes, 10 s of request time, busy 1.9 s. */
 function capture(over: Partial<IoCapture> = {}): IoCapture {
   return {
+    schema: 'oscope.io-capture/v1',
     intervalS: 2,
+    hierarchy: null,
+    cgroupIo: null,
     disksBefore: [disk()],
     disksAfter: [disk({ reads: 1200, writes: 600, sectorsRead: 80000 + 2048 * 200, sectorsWritten: 40000 + 4096, readTicksMs: 5000 + 3000, writeTicksMs: 2500 + 1500, ioTicksMs: 10000 + 1900, timeInQueueMs: 20000 + 4000 })],
     devices: [vda],
@@ -78,7 +81,7 @@ test('stageOf: percentiles are bucket middles capped at the max; the mean is exa
 test('io.latency.device at the threshold, not below; dominant stage named', () => {
   const t = resolveThresholds();
   const at = (meanMs: number) =>
-    analyzeIo(capture({ trace: { histograms: [hist('vda', 'device', 14, 10, meanMs), hist('vda', 'queue', 2, 10, 0.01)], slow: [], inflight: [], waits: [], lostEvents: 0 } }), t);
+    analyzeIo(capture({ trace: { histograms: [hist('vda', 'device', 14, 10, meanMs), hist('vda', 'queue', 2, 10, 0.01)], slow: [], inflight: [], waits: [], lostEvents: 0, files: null, dirtiers: null, filesDropped: 0 } }), t);
   const a = at(t['io.latencyMs']);
   assert.equal(a.latency.perDisk[0]!.dominant, 'device');
   assert.ok(a.findings.some((f) => f.id === 'io.latency.device'));
@@ -88,7 +91,7 @@ test('io.latency.device at the threshold, not below; dominant stage named', () =
 test('io.latency.queue when the OS stages carry the latency; io.latency.wake on late wakeups', () => {
   const t = resolveThresholds();
   const a = analyzeIo(
-    capture({ trace: { histograms: [hist('vda', 'device', 8, 10, 0.5), hist('vda', 'queue', 14, 10, 30), hist('vda', 'sched', 10, 10, 1), hist('vda', 'wake', 13, 10, 8)], slow: [], inflight: [], waits: [], lostEvents: 0 } }),
+    capture({ trace: { histograms: [hist('vda', 'device', 8, 10, 0.5), hist('vda', 'queue', 14, 10, 30), hist('vda', 'sched', 10, 10, 1), hist('vda', 'wake', 13, 10, 8)], slow: [], inflight: [], waits: [], lostEvents: 0, files: null, dirtiers: null, filesDropped: 0 } }),
     t,
   );
   const ids = a.findings.map((f) => f.id);
@@ -120,7 +123,7 @@ test('hangs: a traced request older than io.hangS, and a disk with requests in f
   const c = capture({ intervalS: 6, disksBefore: [disk({ inFlight: 2 })], disksAfter: [disk({ inFlight: 2 })] });
   const h = findHangs(c, 5);
   assert.deepEqual(h.map((x) => [x.disk, x.kind, x.count]), [['vda', 'disk', 2]]);
-  const c2 = capture({ trace: { histograms: [], slow: [], inflight: [{ disk: 'vda', ageS: 5.5, sector: 8, op: 'read', pid: 42, comm: 'victim' }, { disk: 'vda', ageS: 4.9, sector: 16, op: 'read', pid: 42, comm: 'victim' }], waits: [], lostEvents: 0 }, dTasks: [{ pid: 42, tid: 42, comm: 'victim', stack: ['io_schedule+0x46/0x70', '__blkdev_direct_IO_simple+0x1/0x2'] }] });
+  const c2 = capture({ trace: { histograms: [], slow: [], inflight: [{ disk: 'vda', ageS: 5.5, sector: 8, op: 'read', pid: 42, comm: 'victim' }, { disk: 'vda', ageS: 4.9, sector: 16, op: 'read', pid: 42, comm: 'victim' }], waits: [], lostEvents: 0, files: null, dirtiers: null, filesDropped: 0 }, dTasks: [{ pid: 42, tid: 42, comm: 'victim', stack: ['io_schedule+0x46/0x70', '__blkdev_direct_IO_simple+0x1/0x2'] }] });
   const a = analyzeIo(c2, t);
   assert.deepEqual(a.hangs.map((x) => [x.kind, x.ageS]), [['request', 5.5]]);
   const f = a.findings.find((x) => x.id === 'io.hang');
@@ -132,10 +135,10 @@ test('hangs: a traced request older than io.hangS, and a disk with requests in f
 
 test('io.util.saturated and io.iowait.high at their thresholds', () => {
   const t = resolveThresholds();
-  const ids = analyzeIo(capture({ trace: { histograms: [], slow: [], inflight: [], waits: [{ pid: 5, tid: 5, comm: 'db', totalMs: 600, count: 10, maxMs: 100, stack: ['io_schedule', 'folio_wait_bit_common', 'filemap_read'], cgroup: '/' }], lostEvents: 0 } }), t).findings.map((f) => f.id);
+  const ids = analyzeIo(capture({ trace: { histograms: [], slow: [], inflight: [], waits: [{ pid: 5, tid: 5, comm: 'db', totalMs: 600, count: 10, maxMs: 100, stack: ['io_schedule', 'folio_wait_bit_common', 'filemap_read'], cgroup: '/' }], lostEvents: 0, files: null, dirtiers: null, filesDropped: 0 } }), t).findings.map((f) => f.id);
   assert.ok(ids.includes('io.util.saturated')); // 95 % ≥ 90 %
   assert.ok(ids.includes('io.iowait.high')); // 600 ms of 2 s = 30 %
-  const low = analyzeIo(capture({ trace: { histograms: [], slow: [], inflight: [], waits: [{ pid: 5, tid: 5, comm: 'db', totalMs: 500, count: 10, maxMs: 100, stack: [], cgroup: '/' }], lostEvents: 0 } }), resolveThresholds({ 'io.utilPct': 96 }));
+  const low = analyzeIo(capture({ trace: { histograms: [], slow: [], inflight: [], waits: [{ pid: 5, tid: 5, comm: 'db', totalMs: 500, count: 10, maxMs: 100, stack: [], cgroup: '/' }], lostEvents: 0, files: null, dirtiers: null, filesDropped: 0 } }), resolveThresholds({ 'io.utilPct': 96 }));
   assert.deepEqual(low.findings.map((f) => f.id), []);
 });
 
