@@ -60,18 +60,25 @@ function oscope(args: string[]): { code: number; stdout: string; stderr: string 
 
 const bundles = existsSync(BUNDLES_DIR) ? readdirSync(BUNDLES_DIR).filter((f) => f.endsWith('.tar.gz')).sort() : [];
 
-test('golden: there are bundles of this VM and of fixture hosts (cgroup v1 and v2)', () => {
+test('golden: there are bundles of this VM and of fixture hosts (cgroup v1 and v2), and the io capture bundle', () => {
+  assert.ok(bundles.includes('io-golden.tar.gz'), 'io-golden.tar.gz (test/support/make-io-bundle.ts)');
   assert.ok(bundles.some((b) => b.startsWith('vm-')), `a bundle captured from the VM in ${BUNDLES_DIR}`);
   assert.ok(bundles.some((b) => b.includes('cgroup-v1')) && bundles.some((b) => b.includes('cgroup-v2')), 'fixture bundles of both cgroup versions');
 });
 
 /** The (bundle, command) pairs to compare: every host bundle's mem and inspect. */
-const pairs: { bundle: string; name: string; command: (typeof COMMANDS)[number] }[] = [];
+const pairs: { bundle: string; name: string; command: string }[] = [];
 for (const bundle of bundles) {
   const name = bundle.slice(0, -'.tar.gz'.length);
   for (const command of COMMANDS) {
     if (isHostBundle(bundle)) pairs.push({ bundle, name, command });
   }
+}
+
+/** Bundles that hold one area's capture only, with the command that analyses it (its golden: <bundle>.<command>.json). */
+const CAPTURE_BUNDLES: Record<string, string> = { 'io-golden.tar.gz': 'io' };
+for (const [bundle, command] of Object.entries(CAPTURE_BUNDLES)) {
+  if (bundles.includes(bundle)) pairs.push({ bundle, name: bundle.slice(0, -'.tar.gz'.length), command });
 }
 
 for (const { bundle, name, command } of pairs) {

@@ -454,7 +454,10 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
     if (h?.version === 1) {
       coverage.push({ section: 'traffic.cgroups', status: 'partial', reason: 'cgroup v1 blkio.throttle counters move only in cgroups with a throttle limit on recent kernels (5.x+): cgroups whose counters stayed at 0 while their processes did I/O are the sums of their processes' });
     }
-    if (before.denied > 0) coverage.push({ section: 'traffic', status: 'partial', reason: `${before.denied} processes' /proc/PID/io could not be read (needs root)` });
+    if (before.denied > 0) {
+      const why = host.info().uid === 0 ? 'permission denied even to root' : 'needs root';
+      coverage.push({ section: 'traffic', status: 'partial', reason: `${before.denied} processes' /proc/PID/io could not be read (${why})` });
+    }
     if (!psiAfter) coverage.push({ section: 'psi', status: 'unavailable', reason: 'no /proc/pressure/io (kernel < 4.20, CONFIG_PSI off or psi=0)' });
     return {
       schema: IO_CAPTURE_SCHEMA,
