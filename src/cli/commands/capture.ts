@@ -4,6 +4,8 @@
  * It runs the collectors of `oscope mem` and `oscope inspect` through a RecordingHost, so the bundle
  * holds exactly what those commands read here: `oscope mem --from FILE` and `oscope inspect --from FILE`
  * then see what a live run saw. The kernel log is recorded from /dev/kmsg (a bundle has no journal).
+ * filecache and io keep their own captures (`filecache --from`, `io --from`): io measures for
+ * CAPTURE_IO_INTERVAL_S seconds.
  */
 import type { Command } from 'commander';
 import { collectCheckData } from '../../diagnose/inspect/checks.js';
@@ -72,11 +74,12 @@ export const registerCapture: RegisterCommand = (program: Command, ctx: () => Cl
     .action(async (flags: { output: string; kpage: boolean }) => {
       const c = ctx();
       if (c.from) throw new UserError('capture reads the live host; it cannot be combined with --from', EXIT.usage);
-      const rec = new RecordingHost(new LiveHost());
+      const liveHost = new LiveHost();
+      const rec = new RecordingHost(liveHost);
       await captureInto(rec, { kpage: flags.kpage });
       const noFileCache = await captureFileCache(rec);
       if (noFileCache !== undefined) c.err(`oscope: the bundle has no filecache capture: ${noFileCache}`);
-      const noIo = await captureIo(rec);
+      const noIo = await captureIo(rec, { measureOn: liveHost });
       if (noIo !== undefined) c.err(`oscope: the bundle has no io capture: ${noIo}`);
       const { files } = await rec.writeBundle(flags.output, VERSION);
       const size = (await stat(flags.output)).size;

@@ -74,13 +74,16 @@ export const CAPTURE_IO_INTERVAL_S = 2;
  * `oscope capture`'s io step: measures for a short interval on the live host and keeps the capture in
  * the bundle being recorded. Returns why nothing was recorded, or undefined.
  */
-export async function captureIo(host: Host, o: { intervalS?: number; thresholds?: Thresholds } = {}): Promise<string | undefined> {
-  if (!host.live) return 'not a live host';
+export async function captureIo(host: Host, o: { intervalS?: number; thresholds?: Thresholds; measureOn?: Host } = {}): Promise<string | undefined> {
+  // Measured on `measureOn` (the live host under the RecordingHost): the bundle keeps the io capture
+  // itself, not the thousands of /proc files read to make it.
+  const live = o.measureOn ?? host;
+  if (!live.live) return 'not a live host';
   try {
     const th = o.thresholds ?? resolveThresholds();
-    const bpf = host.info().uid === 0 && (await ioBpfBlocker(host)) === undefined;
+    const bpf = live.info().uid === 0 && (await ioBpfBlocker(live)) === undefined;
     const params = IoParamsSchema.parse({ intervalS: o.intervalS ?? CAPTURE_IO_INTERVAL_S, bpf });
-    recordCapture(host, 'io', await collectIo(host, params, th, { inodeWalk: true }));
+    recordCapture(host, 'io', await collectIo(live, params, th, { inodeWalk: true }));
     return undefined;
   } catch (err) {
     return (err as Error).message;

@@ -399,7 +399,7 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
     iowait: `${flavour} sched_switch: time asleep with in_iowait (io_schedule) per thread, with the stack of the longest sleep`,
     files: `${flavour} block_bio_queue: a read's bytes go to the file of its first page (page->mapping->host: dev, inode) and to its submitter, clones left out (what /proc/PID/io read_bytes counts)${
       dirtyTraced ? `; ${flavour} ${dirty === 'page' ? 'writeback_dirty_page' : 'writeback_dirty_folio'}: pages dirtied per file and per dirtier, where the kernel charges write_bytes` : ''
-    }; dev:inode → path from the open files and mappings of the processes (/proc/PID/fd, /proc/PID/maps), then the kernel's dentries (the BPF inode walk)`,
+    }; direct I/O (O_DIRECT, a loop device's worker) is not in the files table: its pages are process memory, not the file's cache; dev:inode → path from the open files and mappings of the processes (/proc/PID/fd, /proc/PID/maps), then the kernel's dentries (the BPF inode walk)`,
   };
   const rb = loaded.ringBuffer('events', {
     onRecords: (recs) => {
