@@ -88,3 +88,18 @@ test('userDevMajMin: glibc major/minor of st_dev', () => {
 test('the io thresholds are the io.* keys', () => {
   assert.ok(Object.keys(ioThresholds(DEFAULT_THRESHOLDS)).every((k) => k.startsWith('io.')));
 });
+
+test('bpf/io.h and the decoder agree: event, request and per-file layouts, the shared histogram', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { fixturePath } = await import('../../helpers.js');
+  const { IO_EVENT_LAYOUT, IO_REQ_LAYOUT, IO_FILE_LAYOUT, IO_TASK_LAYOUT, IO_HIST_SIZE } = await import('../../../src/diagnose/io/bpf.js');
+  const h = readFileSync(fixturePath('..', '..', 'bpf', 'io.h'), 'utf8');
+  const size = (name: string): number => Number(new RegExp(`sizeof\\(struct ${name}\\) == (\\d+)`).exec(h)?.[1]);
+  assert.equal(size('oio_event'), IO_EVENT_LAYOUT.size);
+  assert.equal(size('oio_req'), IO_REQ_LAYOUT.size);
+  assert.equal(size('oio_file_task_key'), IO_FILE_LAYOUT.taskKeySize);
+  assert.equal(size('oio_file_task'), IO_FILE_LAYOUT.taskSize);
+  assert.equal(size('oio_task'), IO_TASK_LAYOUT.size);
+  assert.match(h, /#include "hist\.h"/);
+  assert.equal(IO_HIST_SIZE, 35 * 8);
+});

@@ -19,7 +19,10 @@ test('rl_event layout matches bpf/runlatency.h', () => {
   const m = /sizeof\(struct rl_event\) == (\d+)/.exec(h);
   assert.equal(Number(m?.[1]), RL_EVENT_LAYOUT.size);
   assert.match(h, new RegExp(`char comm\\[RL_COMM_LEN\\];`));
-  assert.match(h, /RL_HIST_SLOTS 32/);
+  // The histogram is the shared one (bpf/hist.h): 32 log2 slots, count, sum, max.
+  assert.match(h, /#include "hist\.h"/);
+  const hist = readFileSync(fixturePath('..', '..', 'bpf', 'hist.h'), 'utf8');
+  assert.match(hist, /OSCOPE_HIST_SLOTS 32/);
   assert.equal(RL_HIST_SIZE, 35 * 8);
 });
 
