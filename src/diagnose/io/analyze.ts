@@ -61,7 +61,7 @@ export function diskRates(before: readonly DiskStat[], after: readonly DiskStat[
   return out.sort((x, y) => y.utilPct - x.utilPct || x.name.localeCompare(y.name));
 }
 
-/** A log2-µs histogram's summary (runlatency's, the same log2 buckets): percentiles are the middle of their bucket (±50 %), capped at the max. */
+/** A log2-µs histogram's summary (runlatency's histogramOf, the same log2 buckets and percentile rule). */
 export function stageOf(slots: readonly number[], sumNs: number, maxNs: number): IoStage {
   const { buckets, ...h } = histogramOf(slots, sumNs, maxNs);
   return { ...h, histogram: buckets };

@@ -65,14 +65,21 @@ test('diskRates: real diskstats of three kernel versions', () => {
   }
 });
 
-test('stageOf: percentiles are bucket middles capped at the max; the mean is exact', () => {
+test('stageOf: percentiles are their bucket\'s mean (from the exact sum) or middle, capped at the max; the mean is exact', () => {
   const slots = new Array<number>(32).fill(0);
   slots[16] = 10; // [65.5, 131) ms
   const s = stageOf(slots, 10 * 100e6, 110e6);
   assert.equal(s.meanMs, 100);
-  assert.equal(s.p50Ms, 98.304);
+  assert.equal(s.p50Ms, 100);
   assert.equal(s.maxMs, 110);
   assert.equal(s.histogram.length, 17);
+  // Two buckets: the lower one at its middle, the upper one's mean from what is left of the sum.
+  slots[10] = 10; // [1.02, 2.05) ms, middle 1.536
+  const two = stageOf(slots, 10 * 100e6 + 10 * 1.536e6, 110e6);
+  assert.equal(two.p50Ms, 1.536);
+  assert.equal(two.p99Ms, 100);
+  // A sum that does not fit the buckets (a skewed lower bucket): the middle.
+  assert.equal(stageOf(slots, 10 * 100e6 + 10 * 1.9e6 + 10 * 40e6, 110e6).p99Ms, 98.304);
 });
 
 test('io.latency.device at the threshold, not below; dominant stage named', () => {
