@@ -123,16 +123,23 @@ export function slowRequests(trace: CapturedTrace | undefined, top: number): IoS
 }
 
 /** Per-process deltas; a process born during the interval counts from zero, one that exited is lost. */
-export function processTraffic(before: readonly CapturedProcess[], after: readonly CapturedProcess[]): IoProcessTraffic[] {
+/**
+ * Bytes per process over the interval. When both reads carry their time (live hosts), a delta is scaled
+ * from its own span to `intervalS`: on a busy host one scan of /proc can lag the other by a large part
+ * of a second, which would otherwise show as traffic that was not there.
+ */
+export function processTraffic(before: readonly CapturedProcess[], after: readonly CapturedProcess[], intervalS?: number): IoProcessTraffic[] {
   const prev = new Map(before.map((p) => [p.pid, p] as const));
   const out: IoProcessTraffic[] = [];
   for (const a of after) {
     const b0 = prev.get(a.pid);
     const b = b0 && b0.comm === a.comm ? b0 : undefined;
-    const readBytes = delta(b?.io.readBytes ?? 0, a.io.readBytes);
+    const spanMs = b?.ioAtMs !== undefined && a.ioAtMs !== undefined ? a.ioAtMs - b.ioAtMs : undefined;
+    const scale = intervalS !== undefined && spanMs !== undefined && spanMs > 0 ? (intervalS * 1000) / spanMs : 1;
+    const readBytes = Math.round(delta(b?.io.readBytes ?? 0, a.io.readBytes) * scale);
     const wa = a.io.writeBytes - a.io.cancelledWriteBytes;
     const wb = b ? b.io.writeBytes - b.io.cancelledWriteBytes : 0;
-    const writeBytes = delta(wb, wa);
+    const writeBytes = Math.round(delta(wb, wa) * scale);
     if (readBytes === 0 && writeBytes === 0) continue;
     out.push({ pid: a.pid, comm: a.comm, readBytes, writeBytes, dirtiedBytes: null, cgroup: a.cgroup, ...(a.container ? { container: a.container } : {}) });
   }
@@ -303,7 +310,7 @@ export function analyzeIo(c: IoCapture, t: Thresholds, top = 20): IoAnalysis {
   const disks = diskRates(c.disksBefore, c.disksAfter, c.devices, c.intervalS, c.disk);
   const perDisk = latencyPerDisk(c.trace);
   const slow = slowRequests(c.trace, top);
-  const processesAll = processTraffic(c.processesBefore, c.processesAfter);
+  const processesAll = processTraffic(c.processesBefore, c.processesAfter, c.intervalS);
   const cgroupsAll = cgroupTraffic(processesAll);
   const hangs = findHangs(c, t['io.hangS']);
   const dTasks = groupDTasks(c);

@@ -36,6 +36,8 @@ export interface CapturedProcess {
   pid: number;
   comm: string;
   io: ProcIo;
+  /** CLOCK_MONOTONIC ms when /proc/PID/io was read (live hosts), so each process's delta has its own span. */
+  ioAtMs?: number;
   cgroup: string;
   container?: ContainerRef;
 }
@@ -171,7 +173,8 @@ async function readProcesses(host: Host, h: CgroupHierarchy | undefined, scope: 
       const container = containerOf(cgroup);
       const row = { pid, comm: st.comm, cgroup, ...(container ? { container } : {}) };
       if (!inScope(row, scope)) continue;
-      rows.push({ ...row, io: await readProcIo(host, pid) });
+      const io = await readProcIo(host, pid);
+      rows.push({ ...row, io, ioAtMs: Number(monoNs()) / 1e6 });
     } catch (err) {
       if (err instanceof HostError && err.denied) denied++;
       else if (!(err instanceof HostError)) throw err;
@@ -258,20 +261,18 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
   if (params.cgroup !== undefined) scope.cgroup = await resolveCgroup(host, params.cgroup, h);
   if (params.container !== undefined) scope.container = params.container;
 
-  const disksBefore = await readDiskstats(host);
+  const disksAtStart = await readDiskstats(host);
   let disk: string | undefined;
   let dev: number | undefined;
   if (params.disk !== undefined) {
     const want = params.disk.replace(/^\/dev\//, '');
-    const d = disksBefore.find((x) => x.name === want || `${x.major}:${x.minor}` === want);
+    const d = disksAtStart.find((x) => x.name === want || `${x.major}:${x.minor}` === want);
     if (!d) throw new IoScopeError(`no disk ${params.disk} in /proc/diskstats`);
     disk = d.name;
     dev = devFromMajMin(`${d.major}:${d.minor}`);
   }
-  const psiBefore = await tryPsi(host);
   const selfPid = host.live?.selfPid;
-  const before = await readProcesses(host, h, scope, selfPid);
-  if (scope.container !== undefined && before.rows.length === 0) throw new IoScopeError(`no process of container ${scope.container}`);
+  if (scope.container !== undefined && (await readProcesses(host, h, scope, selfPid)).rows.length === 0) throw new IoScopeError(`no process of container ${scope.container}`);
 
   let tracer: IoTracer | undefined;
   const events: RawIoEvent[] = [];
@@ -291,10 +292,17 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
     if ('unavailable' in r) coverage.push({ section: 'latency', status: 'unavailable', reason: r.unavailable });
     else tracer = r.tracer;
   }
+  // The first reads of the counters come after the tracer is attached (loading it takes a while), and
+  // the interval is counted from them: bytes and rates cover exactly the interval they are divided by.
   const t0 = monoNs();
   const wallOffsetMs = Date.now() - Number(t0) / 1e6;
   try {
-    await abortableSleep(params.intervalS * 1000, o.signal).catch(() => undefined);
+    const disksBefore = await readDiskstats(host);
+    const psiBefore = await tryPsi(host);
+    const before = await readProcesses(host, h, scope, selfPid);
+    const readMs = Number(monoNs() - t0) / 1e6;
+    // The after reads take about as long as these did: sleep the rest of the interval.
+    await abortableSleep(Math.max(0, params.intervalS * 1000 - readMs), o.signal).catch(() => undefined);
     const intervalS = Number(monoNs() - t0) / 1e9;
     const disksAfter = await readDiskstats(host);
     const psiAfter = await tryPsi(host);

@@ -291,26 +291,34 @@ export const ioBurst: Scenario = {
     mkdirSync(mount, { mode: 0o700 });
     ctx.track({ kind: 'mount', path: mount });
     run('mount', ['-t', 'ext4', '-o', 'noatime', loop.device, mount]);
-    // The files (inside the mount: removed with it). The reader's is written and synced once now.
+    // The files (inside the mount: removed with it). The reader's is written and synced now, the writer
+    // creates its own with its 64 KiB writes (page-cache folios then match its writes, so each write
+    // dirties exactly what it writes: /proc/PID/io write_bytes counts whole folios when they get dirty).
     const files = { write: join(mount, 'written'), read: join(mount, 'read') };
+    writeFileSync(files.write, '');
     const chunk = Buffer.alloc(1024 * 1024, 0x5a);
-    for (const p of [files.write, files.read]) {
-      const fd = openSync(p, 'w');
-      for (let off = 0; off < BURST_FILE_BYTES; off += chunk.length) writeSync(fd, chunk, 0, chunk.length, off);
-      fsyncSync(fd);
-      closeSync(fd);
-    }
+    const fd = openSync(files.read, 'w');
+    for (let off = 0; off < BURST_FILE_BYTES; off += chunk.length) writeSync(fd, chunk, 0, chunk.length, off);
+    fsyncSync(fd);
+    closeSync(fd);
     const cgroups: Record<'write' | 'read', string> = { write: '', read: '' };
     for (const k of ['write', 'read'] as const) {
       cgroups[k] = ctx.track({ kind: 'cgroup', path: join(root.mount, ctx.name(k === 'write' ? 'writer' : 'reader')) }).path;
       mkdirSync(cgroups[k]);
+    }
+    const majMin = readFileSync(`/sys/block/${basename(loop.device)}/dev`, 'utf8').trim();
+    if (root.version === 1) {
+      // cgroup v1 counts blkio.throttle.io_service_bytes only on queues with a throttle configured: a
+      // limit no one reaches (1 TiB/s) on this device turns the counters on, for every cgroup.
+      const file = join(cgroups.read, 'blkio.throttle.read_bps_device');
+      ctx.track({ kind: 'io-throttle', file, majMin });
+      writeFileSync(file, `${majMin} ${2 ** 40}\n`);
     }
     const flusher = await startHelper(ctx, 'flusher', [], FLUSHER, { comm: IO_FLUSHER, mount });
     const helper = (k: 'write' | 'read'): Promise<Record<string, unknown>> =>
       startHelper(ctx, k === 'write' ? 'writer' : 'reader', [], PACED, { comm: k === 'write' ? IO_WRITER : IO_READER, procs: join(cgroups[k], 'cgroup.procs'), rate, bytes: BURST_FILE_BYTES, chunk: CHUNK, mode: k, path: files[k] });
     const w = await helper('write');
     const r = await helper('read');
-    const majMin = readFileSync(`/sys/block/${basename(loop.device)}/dev`, 'utf8').trim();
     return {
       count: 2,
       unit: 'processes',

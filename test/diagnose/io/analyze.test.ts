@@ -112,6 +112,9 @@ test('traffic: deltas per process (born during the interval counts from 0), cgro
   const after = [proc(10, 'writer', 0, 180 * MiB, '/a'), proc(11, 'reader', 60 * MiB, 0, '/b'), proc(13, 'newborn', 2 * MiB, 0, '/b'), { ...proc(12, 'recycled', 9 * MiB, 0) }];
   const rows = processTraffic(before, after);
   assert.deepEqual(rows.map((r) => [r.pid, r.readBytes, r.writeBytes]), [[10, 0, 80 * MiB], [11, 10 * MiB, 0], [12, 9 * MiB, 0], [13, 2 * MiB, 0]]);
+  // With the time of each read, a delta over 5 s between the reads is brought to the 4 s interval.
+  const timed = processTraffic([{ ...before[0]!, ioAtMs: 1000 }], [{ ...after[0]!, ioAtMs: 6000 }], 4);
+  assert.equal(timed[0]!.writeBytes, 64 * MiB);
   const a = analyzeIo(capture({ processesBefore: before, processesAfter: after }), t);
   assert.deepEqual(a.traffic.cgroups.map((c) => [c.path, c.readBytes + c.writeBytes]), [['/a', 80 * MiB], ['/b', 12 * MiB], ['/', 9 * MiB]]);
   const f = a.findings.find((x) => x.id === 'io.traffic.dominant');
