@@ -10,7 +10,7 @@
  * on the machine is left out by looking only at the scenario's own device, processes and cgroups.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -18,8 +18,9 @@ import { REPO_ROOT, needsRoot, testName } from '../../helpers.js';
 import { findBpfObject } from '../../../src/kernel/bpf/index.js';
 import { loadNative } from '../../../src/kernel/native.js';
 import { IO_SCHEMA, type IoDocument, IoDocumentSchema } from '../../../src/contract/io.js';
-import { cleanupRun, runScenario } from '../../../src/simulate/index.js';
-import { listStates } from '../../../src/simulate/state.js';
+import { type Resource, type RunResult, cleanupRun, runScenario } from '../../../src/simulate/index.js';
+import { isSameProcessAlive } from '../../../src/simulate/proc.js';
+import { listStates, loopBacking } from '../../../src/simulate/state.js';
 import { IO_READER, IO_VICTIM, IO_WRITER } from '../../../src/simulate/scenarios/io.js';
 
 const STATE = mkdtempSync(`/tmp/${testName('iostate')}-`);
@@ -184,4 +185,53 @@ test('io-hang: the request in flight is found with its age within 1 s, the victi
     await cleanupRun(run.runId);
   }
   await cli.done.catch(() => undefined);
+});
+
+/** The run's loop devices, mounts and processes are all gone (nothing left in D state either). */
+function assertGone(resources: readonly Resource[]): void {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  for (const r of resources) {
+    if (r.kind === 'loop' && r.device) assert.notEqual(loopBacking(r.device), r.backing, `${r.device} detached`);
+    if (r.kind === 'mount') assert.ok(!mounts.includes(` ${r.path} `), `${r.path} unmounted`);
+    if (r.kind === 'dir' || r.kind === 'file' || r.kind === 'cgroup') assert.ok(!existsSync(r.path), `${r.path} removed`);
+    if (r.kind === 'process') assert.ok(!isSameProcessAlive(r), `${r.role} ${r.pid} stopped`);
+  }
+}
+
+const BIN = join(REPO_ROOT, 'bin', 'oscope');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('io-hang: Ctrl-C releases the held read and removes everything; a crashed detached run is released and cleaned up later', { skip }, async () => {
+  const env = { ...process.env, OSCOPE_STATE_DIR: STATE };
+  // Ctrl-C of a foreground run while the victim is in D state.
+  const child = spawn(process.execPath, [BIN, 'simulate', 'io-hang'], { env, stdio: 'ignore' });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  let resources: Resource[] = [];
+  try {
+    for (let i = 0; i < 200 && listStates(STATE)[0]?.status !== 'running'; i++) await sleep(50);
+    resources = listStates(STATE)[0]?.resources ?? [];
+    const victim = resources.find((r) => r.kind === 'process' && r.role === 'victim') as Extract<Resource, { kind: 'process' }> | undefined;
+    assert.ok(victim, 'the run recorded its victim');
+    for (let i = 0; i < 40 && readFileSync(`/proc/${victim.pid}/stat`, 'utf8').split(') ')[1]![0] !== 'D'; i++) await sleep(50);
+    assert.equal(readFileSync(`/proc/${victim.pid}/stat`, 'utf8').split(') ')[1]![0], 'D', 'the victim is in D state');
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, 'Ctrl-C while holding ends the run normally');
+    assertGone(resources);
+    assert.equal(listStates(STATE).length, 0, 'state file removed');
+  } finally {
+    child.kill('SIGKILL');
+  }
+  // A detached run whose runner dies with SIGKILL: the helpers notice, the held read is answered (the
+  // victim leaves D state by itself), and `oscope simulate cleanup` removes the device and the mount.
+  const r = spawnSync(process.execPath, [BIN, 'simulate', 'io-hang', '--detach', '--json'], { env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const sum = JSON.parse(r.stdout) as RunResult;
+  const state = listStates(STATE).find((s) => s.runId === sum.runId)!;
+  const victim = sum.resources.find((x) => x.kind === 'process' && x.role === 'victim') as Extract<Resource, { kind: 'process' }>;
+  process.kill(state.owner.pid, 'SIGKILL');
+  for (let i = 0; i < 100 && isSameProcessAlive(victim); i++) await sleep(50);
+  assert.ok(!isSameProcessAlive(victim), 'the victim was released and exited after the crash');
+  const c = spawnSync(process.execPath, [BIN, 'simulate', 'cleanup'], { env, encoding: 'utf8' });
+  assert.equal(c.status, 0, c.stderr);
+  assertGone(sum.resources);
 });
