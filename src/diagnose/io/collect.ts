@@ -300,10 +300,15 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
     const disksBefore = await readDiskstats(host);
     const psiBefore = await tryPsi(host);
     const before = await readProcesses(host, h, scope, selfPid);
+    // /proc/kallsyms takes a second or more to read and parse on a busy host: done during the interval.
+    const symsSoon: Promise<KallsymsTable | undefined> | undefined = tracer ? readKallsyms(host).catch(() => undefined) : undefined;
     const readMs = Number(monoNs() - t0) / 1e6;
     // The after reads take about as long as these did: sleep the rest of the interval.
     await abortableSleep(Math.max(0, params.intervalS * 1000 - readMs), o.signal).catch(() => undefined);
-    const intervalS = Number(monoNs() - t0) / 1e9;
+    const endNs = monoNs();
+    const intervalS = Number(endNs - t0) / 1e9;
+    // The tracer's tables as they are at the end of the interval (what follows can take a second or two).
+    const atEnd = tracer ? { histograms: tracer.histograms(), inflight: tracer.inflight(), waits: tracer.waits(), lostEvents: tracer.lostEvents(), events: events.filter((e) => e.tsNs <= endNs) } : undefined;
     const disksAfter = await readDiskstats(host);
     const psiAfter = await tryPsi(host);
     const after = await readProcesses(host, h, scope, selfPid);
@@ -318,16 +323,11 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
     const dt = await readDTasks(host, scope, h);
     if (dt.stacksDenied) coverage.push({ section: 'hangs', status: 'partial', reason: 'cannot read /proc/PID/stack (needs root): D-state tasks without stacks' });
     let trace: CapturedTrace | undefined;
-    if (tracer) {
-      const now = monoNs();
+    if (tracer && atEnd) {
+      const now = endNs;
       const diskOf = new Map<string, string>(disksAfter.map((d) => [`${d.major}:${d.minor}`, d.name]));
       const nameOf = (devT: number): string => diskOf.get(devName(devT)) ?? devName(devT);
-      let syms: KallsymsTable | undefined;
-      try {
-        syms = await readKallsyms(host);
-      } catch {
-        syms = undefined;
-      }
+      const syms = await symsSoon;
       const stackOf = (id: number): string[] => {
         const addrs = tracer.stack(id);
         const frames = syms ? syms.symbolize(addrs).map((f) => f.text) : addrs.map((a) => `0x${a.toString(16)}`);
@@ -340,7 +340,7 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
       if (h) cgNames = new Map([...(await walkCgroup2(host, h.mount))].map(([p, id]) => [id, p]));
       const cgName = (id: bigint): string => cgNames.get(id) ?? (id === 0n ? '/' : `id:${id}`);
       const ms = (v: number): number => Math.round(v / 1e3) / 1e3;
-      const slow: CapturedSlow[] = events.map((e) => {
+      const slow: CapturedSlow[] = atEnd.events.map((e) => {
         const cgroup = cgName(e.cgroupId);
         const container = containerOf(cgroup);
         return {
@@ -360,11 +360,10 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
           ...(container ? { container } : {}),
         };
       });
-      const inflight: CapturedInflight[] = tracer
-        .inflight()
+      const inflight: CapturedInflight[] = atEnd.inflight
         .filter((r) => r.issueNs <= now)
         .map((r) => ({ disk: nameOf(r.dev), ageS: Number(now - r.issueNs) / 1e9, sector: r.sector, op: opName(r.op), pid: r.tgid, comm: r.comm }));
-      const waits: CapturedWait[] = tracer.waits().map((w) => ({
+      const waits: CapturedWait[] = atEnd.waits.map((w) => ({
         pid: w.tgid,
         tid: w.tid,
         comm: w.comm,
@@ -374,8 +373,8 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
         stack: w.maxStackId >= 0 ? stackOf(w.maxStackId) : [],
         cgroup: cgName(w.cgroupId),
       }));
-      const histograms = tracer.histograms().map(({ dev: d, ...rest }) => ({ ...rest, disk: d === 0 ? '' : nameOf(d) }));
-      trace = { histograms, slow, inflight, waits, lostEvents: tracer.lostEvents() };
+      const histograms = atEnd.histograms.map(({ dev: d, ...rest }) => ({ ...rest, disk: d === 0 ? '' : nameOf(d) }));
+      trace = { histograms, slow, inflight, waits, lostEvents: atEnd.lostEvents };
       Object.assign(method, tracer.method);
       coverage.push(...tracer.coverage);
     } else {
