@@ -16,6 +16,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileS
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IoDocument } from '../src/contract/io.js';
+import { startIoTracer } from '../src/diagnose/io/bpf.js';
 import { cleanupRun, runScenario } from '../src/simulate/index.js';
 import type { Bench } from './benches.js';
 
@@ -91,36 +92,47 @@ async function overhead(): Promise<void> {
   try {
     spawnSync('dd', [`if=/dev/zero`, `of=${device}`, 'bs=1M', 'count=256', 'oflag=direct', 'status=none']);
     const secs = 4;
-    const rounds = 5;
-    const alone: Array<{ iops: number; cpuPct: number }> = [];
-    const traced: Array<{ iops: number; cpuPct: number }> = [];
-    const withTracer = async (): Promise<void> => {
-      const tracer = spawn(process.execPath, [BIN, 'io', '-i', '120', '--json'], { stdio: 'ignore' });
+    const rounds = 4;
+    type Variant = 'alone' | 'block' | 'all' | 'cli';
+    const res: Record<Variant, Array<{ iops: number; cpuPct: number }>> = { alone: [], block: [], all: [], cli: [] };
+    const measure = async (v: Variant): Promise<void> => {
+      if (v === 'alone') {
+        res.alone.push(fio(device, secs));
+        return;
+      }
+      if (v === 'cli') {
+        const tracer = spawn(process.execPath, [BIN, 'io', '-i', '120', '--json'], { stdio: 'ignore' });
+        try {
+          if (!(await attached(tracer.pid!))) throw new Error('oscope io did not attach its tracer');
+          res.cli.push(fio(device, secs));
+        } finally {
+          tracer.kill('SIGINT');
+          await done(tracer);
+        }
+        return;
+      }
+      // The tracer in this process, with or without the wake/iowait work in sched_switch.
+      const r = startIoTracer({ slowMs: 50, wake: v === 'all', onEvent: () => undefined });
+      if ('unavailable' in r) throw new Error(r.unavailable);
       try {
-        if (!(await attached(tracer.pid!))) throw new Error('oscope io did not attach its tracer');
-        traced.push(fio(device, secs));
+        res[v].push(fio(device, secs));
       } finally {
-        tracer.kill('SIGINT');
-        await done(tracer);
+        r.tracer.close();
       }
     };
-    // ABBA order (alone, traced, traced, alone, ...) so that load drifting on a shared VM hits both.
-    for (let round = 0; round < rounds; round++) {
-      if (round % 2 === 0) {
-        alone.push(fio(device, secs));
-        await withTracer();
-      } else {
-        await withTracer();
-        alone.push(fio(device, secs));
-      }
-    }
-    const i0 = median(alone.map((x) => x.iops));
-    const i1 = median(traced.map((x) => x.iops));
+    // Rotating order (each variant first, second, ... once) so that load drifting on a shared VM hits all.
+    const order: Variant[] = ['alone', 'block', 'all', 'cli'];
+    for (let round = 0; round < rounds; round++) for (let k = 0; k < order.length; k++) await measure(order[(k + round) % order.length]!);
+    const iops = (v: Variant): number => median(res[v].map((x) => x.iops));
     // The issuing task's CPU per request carries the cost of the programs that run in its context.
-    const us = (xs: typeof alone): number => median(xs.map((x) => ((x.cpuPct / 100) * 1e6) / x.iops));
-    console.log(`   4 KiB randread (fio psync, O_DIRECT, ${device} on /dev/shm), median of ${rounds} interleaved (ABBA) ${secs} s rounds:`);
-    console.log(`     IOPS alone ${i0.toFixed(0)}, with oscope io tracing ${i1.toFixed(0)}: ${(((i0 - i1) / i0) * 100).toFixed(1)} % lower (target ≤ 3 %); ratio ${ratio(i1, i0)}`);
-    console.log(`     fio CPU per request ${us(alone).toFixed(2)} µs → ${us(traced).toFixed(2)} µs (${ratio(us(traced), us(alone))}); rounds (IOPS alone → traced): ${alone.map((a, i) => `${a.iops.toFixed(0)}→${traced[i]!.iops.toFixed(0)}`).join(', ')}`);
+    const us = (v: Variant): number => median(res[v].map((x) => ((x.cpuPct / 100) * 1e6) / x.iops));
+    const pct = (v: Variant): string => `${(((iops('alone') - iops(v)) / iops('alone')) * 100).toFixed(1)} % lower`;
+    console.log(`   4 KiB randread (fio psync, O_DIRECT, ${device} on /dev/shm), median of ${rounds} rotating rounds of ${secs} s; IOPS, fio CPU per request:`);
+    console.log(`     alone                                  ${iops('alone').toFixed(0).padStart(7)} IOPS  ${us('alone').toFixed(2)} µs`);
+    console.log(`     block stages (queue/sched/device)      ${iops('block').toFixed(0).padStart(7)} IOPS  ${us('block').toFixed(2)} µs  ${pct('block')}, ratio ${ratio(iops('block'), iops('alone'))}`);
+    console.log(`     + wake stage and iowait (sched_switch) ${iops('all').toFixed(0).padStart(7)} IOPS  ${us('all').toFixed(2)} µs  ${pct('all')}, ratio ${ratio(iops('all'), iops('alone'))}`);
+    console.log(`     oscope io -i 120 (the CLI, every detector) ${iops('cli').toFixed(0).padStart(7)} IOPS  ${us('cli').toFixed(2)} µs  ${pct('cli')}, ratio ${ratio(iops('cli'), iops('alone'))} (target ≤ 3 %)`);
+    console.log(`     rounds (IOPS alone/block/all/cli): ${res.alone.map((a, i) => [a, res.block[i], res.all[i], res.cli[i]].map((x) => x?.iops.toFixed(0) ?? '?').join('/')).join(', ')}`);
     console.log('     agent always-on histogram (target ≤ 1 %): not measured here (the agent\'s io histogram is on another branch)');
   } finally {
     spawnSync('losetup', ['-d', device]);

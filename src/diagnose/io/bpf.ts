@@ -207,6 +207,8 @@ export interface IoTracerOptions {
   pid?: number;
   /** The cgroup v1 hierarchy (subsystem id) cgroup ids come from; undefined = cgroup v2. */
   cgroupSsid?: number;
+  /** The wake stage and iowait (sched_switch work on every iowait sleep); false: block stages only (the bench measures each). */
+  wake?: boolean;
   onEvent: (e: RawIoEvent) => void;
 }
 
@@ -238,7 +240,7 @@ function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: IoTracerOptions
       .setRodata('targ_dev', o.dev ?? 0)
       .setRodata('targ_tgid', o.pid ?? 0)
       .setRodata('targ_ssid', o.cgroupSsid ?? -1)
-      .setRodata('want_wake', true);
+      .setRodata('want_wake', o.wake ?? true);
     obj.load();
     return obj;
   } catch (err) {
