@@ -61,6 +61,7 @@ typecheck: deps
 	$(NPM) run --silent typecheck
 
 bench: build
+	./scripts/ensure-bench-deps.sh
 	node dist/bench/run.js
 
 clean:

@@ -64,7 +64,7 @@ export function diskRates(before: readonly DiskStat[], after: readonly DiskStat[
   return out.sort((x, y) => y.utilPct - x.utilPct || x.name.localeCompare(y.name));
 }
 
-/** A log2-µs histogram's summary (runlatency's, the same log2 buckets): percentiles are the middle of their bucket (±50 %), capped at the max. */
+/** A log2-µs histogram's summary (runlatency's histogramOf, the same log2 buckets and percentile rule). */
 export function stageOf(slots: readonly number[], sumNs: number, maxNs: number): IoStage {
   const { buckets, ...h } = histogramOf(slots, sumNs, maxNs);
   return { ...h, histogram: buckets };
@@ -126,20 +126,25 @@ export function slowRequests(trace: CapturedTrace | undefined, top: number): IoS
 }
 
 /**
- * Per-process deltas; a process born during the interval counts from zero, one that exited is lost.
- * dirtiedBytes: the page cache the process dirtied as the tracer saw it (null without it).
+ * Bytes per process over the interval; a process born during the interval counts from zero, one that
+ * exited is lost. When both reads carry their time (live hosts), a delta is scaled from its own span to
+ * `intervalS`: on a busy host one scan of /proc can lag the other by a large part of a second, which
+ * would otherwise show as traffic that was not there. dirtiedBytes: the page cache the process dirtied
+ * as the tracer saw it (null without it).
  */
-export function processTraffic(before: readonly CapturedProcess[], after: readonly CapturedProcess[], trace?: CapturedTrace): IoProcessTraffic[] {
+export function processTraffic(before: readonly CapturedProcess[], after: readonly CapturedProcess[], trace?: CapturedTrace, intervalS?: number): IoProcessTraffic[] {
   const prev = new Map(before.map((p) => [p.pid, p] as const));
   const dirtied = trace?.dirtiers ? new Map(trace.dirtiers.map((d) => [d.pid, d.dirtiedBytes] as const)) : undefined;
   const out: IoProcessTraffic[] = [];
   for (const a of after) {
     const b0 = prev.get(a.pid);
     const b = b0 && b0.comm === a.comm ? b0 : undefined;
-    const readBytes = delta(b?.io.readBytes ?? 0, a.io.readBytes);
+    const spanMs = b?.ioAtMs !== undefined && a.ioAtMs !== undefined ? a.ioAtMs - b.ioAtMs : undefined;
+    const scale = intervalS !== undefined && spanMs !== undefined && spanMs > 0 ? (intervalS * 1000) / spanMs : 1;
+    const readBytes = Math.round(delta(b?.io.readBytes ?? 0, a.io.readBytes) * scale);
     const wa = a.io.writeBytes - a.io.cancelledWriteBytes;
     const wb = b ? b.io.writeBytes - b.io.cancelledWriteBytes : 0;
-    const writeBytes = delta(wb, wa);
+    const writeBytes = Math.round(delta(wb, wa) * scale);
     const d = dirtied ? (dirtied.get(a.pid) ?? 0) : null;
     if (readBytes === 0 && writeBytes === 0 && !d) continue;
     out.push({ pid: a.pid, comm: a.comm, readBytes, writeBytes, dirtiedBytes: d, cgroup: a.cgroup, ...(a.container ? { container: a.container } : {}) });
@@ -369,7 +374,7 @@ export function analyzeIo(c: IoCapture, t: Thresholds, top = 20): IoAnalysis {
   const disks = diskRates(c.disksBefore, c.disksAfter, c.devices, c.intervalS, c.disk);
   const perDisk = latencyPerDisk(c.trace);
   const slow = slowRequests(c.trace, top);
-  const processesAll = processTraffic(c.processesBefore, c.processesAfter, c.trace);
+  const processesAll = processTraffic(c.processesBefore, c.processesAfter, c.trace, c.intervalS);
   const cgroupsAll = cgroupTraffic(processesAll, c);
   const files = fileTraffic(c.trace);
   const hangs = findHangs(c, t['io.hangS']);

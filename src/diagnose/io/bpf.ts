@@ -278,6 +278,8 @@ export interface IoTracerOptions {
   cgroupSsid?: number;
   /** Page size in bytes (dirtied pages → bytes; default 4096). */
   pageSize?: number;
+  /** The wake stage and iowait (sched_switch work on every iowait sleep); false: block stages only (the bench measures each). */
+  wake?: boolean;
   onEvent: (e: RawIoEvent) => void;
 }
 
@@ -322,7 +324,7 @@ function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', dirty: DirtyVarian
       .setRodata('targ_dev', o.dev ?? 0)
       .setRodata('targ_tgid', o.pid ?? 0)
       .setRodata('targ_ssid', o.cgroupSsid ?? -1)
-      .setRodata('want_wake', true)
+      .setRodata('want_wake', o.wake ?? true)
       .setRodata('page_size', o.pageSize ?? 4096);
     obj.load();
     return obj;

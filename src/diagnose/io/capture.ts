@@ -53,6 +53,8 @@ export const CapturedProcessSchema = z.object({
   pid: count,
   comm: z.string(),
   io: z.object({ rchar: num, wchar: num, syscr: num, syscw: num, readBytes: num, writeBytes: num, cancelledWriteBytes: num }),
+  /** CLOCK_MONOTONIC ms when /proc/PID/io was read (live hosts), so each process's delta has its own span. */
+  ioAtMs: num.optional(),
   /** Its cgroup in the io hierarchy (v1 blkio, else v2). */
   cgroup: z.string(),
   container: ContainerRefSchema.optional(),

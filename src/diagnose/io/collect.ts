@@ -107,7 +107,8 @@ async function readProcessIo(host: Host, rows: readonly (ProcRow & { container?:
   let denied = 0;
   for (const r of rows) {
     try {
-      out.push({ pid: r.pid, comm: r.comm, cgroup: r.cgroup, ...(r.container ? { container: r.container } : {}), io: await readProcIo(host, r.pid) });
+      const io = await readProcIo(host, r.pid);
+      out.push({ pid: r.pid, comm: r.comm, cgroup: r.cgroup, ...(r.container ? { container: r.container } : {}), io, ioAtMs: Number(monoNs()) / 1e6 });
     } catch (err) {
       if (err instanceof HostError && err.denied) denied++;
       else if (!(err instanceof HostError)) throw err;
@@ -213,41 +214,29 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
   if (params.container !== undefined) scope.container = params.container;
   if (params.pod !== undefined) scope.pod = params.pod;
 
-  const disksBefore = await readDiskstats(host);
+  const disksAtStart = await readDiskstats(host);
   let disk: string | undefined;
   let diskMajMin: string | undefined;
   let dev: number | undefined;
   if (params.disk !== undefined) {
     const want = params.disk.replace(/^\/dev\//, '');
-    const d = disksBefore.find((x) => x.name === want || `${x.major}:${x.minor}` === want);
+    const d = disksAtStart.find((x) => x.name === want || `${x.major}:${x.minor}` === want);
     if (!d) throw new IoScopeError(`no disk ${params.disk} in /proc/diskstats`);
     disk = d.name;
     diskMajMin = `${d.major}:${d.minor}`;
     dev = devFromMajMin(diskMajMin);
   }
-  const psiBefore = await tryPsi(host);
   const selfPid = host.live?.selfPid;
-  const procsBefore = await readProcessCgroups(host, h, selfPid);
-  let lookup = await containerLookup(host, new Set(procsBefore.map((p) => p.cgroup)));
-  const named = <T extends ProcRow>(r: T): T & { container?: ContainerRef } => {
-    const c = lookup(r.cgroup);
-    return c ? { ...r, container: c } : r;
-  };
-  const scopedBefore = procsBefore.map(named).filter((p) => inScope(p, scope));
-  if (scope.container !== undefined && scopedBefore.length === 0) throw new IoScopeError(`no running container matches "${scope.container}"`);
-  if (scope.pod !== undefined && scopedBefore.length === 0) throw new IoScopeError(`no pod named "${scope.pod}" has a running container here`);
-  const before = await readProcessIo(host, scopedBefore);
-
-  // The cgroups whose own counters are read: those of the processes in scope, and the scope's.
-  const cgroupsToRead = new Set(scopedBefore.map((p) => p.cgroup));
-  if (scope.cgroup !== undefined) cgroupsToRead.add(scope.cgroup);
-  cgroupsToRead.delete('/');
-  const cgBefore = new Map<string, { source: string; readBytes: number; writeBytes: number }>();
-  if (h) {
-    for (const p of [...cgroupsToRead].slice(0, 2000)) {
-      const b = await cgroupBytes(host, h, p, diskMajMin);
-      if (b) cgBefore.set(p, b);
-    }
+  // A container or pod that does not exist is refused before the tracer loads.
+  if (scope.container !== undefined || scope.pod !== undefined) {
+    const procs0 = await readProcessCgroups(host, h, selfPid);
+    const lookup0 = await containerLookup(host, new Set(procs0.map((p) => p.cgroup)));
+    const any = procs0.some((r) => {
+      const c = lookup0(r.cgroup);
+      return inScope(c ? { ...r, container: c } : r, scope);
+    });
+    if (!any && scope.container !== undefined) throw new IoScopeError(`no running container matches "${scope.container}"`);
+    if (!any && scope.pod !== undefined) throw new IoScopeError(`no pod named "${scope.pod}" has a running container here`);
   }
 
   let tracer: IoTracer | undefined;
@@ -268,11 +257,42 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
     if ('unavailable' in r) coverage.push({ section: 'latency', status: 'unavailable', reason: r.unavailable });
     else tracer = r.tracer;
   }
+  // The first reads of the counters come after the tracer is attached (loading it takes a while), and
+  // the interval is counted from them: bytes and rates cover exactly the interval they are divided by.
   const t0 = monoNs();
   const wallOffsetMs = Date.now() - Number(t0) / 1e6;
   try {
-    await abortableSleep(params.intervalS * 1000, o.signal).catch(() => undefined);
-    const intervalS = Number(monoNs() - t0) / 1e9;
+    const disksBefore = await readDiskstats(host);
+    const psiBefore = await tryPsi(host);
+    const procsBefore = await readProcessCgroups(host, h, selfPid);
+    let lookup = await containerLookup(host, new Set(procsBefore.map((p) => p.cgroup)));
+    const named = <T extends ProcRow>(r: T): T & { container?: ContainerRef } => {
+      const c = lookup(r.cgroup);
+      return c ? { ...r, container: c } : r;
+    };
+    const scopedBefore = procsBefore.map(named).filter((p) => inScope(p, scope));
+    if (scope.container !== undefined && scopedBefore.length === 0) throw new IoScopeError(`no running container matches "${scope.container}"`);
+    if (scope.pod !== undefined && scopedBefore.length === 0) throw new IoScopeError(`no pod named "${scope.pod}" has a running container here`);
+    const before = await readProcessIo(host, scopedBefore);
+
+    // The cgroups whose own counters are read: those of the processes in scope, and the scope's.
+    const cgroupsToRead = new Set(scopedBefore.map((p) => p.cgroup));
+    if (scope.cgroup !== undefined) cgroupsToRead.add(scope.cgroup);
+    cgroupsToRead.delete('/');
+    const cgBefore = new Map<string, { source: string; readBytes: number; writeBytes: number }>();
+    if (h) {
+      for (const p of [...cgroupsToRead].slice(0, 2000)) {
+        const b = await cgroupBytes(host, h, p, diskMajMin);
+        if (b) cgBefore.set(p, b);
+      }
+    }
+    // /proc/kallsyms takes a second or more to read and parse on a busy host: done during the interval.
+    const symsSoon: Promise<KallsymsTable | undefined> | undefined = tracer ? readKallsyms(host).catch(() => undefined) : undefined;
+    const readMs = Number(monoNs() - t0) / 1e6;
+    // The after reads take about as long as these did: sleep the rest of the interval.
+    await abortableSleep(Math.max(0, params.intervalS * 1000 - readMs), o.signal).catch(() => undefined);
+    const endNs = monoNs();
+    const intervalS = Number(endNs - t0) / 1e9;
     const disksAfter = await readDiskstats(host);
     const psiAfter = await tryPsi(host);
     // The BPF aggregates first (the interval ends here), then the slower reads.
@@ -286,7 +306,8 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
           tasks: tracer.tasks(),
           lost: tracer.lostEvents(),
           dropped: tracer.filesDropped(),
-          now: monoNs(),
+          now: endNs,
+          events: events.filter((e) => e.tsNs <= endNs),
         }
       : undefined;
     const procsAfter = await readProcessCgroups(host, h, selfPid);
@@ -319,12 +340,7 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
       const now = raw.now;
       const diskOf = new Map<string, string>(disksAfter.map((d) => [`${d.major}:${d.minor}`, d.name]));
       const nameOf = (devT: number): string => diskOf.get(devName(devT)) ?? devName(devT);
-      let syms: KallsymsTable | undefined;
-      try {
-        syms = await readKallsyms(host);
-      } catch {
-        syms = undefined;
-      }
+      const syms = await symsSoon;
       const stackOf = (id: number): string[] => {
         const addrs = tracer.stack(id);
         const frames = syms ? syms.symbolize(addrs).map((f) => f.text) : addrs.map((a) => `0x${a.toString(16)}`);
@@ -373,7 +389,7 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
       }
       // The busiest files are named (path resolution costs a walk of /proc).
       const busiest = [...byFile.values()].sort((a, b) => b.readBytes + b.dirtiedBytes - (a.readBytes + a.dirtiedBytes)).slice(0, Math.max(params.top * 5, 100));
-      const slowFiles = events.flatMap((e) => (e.file ? [e.file] : []));
+      const slowFiles = raw.events.flatMap((e) => (e.file ? [e.file] : []));
       const wanted = new Set<string>();
       for (const f of busiest) if (f.kind === 'inode') wanted.add(fileKey(f.device, f.ino));
       for (const f of slowFiles) if (f.kind === 'inode') wanted.add(idOf(f).key);
@@ -394,7 +410,7 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
       }
       if (raw.dropped > 0) coverage.push({ section: 'traffic.files', status: 'partial', reason: `${raw.dropped} updates found the per-file maps full (16384 files, 16384 file×process rows): those files are missing` });
 
-      const slow: CapturedSlow[] = events.map((e) => {
+      const slow: CapturedSlow[] = raw.events.map((e) => {
         const cgroup = cgName(e.cgroupId);
         const container = lookup(cgroup);
         const file = e.file ? (pathOf(e.file.kind, devName(e.file.dev), e.file.ino) ?? `${devName(e.file.dev)}:${e.file.ino} (unresolved)`) : null;

@@ -12,7 +12,7 @@ import { runqHog } from './runq-hog.js';
 import { softirqStorm } from './softirq-storm.js';
 import { kernelBusy } from './kernel-busy.js';
 import { irqOff } from './irq-off.js';
-import { ioHang, ioSlow } from './io.js';
+import { ioBurst, ioHang, ioSlow } from './io.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, ioBurst];
 for (const s of SCENARIOS) registerScenario(s);

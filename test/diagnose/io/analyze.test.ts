@@ -68,14 +68,21 @@ test('diskRates: real diskstats of three kernel versions', () => {
   }
 });
 
-test('stageOf: percentiles are bucket middles capped at the max; the mean is exact', () => {
+test('stageOf: percentiles are their bucket\'s mean (from the exact sum) or middle, capped at the max; the mean is exact', () => {
   const slots = new Array<number>(32).fill(0);
   slots[16] = 10; // [65.5, 131) ms
   const s = stageOf(slots, 10 * 100e6, 110e6);
   assert.equal(s.meanMs, 100);
-  assert.equal(s.p50Ms, 98.304);
+  assert.equal(s.p50Ms, 100);
   assert.equal(s.maxMs, 110);
   assert.equal(s.histogram.length, 17);
+  // Two buckets: the lower one at its middle, the upper one's mean from what is left of the sum.
+  slots[10] = 10; // [1.02, 2.05) ms, middle 1.536
+  const two = stageOf(slots, 10 * 100e6 + 10 * 1.536e6, 110e6);
+  assert.equal(two.p50Ms, 1.536);
+  assert.equal(two.p99Ms, 100);
+  // A sum that does not fit the buckets (a skewed lower bucket): the middle.
+  assert.equal(stageOf(slots, 10 * 100e6 + 10 * 1.9e6 + 10 * 40e6, 110e6).p99Ms, 98.304);
 });
 
 test('io.latency.device at the threshold, not below; dominant stage named', () => {
@@ -108,6 +115,9 @@ test('traffic: deltas per process (born during the interval counts from 0), cgro
   const after = [proc(10, 'writer', 0, 180 * MiB, '/a'), proc(11, 'reader', 60 * MiB, 0, '/b'), proc(13, 'newborn', 2 * MiB, 0, '/b'), { ...proc(12, 'recycled', 9 * MiB, 0) }];
   const rows = processTraffic(before, after);
   assert.deepEqual(rows.map((r) => [r.pid, r.readBytes, r.writeBytes]), [[10, 0, 80 * MiB], [11, 10 * MiB, 0], [12, 9 * MiB, 0], [13, 2 * MiB, 0]]);
+  // With the time of each read, a delta over 5 s between the reads is brought to the 4 s interval.
+  const timed = processTraffic([{ ...before[0]!, ioAtMs: 1000 }], [{ ...after[0]!, ioAtMs: 6000 }], undefined, 4);
+  assert.equal(timed[0]!.writeBytes, 64 * MiB);
   const a = analyzeIo(capture({ processesBefore: before, processesAfter: after }), t);
   // Rows include their descendants, so the root (the host's total: the disks say it) is left out.
   assert.deepEqual(a.traffic.cgroups.map((c) => [c.path, c.readBytes + c.writeBytes]), [['/a', 80 * MiB], ['/b', 12 * MiB]]);

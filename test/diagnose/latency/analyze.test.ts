@@ -89,7 +89,8 @@ test('histograms merge per CPU and per cgroup with percentiles from log2 buckets
   assert.deepEqual(h.runqueue.perCpu.map((x) => [x.cpu, x.count, x.maxMs]), [[0, 100, 0.03], [1, 15, 50]]);
   assert.deepEqual(h.runqueue.perCgroup.map((x) => [x.cgroup, x.count]), [['/', 110], ['id:99', 5]]);
   const one = histogramOf([0, 0, 10], 10 * 5000, 7000);
-  assert.equal(one.p50Ms, 0.006);
+  assert.equal(one.p50Ms, 0.005); // the bucket's mean, not its middle (0.006)
+  assert.equal(histogramOf([0, 0, 10], 10 * 3000, 7000).p50Ms, 0.006); // a mean outside [4, 8) µs: the middle
   assert.equal(one.buckets.length, 3);
 });
 
