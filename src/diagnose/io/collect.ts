@@ -44,6 +44,8 @@ export interface CollectOptions {
   signal?: AbortSignal;
   /** For tests: another tracer factory. */
   startTracer?: (o: IoTracerOptions) => { tracer: IoTracer } | { unavailable: string };
+  /** Called when the interval starts: the tracer is attached and the first counters are read (tests start their I/O here). */
+  onIntervalStart?: () => void;
   /** Resolve file paths with the BPF inode walk when fds and maps leave some unnamed (default true). */
   inodeWalk?: boolean;
 }
@@ -288,6 +290,7 @@ export async function collectIo(host: Host, params: IoParams, thresholds: Thresh
     }
     // /proc/kallsyms takes a second or more to read and parse on a busy host: done during the interval.
     const symsSoon: Promise<KallsymsTable | undefined> | undefined = tracer ? readKallsyms(host).catch(() => undefined) : undefined;
+    o.onIntervalStart?.();
     const readMs = Number(monoNs() - t0) / 1e6;
     // The after reads take about as long as these did: sleep the rest of the interval.
     await abortableSleep(Math.max(0, params.intervalS * 1000 - readMs), o.signal).catch(() => undefined);

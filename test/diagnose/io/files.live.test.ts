@@ -15,7 +15,6 @@ import { needsRoot, testName } from '../../helpers.js';
 import { findBpfObject } from '../../../src/kernel/bpf/index.js';
 import { loadNative } from '../../../src/kernel/native.js';
 import { LiveHost } from '../../../src/host/live.js';
-import { startIoTracer } from '../../../src/diagnose/io/bpf.js';
 import { collectIo } from '../../../src/diagnose/io/collect.js';
 import { analyzeIo } from '../../../src/diagnose/io/analyze.js';
 import { IoCaptureSchema } from '../../../src/diagnose/io/capture.js';
@@ -57,11 +56,7 @@ async function measure(c: ChildProcess, intervalS: number) {
   const done = new Promise<void>((resolve) => c.stdout!.on('data', (d) => String(d).includes('done') && resolve()));
   const th = resolveThresholds();
   const capture = await collectIo(new LiveHost(), IoParamsSchema.parse({ intervalS }), th, {
-    startTracer: (o) => {
-      const r = startIoTracer(o);
-      c.stdin!.write('go\n');
-      return r;
-    },
+    onIntervalStart: () => c.stdin!.write('go\n'),
   });
   await done;
   IoCaptureSchema.parse(JSON.parse(JSON.stringify(capture)));
