@@ -25,10 +25,11 @@ import { LocalServer } from './local-server.js';
 import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
 import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
+import { IoLatencySource, type StartIolatTracer } from './iolat.js';
 
 /** An optional collector and whether it works here. */
 export interface CoverageNote {
-  source: 'runqueue' | 'kernel_log';
+  source: 'runqueue' | 'kernel_log' | 'io_latency';
   status: 'up' | 'unavailable' | 'off';
   reason?: string;
 }
@@ -55,6 +56,8 @@ export interface AgentOptions {
   history?: MemHistory;
   /** Run-queue latency histogram: false = off; a function = another tracer (tests). Default: BPF. */
   runqueue?: false | StartRunqueueTracer;
+  /** Block I/O latency histogram per disk and stage: false = off; a function = another tracer (tests). Default: BPF (bpf/iolat.bpf.c). */
+  ioLatency?: false | StartIolatTracer;
   /** Kernel-log anomalies: false = off; a reader = another kmsg source (tests). Default: /dev/kmsg. */
   kernelLog?: false | KmsgReader;
   /** How often the kernel log is read, ms (default 2000). */
@@ -121,6 +124,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       log(`no run-queue latency histogram: ${r.unavailable}`);
     }
   }
+  let ioLatency: IoLatencySource | undefined;
+  if (opts.ioLatency === false) coverage.push({ source: 'io_latency', status: 'off' });
+  else {
+    const r = await IoLatencySource.start(opts.ioLatency || undefined);
+    if ('source' in r) {
+      ioLatency = r.source;
+      cleanups.push(() => r.source.close());
+      coverage.push({ source: 'io_latency', status: 'up' });
+    } else {
+      coverage.push({ source: 'io_latency', status: 'unavailable', reason: r.unavailable });
+      log(`no block I/O latency histogram: ${r.unavailable}`);
+    }
+  }
   let kernelLog: KernelLogSource | undefined;
   if (opts.kernelLog === false) coverage.push({ source: 'kernel_log', status: 'off' });
   else {
@@ -137,7 +153,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   for (const c of coverage) if (c.status !== 'off') metrics.collectorUp.set({ source: c.source }, c.status === 'up' ? 1 : 0);
 
-  const collector = new Collector(opts.host, { cgroupMaxDepth: opts.cgroupMaxDepth, runqueue, kernelLog });
+  const collector = new Collector(opts.host, { cgroupMaxDepth: opts.cgroupMaxDepth, runqueue, kernelLog, ioLatency });
   const evaluator = new AlertEvaluator(opts.rules);
   let stopped = false;
   let busy = false;
