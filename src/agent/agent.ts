@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Host } from '../host/host.js';
 import { VERSION } from '../version.js';
-import { AlertEvaluator, type FiredEvent, type Rule } from './alerts.js';
+import { AlertEvaluator, DISK_RULE_KINDS, type FiredEvent, type Rule } from './alerts.js';
 import { ConsoleClient } from './client.js';
 import { Collector, sampleOf } from './collect.js';
 import { MemHistory } from './history.js';
@@ -76,6 +76,18 @@ export interface RunningAgent {
   /** One collection + evaluation now (also what the interval timer runs). */
   tick(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The parameters of a fired rule's diagnosis: the rule's own, and for `io` on a disk rule the disk of
+ * the instance that fired (unless the rule names one), so the evidence is about the disk in trouble.
+ */
+export function autoDiagnoseParams(ev: FiredEvent): Record<string, unknown> {
+  const ad = ev.ruleDef.autoDiagnose;
+  const params = { ...(ad?.params ?? {}) };
+  const disk = ev.data.disk;
+  if (ad?.diagnosis === 'io' && DISK_RULE_KINDS.has(ev.ruleDef.kind) && typeof disk === 'string' && params.disk === undefined) params.disk = disk;
+  return params;
 }
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
@@ -183,9 +195,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const autoDiagnose = async (ev: FiredEvent): Promise<void> => {
     const ad = ev.ruleDef.autoDiagnose;
     if (!ad || ev.state !== 'firing') return;
+    const params = autoDiagnoseParams(ev);
     log(`rule ${ev.rule} fired: running ${ad.diagnosis}`);
-    const result = await runDiagnosis(ad.diagnosis, ad.params, () => undefined);
-    client?.enqueueReport({ diagnosis: ad.diagnosis, params: ad.params, rule: ev.rule, result });
+    const result = await runDiagnosis(ad.diagnosis, params, () => undefined);
+    client?.enqueueReport({ diagnosis: ad.diagnosis, params, rule: ev.rule, result });
     await client?.flush();
   };
 
