@@ -59,7 +59,6 @@ test('iolat: the always-on histogram counts this test’s O_DIRECT writes on the
     assert.ok(d.stages.queue.count > 0, 'the queue stage (bio → request) is measured too');
     const cum = reading.cumulative.find((h) => majMinOf(h.dev) === disk.majMin && h.stage === 'device');
     assert.ok(cum && cum.count >= d.stages.device.count && cum.disk === disk.name);
-    // eslint-disable-next-line no-console
     console.log(`${disk.name}: device p50 ${d.stages.device.p50Ms} ms p99 ${d.stages.device.p99Ms} ms over ${d.stages.device.count}; queue ${d.stages.queue.count}, sched ${d.stages.sched.count}, wake ${d.stages.wake.count}`);
   } finally {
     r.source.close();
