@@ -37,7 +37,7 @@ export function stageBreakdownOption(t: T, perDisk: IoDiskLatency[]): ChartOptio
       },
     },
     legend: { top: 0, textStyle: { fontSize: 11 } },
-    grid: { left: 8, right: 24, top: 28, bottom: 8, containLabel: true },
+    grid: { left: 8, right: 24, top: 28, bottom: 28, containLabel: true },
     xAxis: { type: 'value', name: t('io.meanPerRequest'), nameLocation: 'middle', nameGap: 24, nameTextStyle: { fontSize: 10 }, axisLabel: { formatter: (v: number) => formatMs(v) } },
     yAxis: { type: 'category', data: disks.map((d) => d.disk), inverse: true },
     series: STAGES.map((s) => ({
