@@ -30,6 +30,7 @@ const LIVE_FILES = [
   'containers/real-container.test.js',
   'agent/agent.test.js',
   'agent/local.test.js',
+  'agent/io-live.test.js',
   'cli/runlatency-agent.test.js',
   'cli/memleak-trend.test.js',
   'simulate/scenarios.test.js',

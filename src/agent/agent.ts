@@ -16,7 +16,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Host } from '../host/host.js';
 import { VERSION } from '../version.js';
-import { AlertEvaluator, type FiredEvent, type Rule } from './alerts.js';
+import { AlertEvaluator, DISK_RULE_KINDS, type FiredEvent, type Rule } from './alerts.js';
 import { ConsoleClient } from './client.js';
 import { Collector, sampleOf } from './collect.js';
 import { MemHistory } from './history.js';
@@ -25,10 +25,11 @@ import { LocalServer } from './local-server.js';
 import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
 import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
+import { IoLatencySource, type StartIolatTracer } from './iolat.js';
 
 /** An optional collector and whether it works here. */
 export interface CoverageNote {
-  source: 'runqueue' | 'kernel_log';
+  source: 'runqueue' | 'kernel_log' | 'io_latency';
   status: 'up' | 'unavailable' | 'off';
   reason?: string;
 }
@@ -55,6 +56,8 @@ export interface AgentOptions {
   history?: MemHistory;
   /** Run-queue latency histogram: false = off; a function = another tracer (tests). Default: BPF. */
   runqueue?: false | StartRunqueueTracer;
+  /** Block I/O latency histogram per disk and stage: false = off; a function = another tracer (tests). Default: BPF (bpf/iolat.bpf.c). */
+  ioLatency?: false | StartIolatTracer;
   /** Kernel-log anomalies: false = off; a reader = another kmsg source (tests). Default: /dev/kmsg. */
   kernelLog?: false | KmsgReader;
   /** How often the kernel log is read, ms (default 2000). */
@@ -73,6 +76,18 @@ export interface RunningAgent {
   /** One collection + evaluation now (also what the interval timer runs). */
   tick(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The parameters of a fired rule's diagnosis: the rule's own, and for `io` on a disk rule the disk of
+ * the instance that fired (unless the rule names one), so the evidence is about the disk in trouble.
+ */
+export function autoDiagnoseParams(ev: FiredEvent): Record<string, unknown> {
+  const ad = ev.ruleDef.autoDiagnose;
+  const params = { ...(ad?.params ?? {}) };
+  const disk = ev.data.disk;
+  if (ad?.diagnosis === 'io' && DISK_RULE_KINDS.has(ev.ruleDef.kind) && typeof disk === 'string' && params.disk === undefined) params.disk = disk;
+  return params;
 }
 
 export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
@@ -121,6 +136,19 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       log(`no run-queue latency histogram: ${r.unavailable}`);
     }
   }
+  let ioLatency: IoLatencySource | undefined;
+  if (opts.ioLatency === false) coverage.push({ source: 'io_latency', status: 'off' });
+  else {
+    const r = await IoLatencySource.start(opts.ioLatency || undefined);
+    if ('source' in r) {
+      ioLatency = r.source;
+      cleanups.push(() => r.source.close());
+      coverage.push({ source: 'io_latency', status: 'up' });
+    } else {
+      coverage.push({ source: 'io_latency', status: 'unavailable', reason: r.unavailable });
+      log(`no block I/O latency histogram: ${r.unavailable}`);
+    }
+  }
   let kernelLog: KernelLogSource | undefined;
   if (opts.kernelLog === false) coverage.push({ source: 'kernel_log', status: 'off' });
   else {
@@ -137,7 +165,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   }
   for (const c of coverage) if (c.status !== 'off') metrics.collectorUp.set({ source: c.source }, c.status === 'up' ? 1 : 0);
 
-  const collector = new Collector(opts.host, { cgroupMaxDepth: opts.cgroupMaxDepth, runqueue, kernelLog });
+  const collector = new Collector(opts.host, { cgroupMaxDepth: opts.cgroupMaxDepth, runqueue, kernelLog, ioLatency });
   const evaluator = new AlertEvaluator(opts.rules);
   let stopped = false;
   let busy = false;
@@ -167,9 +195,10 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   const autoDiagnose = async (ev: FiredEvent): Promise<void> => {
     const ad = ev.ruleDef.autoDiagnose;
     if (!ad || ev.state !== 'firing') return;
+    const params = autoDiagnoseParams(ev);
     log(`rule ${ev.rule} fired: running ${ad.diagnosis}`);
-    const result = await runDiagnosis(ad.diagnosis, ad.params, () => undefined);
-    client?.enqueueReport({ diagnosis: ad.diagnosis, params: ad.params, rule: ev.rule, result });
+    const result = await runDiagnosis(ad.diagnosis, params, () => undefined);
+    client?.enqueueReport({ diagnosis: ad.diagnosis, params, rule: ev.rule, result });
     await client?.flush();
   };
 

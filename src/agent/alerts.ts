@@ -15,6 +15,7 @@ import type { AlertEvent } from '../console/protocol.js';
 import { SeveritySchema } from '../contract/common.js';
 import { LEVELS, LevelSchema } from '../contract/inspect.js';
 import { type Lang, LANGS, t } from '../report/i18n/index.js';
+import { DEFAULT_THRESHOLDS } from '../diagnose/thresholds.js';
 import type { Snapshot } from './collect.js';
 
 const base = {
@@ -59,6 +60,16 @@ export const RuleSchema = z.discriminatedUnion('kind', [
    * or above thresholdMs, with at least minCount wakeups in the interval (a p99 of a handful is noise).
    */
   z.object({ ...base, kind: z.literal('runqueue_latency'), thresholdMs: z.number().positive().max(600_000), minCount: z.number().int().min(1).default(100) }).strict(),
+  /**
+   * Slow disk: a disk's mean request time over the interval (iostat await: queue + scheduler + device,
+   * from /proc/diskstats, so it works without BPF) at or above thresholdMs, over at least minRequests
+   * requests. One instance per disk; the BPF histogram, when it runs, adds the stage that dominates.
+   */
+  z.object({ ...base, kind: z.literal('io_latency'), thresholdMs: z.number().positive().max(600_000), minRequests: z.number().int().min(1).default(DEFAULT_THRESHOLDS['io.minRequests']) }).strict(),
+  /** Hung I/O: a disk with requests in flight and none completed for at least thresholdS (one instance per disk). */
+  z.object({ ...base, forS: z.number().min(0).max(86400).default(0), kind: z.literal('io_hang'), thresholdS: z.number().positive().max(86400) }).strict(),
+  /** Saturated disk: requests in flight at least thresholdPct of the interval (iostat %util), one instance per disk. */
+  z.object({ ...base, kind: z.literal('disk_saturated'), thresholdPct: z.number().min(0).max(100) }).strict(),
 ]);
 export type Rule = z.infer<typeof RuleSchema>;
 
@@ -74,7 +85,24 @@ export const DEFAULT_RULES: Rule[] = [
   // I/O and filesystem errors, NIC TX timeouts, lockdep, conntrack full, …
   { id: 'kernel-log-errors', kind: 'kernel_log', levels: ['error'], thresholdCount: 1, windowS: 300, forS: 0, severity: 'warning', enabled: true },
   { id: 'runqueue-latency-high', kind: 'runqueue_latency', thresholdMs: 50, minCount: 100, forS: 60, severity: 'warning', enabled: true },
+  // The I/O rules use the thresholds of `oscope io`'s findings (io.latencyMs, io.minRequests, io.hangS,
+  // io.utilPct) and run `io` on the disk while the problem is live.
+  {
+    id: 'io-latency-high',
+    kind: 'io_latency',
+    thresholdMs: DEFAULT_THRESHOLDS['io.latencyMs'],
+    minRequests: DEFAULT_THRESHOLDS['io.minRequests'],
+    forS: 60,
+    severity: 'warning',
+    enabled: true,
+    autoDiagnose: { diagnosis: 'io', params: { intervalS: 10 } },
+  },
+  { id: 'io-hang', kind: 'io_hang', thresholdS: DEFAULT_THRESHOLDS['io.hangS'], forS: 0, severity: 'critical', enabled: true, autoDiagnose: { diagnosis: 'io', params: { intervalS: 5 } } },
+  { id: 'disk-saturated', kind: 'disk_saturated', thresholdPct: DEFAULT_THRESHOLDS['io.utilPct'], forS: 120, severity: 'warning', enabled: true, autoDiagnose: { diagnosis: 'io', params: { intervalS: 10 } } },
 ];
+
+/** The rule kinds whose instances are disks: their autoDiagnose of `io` is narrowed to that disk. */
+export const DISK_RULE_KINDS: ReadonlySet<Rule['kind']> = new Set(['io_latency', 'io_hang', 'disk_saturated']);
 
 /** Defaults overlaid with the file's rules (same id replaces, new id adds). Throws a ZodError on a bad rule. */
 export function resolveRules(fileRules: unknown[] = []): Rule[] {
@@ -205,6 +233,39 @@ function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observa
         },
       ];
     }
+    case 'io_latency': {
+      const out: Observation[] = [];
+      const lat = new Map((s.ioLatency?.interval ?? []).map((d) => [d.disk, d]));
+      for (const d of s.disks ?? []) {
+        if (d.intervalS <= 0 || d.iops * d.intervalS < rule.minRequests || d.awaitMs < rule.thresholdMs) continue;
+        const l = lat.get(d.name);
+        // The stage with the largest mean share, when the BPF histogram saw this disk.
+        let stage: string | undefined;
+        let stageMs = 0;
+        for (const [k, v] of Object.entries(l?.stages ?? {})) if (v.meanMs !== null && v.meanMs > stageMs) [stage, stageMs] = [k, v.meanMs];
+        const params = { disk: d.name, awaitMs: d.awaitMs, iops: d.iops, thresholdMs: rule.thresholdMs };
+        out.push({
+          key: d.name,
+          labels: { disk: d.name },
+          value: d.awaitMs,
+          message: stage ? (lang) => t(lang, 'agent.alert.io_latency.stage', { ...params, stage: t(lang, `agent.ioStage.${stage}`), stageMs }) : msg('io_latency', params),
+        });
+      }
+      return out;
+    }
+    case 'io_hang':
+      return (s.disks ?? [])
+        .filter((d) => d.stalledS >= rule.thresholdS)
+        .map((d) => ({ key: d.name, labels: { disk: d.name }, value: d.stalledS, message: msg('io_hang', { disk: d.name, inflight: d.inflight, seconds: Math.round(d.stalledS) }) }));
+    case 'disk_saturated':
+      return (s.disks ?? [])
+        .filter((d) => d.intervalS > 0 && d.utilPct >= rule.thresholdPct)
+        .map((d) => ({
+          key: d.name,
+          labels: { disk: d.name },
+          value: d.utilPct,
+          message: msg('disk_saturated', { disk: d.name, utilPct: d.utilPct, queueDepth: d.queueDepth, iops: d.iops, thresholdPct: rule.thresholdPct }),
+        }));
   }
 }
 
@@ -275,7 +336,7 @@ export class AlertEvaluator {
       this.state.delete(key);
       const rule = this.rules.find((r) => r.id === key.split('\u0000')[0]);
       if (!st.firing || !rule) continue;
-      const what = st.eventLabels.cgroup || st.eventLabels.logKind || '';
+      const what = st.eventLabels.cgroup || st.eventLabels.logKind || st.eventLabels.disk || '';
       events.push(this.event(rule, 'resolved', s.ts, what ? msg('resolved.of', { rule: rule.id, what }) : msg('resolved', { rule: rule.id }), st.eventLabels));
     }
     this.history.push(s);

@@ -15,7 +15,14 @@ import { pageSize } from '../kernel/procfs/vmstat.js';
 import { readUnaccountedInputs, unaccountedBytes } from '../diagnose/memory/unaccounted.js';
 import type { KernelLogSource, LogAnomalies } from './kernel-log.js';
 import type { RunqueueReading, RunqueueSource } from './runqueue.js';
-import type { NodeSampleData } from '../contract/agent-wire.js';
+import type { IoLatencyReading, IoLatencySource } from './iolat.js';
+import type { NodeSampleData, SampleDisk } from '../contract/agent-wire.js';
+import type { IoDisk } from '../contract/io.js';
+import { diskRates } from '../diagnose/io/analyze.js';
+import { type DiskStat, readDiskstats } from '../kernel/procfs/diskstats.js';
+import { type BlockDevice, listBlockDevices, readBlockDevice } from '../kernel/sysfs/block.js';
+import { type CgroupHierarchyInfo, cgroupDir, controllerHierarchy, readCgroupHierarchies } from '../kernel/cgroup/hierarchies.js';
+import { cgroupIoTotals, readCgroupIo } from '../kernel/cgroup/iostat.js';
 import { containerLabel } from '../report/format.js';
 
 export interface MemorySnapshot {
@@ -38,6 +45,27 @@ export interface CgroupSnapshot {
   limitBytes: number | null;
   fileBytes: number;
   shmemBytes: number;
+  /** Bytes read and written by the cgroup and its descendants since it was created (blkio v1 / io.stat v2); absent when unreadable. */
+  io?: { readBytes: number; writeBytes: number; readIos: number; writeIos: number };
+}
+
+/**
+ * One whole disk: `oscope io`'s disk row over the last interval (iostat -x, the same arithmetic:
+ * src/diagnose/io/analyze.ts diskRates) plus the cumulative counters behind it.
+ */
+export interface DiskSnapshot extends IoDisk {
+  /** Seconds since the previous reading; 0 on the first one (the rates are then 0). */
+  intervalS: number;
+  readBytesTotal: number;
+  writtenBytesTotal: number;
+  ios: { read: number; write: number; discard: number; flush: number };
+  /** io_ticks: time the disk had requests in flight, ms since boot. */
+  ioTimeMs: number;
+  /**
+   * Requests in flight and no request completed for this long (s, from one reading to the next: a lower
+   * bound to the interval); 0 when nothing is in flight or something completed since the last reading.
+   */
+  stalledS: number;
 }
 
 export interface PsiSnapshot {
@@ -63,6 +91,10 @@ export interface Snapshot {
   runqueue?: RunqueueReading | null;
   /** Kernel-log anomalies this interval; null when the kernel log cannot be followed. */
   logAnomalies?: LogAnomalies | null;
+  /** Whole disks (from /proc/diskstats and /sys/block); absent in old tests. */
+  disks?: DiskSnapshot[];
+  /** Block I/O latency per disk and stage (BPF); null when the source is unavailable. */
+  ioLatency?: IoLatencyReading | null;
   /** Sources that failed this time (name → reason); the rest of the snapshot is still good. */
   errors: Record<string, string>;
   durationMs: number;
@@ -81,11 +113,20 @@ export interface CollectOptions {
   runqueue?: RunqueueSource;
   /** The kernel-log follower; undefined = none. */
   kernelLog?: KernelLogSource;
+  /** The block I/O latency histogram source (BPF); undefined = none. */
+  ioLatency?: IoLatencySource;
 }
+
+const completedOf = (d: DiskStat): number => d.reads + d.writes + (d.discards ?? 0) + (d.flushes ?? 0);
 
 export class Collector {
   private lookup: ContainerLookup | undefined;
   private lookupKey = '';
+  private prevDisks: { ts: number; stats: DiskStat[] } | undefined;
+  /** Per disk: completed requests at the last reading and when that count last changed (ms). */
+  private readonly progress = new Map<string, { completed: number; sinceMs: number }>();
+  private wholeDisks: { key: string; names: Set<string> } | undefined;
+  private ioHierarchy: CgroupHierarchyInfo | null | undefined;
 
   constructor(
     private readonly host: Host,
@@ -154,6 +195,18 @@ export class Collector {
       }
     }
 
+    let disks: DiskSnapshot[] | undefined;
+    const stats = await readDiskstats(this.host).catch(fail('diskstats'));
+    if (stats) disks = await this.disks(ts, stats).catch(fail('disks'));
+    let ioLatency: IoLatencyReading | null = null;
+    if (this.opts.ioLatency) {
+      try {
+        ioLatency = this.opts.ioLatency.read(new Map((stats ?? []).map((d) => [`${d.major}:${d.minor}`, d.name])));
+      } catch (err) {
+        fail('io_latency')(err);
+      }
+    }
+
     const psi: PsiSnapshot[] = [];
     for (const r of ['memory', 'cpu', 'io'] as const) {
       const p = await readPsi(this.host, r).catch(fail(`psi.${r}`));
@@ -185,6 +238,7 @@ export class Collector {
           shmemBytes: c.memory.shmemBytes,
         });
       }
+      await this.cgroupIo(cgroups).catch(fail('cgroup_io'));
       try {
         const z = computeZombies(walk);
         zombies = { count: z.zombies, bytes: z.zombieBytes };
@@ -192,8 +246,83 @@ export class Collector {
         fail('zombies')(err);
       }
     }
-    return { ts, memory, cgroups, zombies, psi, leak, runqueue, logAnomalies, errors, durationMs: performance.now() - t0 };
+    return { ts, memory, cgroups, zombies, psi, leak, runqueue, logAnomalies, disks, ioLatency, errors, durationMs: performance.now() - t0 };
   }
+
+  /** Whole disks over the interval since the previous reading (the first reading has rates of 0). */
+  private async disks(ts: number, stats: DiskStat[]): Promise<DiskSnapshot[]> {
+    const key = stats.map((d) => d.name).join(' ');
+    if (!this.wholeDisks || this.wholeDisks.key !== key) this.wholeDisks = { key, names: new Set(await listBlockDevices(this.host)) };
+    const whole = stats.filter((d) => this.wholeDisks!.names.has(d.name));
+    const devices: BlockDevice[] = [];
+    // Only disks that did I/O (diskRates leaves out the others): a host with 200 idle loop devices reads no more.
+    for (const d of whole) if (completedOf(d) > 0 || d.inFlight > 0) devices.push(await readBlockDevice(this.host, d.name));
+    const prev = this.prevDisks;
+    const intervalS = prev ? Math.max(1e-3, (ts - prev.ts) / 1000) : 0;
+    const rows = diskRates(prev?.stats ?? whole, whole, devices, intervalS || 1);
+    this.prevDisks = { ts, stats: whole };
+    const byName = new Map(whole.map((d) => [d.name, d]));
+    const out: DiskSnapshot[] = [];
+    for (const r of rows) {
+      const d = byName.get(r.name)!;
+      const done = completedOf(d);
+      const p = this.progress.get(r.name);
+      const sinceMs = !p || p.completed !== done || d.inFlight === 0 ? ts : p.sinceMs;
+      this.progress.set(r.name, { completed: done, sinceMs });
+      out.push({
+        ...r,
+        intervalS: Math.round(intervalS * 1000) / 1000,
+        readBytesTotal: d.sectorsRead * 512,
+        writtenBytesTotal: d.sectorsWritten * 512,
+        ios: { read: d.reads, write: d.writes, discard: d.discards ?? 0, flush: d.flushes ?? 0 },
+        ioTimeMs: d.ioTicksMs,
+        stalledS: r.inflight > 0 || d.inFlight > 0 ? Math.round(ts - sinceMs) / 1000 : 0,
+      });
+    }
+    for (const name of [...this.progress.keys()]) if (!byName.has(name)) this.progress.delete(name);
+    return out;
+  }
+
+  /** Adds each kept cgroup's I/O counters, read from the blkio (v1) or io (v2) hierarchy at the same path. */
+  private async cgroupIo(cgroups: CgroupSnapshot[]): Promise<void> {
+    if (this.ioHierarchy === undefined) {
+      const layout = await readCgroupHierarchies(this.host);
+      this.ioHierarchy = controllerHierarchy(layout, 'blkio') ?? controllerHierarchy(layout, 'io') ?? null;
+    }
+    const h = this.ioHierarchy;
+    if (!h) return;
+    for (const c of cgroups) {
+      const dir = cgroupDir(h, c.path);
+      if (!dir) continue;
+      try {
+        c.io = cgroupIoTotals(await readCgroupIo(this.host, dir, h.version));
+      } catch {
+        /* not in this hierarchy (v1 trees differ per controller), or removed meanwhile */
+      }
+    }
+  }
+}
+
+/** The disks of a sample: the busiest `top` by utilisation, then throughput (none on the first reading). */
+export function sampleDisks(s: Snapshot, top = 16): SampleDisk[] {
+  const lat = new Map((s.ioLatency?.interval ?? []).map((d) => [d.disk, d]));
+  return (s.disks ?? [])
+    .filter((d) => d.intervalS > 0)
+    .sort((a, b) => b.utilPct - a.utilPct || b.readBytesPerS + b.writeBytesPerS - (a.readBytesPerS + a.writeBytesPerS) || a.name.localeCompare(b.name))
+    .slice(0, top)
+    .map((d) => {
+      const l = lat.get(d.name);
+      return {
+        name: d.name,
+        iops: d.iops,
+        readBytesPerS: d.readBytesPerS,
+        writeBytesPerS: d.writeBytesPerS,
+        awaitMs: d.awaitMs,
+        utilPct: d.utilPct,
+        inflight: d.inflight,
+        latency: l ? Object.fromEntries(Object.entries(l.stages).map(([k, v]) => [k, { count: v.count, meanMs: v.meanMs, p50Ms: v.p50Ms, p99Ms: v.p99Ms, maxMs: v.maxMs }])) : null,
+      };
+    });
 }
 
 /** The compact sample sent to the console's metrics history (a few hundred bytes plus the top cgroups). */
@@ -211,6 +340,7 @@ export function sampleOf(s: Snapshot, topCgroups = 20): NodeSampleData {
     psiMemoryFullAvg10: psiMem?.full?.avg10 ?? null,
     runqueueLatency: s.runqueue ? s.runqueue.interval : null,
     logAnomalies: s.logAnomalies ? { total: s.logAnomalies.total, byRule: byRule(s.logAnomalies) } : null,
+    ...(s.disks ? { disks: sampleDisks(s) } : {}),
     cgroups: top.map((c) => ({
       path: c.path,
       container: c.container ? containerLabel(c.container) : null,

@@ -5,53 +5,62 @@
  * cgroup that disappeared are dropped at the next collection.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { MEMORY_COMPONENTS, type Snapshot } from './collect.js';
+import { type DiskSnapshot, MEMORY_COMPONENTS, type Snapshot } from './collect.js';
 import { PROM_LE_S, regroup } from './runqueue.js';
 
 /**
  * A histogram whose buckets are set from counts kept elsewhere (the kernel's BPF map), not observed
  * one value at a time: prom-client's Histogram with its export replaced. Values are cumulative.
  */
-class PresetHistogram extends Histogram<'cpu'> {
-  private series = new Map<string, { buckets: number[]; sum: number; count: number }>();
+class PresetHistogram<L extends string> extends Histogram<L> {
+  private series = new Map<string, { labels: Record<L, string>; buckets: number[]; sum: number; count: number }>();
 
   constructor(
     private readonly metricName: string,
     private readonly helpText: string,
     private readonly bounds: readonly number[],
+    private readonly labelKeys: readonly L[],
     registers: Registry[],
   ) {
-    super({ name: metricName, help: helpText, labelNames: ['cpu'], buckets: [...bounds], registers });
+    super({ name: metricName, help: helpText, labelNames: [...labelKeys], buckets: [...bounds], registers });
   }
 
   /** Sets one series: per-bucket counts (not cumulative; one more than the bounds, for +Inf) and their sum. */
-  setSeries(cpu: string, buckets: number[], sum: number): void {
-    this.series.set(cpu, { buckets, sum, count: buckets.reduce((a, b) => a + b, 0) });
+  setSeries(labels: Record<L, string>, buckets: number[], sum: number): void {
+    this.series.set(this.labelKeys.map((k) => labels[k]).join('\u0000'), { labels, buckets, sum, count: buckets.reduce((a, b) => a + b, 0) });
   }
 
   clearSeries(): void {
     this.series.clear();
   }
 
-  override get(): ReturnType<Histogram<'cpu'>['get']> {
+  override get(): ReturnType<Histogram<L>['get']> {
     const name = this.metricName;
-    const values: Awaited<ReturnType<Histogram<'cpu'>['get']>>['values'] = [];
-    for (const [cpu, s] of [...this.series].sort((a, b) => Number(a[0]) - Number(b[0]) || a[0].localeCompare(b[0]))) {
+    const values: Awaited<ReturnType<Histogram<L>['get']>>['values'] = [];
+    const order = (a: string, b: string): number => {
+      const [x, y] = [a.split('\u0000'), b.split('\u0000')];
+      for (let i = 0; i < x.length; i++) {
+        const c = Number(x[i]) - Number(y[i]) || x[i]!.localeCompare(y[i]!);
+        if (c) return c;
+      }
+      return 0;
+    };
+    for (const [, s] of [...this.series].sort((a, b) => order(a[0], b[0]))) {
       let acc = 0;
       this.bounds.forEach((le, i) => {
         acc += s.buckets[i] ?? 0;
-        values.push({ metricName: `${name}_bucket`, labels: { cpu, le } as never, value: acc });
+        values.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le } as never, value: acc });
       });
-      values.push({ metricName: `${name}_bucket`, labels: { cpu, le: '+Inf' } as never, value: s.count });
-      values.push({ metricName: `${name}_sum`, labels: { cpu }, value: s.sum });
-      values.push({ metricName: `${name}_count`, labels: { cpu }, value: s.count });
+      values.push({ metricName: `${name}_bucket`, labels: { ...s.labels, le: '+Inf' } as never, value: s.count });
+      values.push({ metricName: `${name}_sum`, labels: s.labels as never, value: s.sum });
+      values.push({ metricName: `${name}_count`, labels: s.labels as never, value: s.count });
     }
     // prom-client types MetricType as a numeric enum; at run time the registry wants the string.
     return Promise.resolve({ name, help: this.helpText, type: 'histogram' as never, aggregator: 'sum', collect: undefined as never, values });
   }
 
   /** What the registry calls for the text format. */
-  getForPromString(): ReturnType<Histogram<'cpu'>['get']> {
+  getForPromString(): ReturnType<Histogram<L>['get']> {
     return this.get();
   }
 }
@@ -84,7 +93,20 @@ export class AgentMetrics {
   readonly outboxItems: Gauge;
   readonly tasksTotal: Counter<'diagnosis' | 'status'>;
   private readonly lastPsiUs = new Map<string, number>();
-  private readonly runqueue: PresetHistogram;
+  private readonly runqueue: PresetHistogram<'cpu'>;
+  private readonly diskLatency: PresetHistogram<'disk' | 'stage'>;
+  private readonly diskIops: Gauge<'disk'>;
+  private readonly diskAwait: Gauge<'disk'>;
+  private readonly diskUtil: Gauge<'disk'>;
+  private readonly diskInflight: Gauge<'disk'>;
+  private readonly diskQueueDepth: Gauge<'disk'>;
+  private readonly diskStalled: Gauge<'disk'>;
+  private readonly diskReadBytes: Counter<'disk'>;
+  private readonly diskWrittenBytes: Counter<'disk'>;
+  private readonly diskIos: Counter<'disk' | 'op'>;
+  private readonly diskIoTime: Counter<'disk'>;
+  private readonly cgIoRead: Counter<(typeof CG_LABELS)[number]>;
+  private readonly cgIoWritten: Counter<(typeof CG_LABELS)[number]>;
   private readonly logAnomalies: Counter<'rule' | 'severity'>;
   readonly collectorUp: Gauge<'source'>;
   private readonly dropped: Counter<'kind'>;
@@ -121,8 +143,29 @@ export class AgentMetrics {
       'oscope_runqueue_latency_seconds',
       `Run-queue latency (wakeup to running) per CPU, from BPF, since the agent started; cpu="all" above ${MAX_CPU_SERIES} CPUs.`,
       PROM_LE_S,
+      ['cpu'],
       r,
     );
+    this.diskLatency = new PresetHistogram(
+      'oscope_disk_latency_seconds',
+      'Block request latency per disk and stage, from BPF, since the agent started: queue (bio submitted → request in the I/O scheduler), sched (→ dispatched), device (→ completed), wake (→ the waiting task runs).',
+      PROM_LE_S,
+      ['disk', 'stage'],
+      r,
+    );
+    const d = ['disk'] as const;
+    this.diskIops = new Gauge({ name: 'oscope_disk_iops', help: 'Requests completed per second over the last interval (reads, writes, discards, flushes; iostat r/s + w/s + d/s + f/s).', labelNames: d, registers: r });
+    this.diskAwait = new Gauge({ name: 'oscope_disk_await_seconds', help: 'Mean time of a completed request over the last interval, queue included (iostat await).', labelNames: d, registers: r });
+    this.diskUtil = new Gauge({ name: 'oscope_disk_util_ratio', help: 'Share of the last interval the disk had requests in flight (iostat %util / 100).', labelNames: d, registers: r });
+    this.diskInflight = new Gauge({ name: 'oscope_disk_inflight_requests', help: 'Requests in flight at the last reading (/sys/block/DISK/inflight).', labelNames: d, registers: r });
+    this.diskQueueDepth = new Gauge({ name: 'oscope_disk_queue_depth', help: 'Mean requests in flight over the last interval (iostat aqu-sz).', labelNames: d, registers: r });
+    this.diskStalled = new Gauge({ name: 'oscope_disk_stalled_seconds', help: 'Requests in flight and none completed for this long (a lower bound; 0 when the disk makes progress).', labelNames: d, registers: r });
+    this.diskReadBytes = new Counter({ name: 'oscope_disk_read_bytes_total', help: 'Bytes read from the disk since boot (/proc/diskstats sectors read × 512).', labelNames: d, registers: r });
+    this.diskWrittenBytes = new Counter({ name: 'oscope_disk_written_bytes_total', help: 'Bytes written to the disk since boot (/proc/diskstats sectors written × 512).', labelNames: d, registers: r });
+    this.diskIos = new Counter({ name: 'oscope_disk_ios_total', help: 'Requests completed since boot, by op (read, write, discard, flush).', labelNames: ['disk', 'op'], registers: r });
+    this.diskIoTime = new Counter({ name: 'oscope_disk_io_time_seconds_total', help: 'Time the disk had requests in flight since boot (io_ticks; its rate is the utilisation).', labelNames: d, registers: r });
+    this.cgIoRead = new Counter({ name: 'oscope_cgroup_io_read_bytes_total', help: 'Bytes the cgroup and its descendants read from block devices (blkio v1 / io.stat v2).', labelNames: CG_LABELS, registers: r });
+    this.cgIoWritten = new Counter({ name: 'oscope_cgroup_io_written_bytes_total', help: 'Bytes the cgroup and its descendants wrote to block devices (blkio v1 / io.stat v2).', labelNames: CG_LABELS, registers: r });
     this.logAnomalies = new Counter({
       name: 'oscope_kernel_log_anomalies_total',
       help: 'Kernel-log reports found since the agent started, by inspect kind (rule) and level (severity).',
@@ -176,16 +219,50 @@ export class AgentMetrics {
       const boundsUs = PROM_LE_S.map((x) => x * 1e6);
       this.runqueue.clearSeries();
       if (per.length <= MAX_CPU_SERIES) {
-        for (const c of per) this.runqueue.setSeries(String(c.cpu), regroup(c.slots, boundsUs), c.sumNs / 1e9);
+        for (const c of per) this.runqueue.setSeries({ cpu: String(c.cpu) }, regroup(c.slots, boundsUs), c.sumNs / 1e9);
       } else {
         const slots: number[] = [];
         for (const c of per) c.slots.forEach((n, i) => (slots[i] = (slots[i] ?? 0) + n));
-        this.runqueue.setSeries('all', regroup(slots, boundsUs), per.reduce((a, c) => a + c.sumNs, 0) / 1e9);
+        this.runqueue.setSeries({ cpu: 'all' }, regroup(slots, boundsUs), per.reduce((a, c) => a + c.sumNs, 0) / 1e9);
       }
+    }
+    if (s.disks) this.updateDisks(s.disks);
+    if (s.ioLatency) {
+      const boundsUs = PROM_LE_S.map((x) => x * 1e6);
+      this.diskLatency.clearSeries();
+      for (const h of s.ioLatency.cumulative) this.diskLatency.setSeries({ disk: h.disk, stage: h.stage }, regroup(h.slots, boundsUs), h.sumNs / 1e9);
+    }
+    // Cumulative kernel counters: the series is set to the kernel's value (reset, then one increment).
+    this.cgIoRead.reset();
+    this.cgIoWritten.reset();
+    for (const c of s.cgroups) {
+      if (!c.io) continue;
+      const l = { cgroup: c.path, container: c.container?.name ?? c.container?.id ?? '', pod: c.container?.podName ?? '', namespace: c.container?.podNamespace ?? '' };
+      this.cgIoRead.inc(l, c.io.readBytes);
+      this.cgIoWritten.inc(l, c.io.writeBytes);
     }
     if (s.logAnomalies) for (const c of s.logAnomalies.counts) this.logAnomalies.inc({ rule: c.rule, severity: c.level }, c.count);
     this.duration.observe(s.durationMs / 1000);
     for (const src of Object.keys(s.errors)) this.collectErrors.inc({ source: src });
+  }
+
+  private updateDisks(disks: DiskSnapshot[]): void {
+    for (const m of [this.diskIops, this.diskAwait, this.diskUtil, this.diskInflight, this.diskQueueDepth, this.diskStalled, this.diskReadBytes, this.diskWrittenBytes, this.diskIos, this.diskIoTime]) m.reset();
+    for (const d of disks) {
+      const disk = d.name;
+      if (d.intervalS > 0) {
+        this.diskIops.set({ disk }, d.iops);
+        this.diskAwait.set({ disk }, d.awaitMs / 1000);
+        this.diskUtil.set({ disk }, d.utilPct / 100);
+        this.diskQueueDepth.set({ disk }, d.queueDepth);
+      }
+      this.diskInflight.set({ disk }, d.inflight);
+      this.diskStalled.set({ disk }, d.stalledS);
+      this.diskReadBytes.inc({ disk }, d.readBytesTotal);
+      this.diskWrittenBytes.inc({ disk }, d.writtenBytesTotal);
+      for (const op of ['read', 'write', 'discard', 'flush'] as const) this.diskIos.inc({ disk, op }, d.ios[op]);
+      this.diskIoTime.inc({ disk }, d.ioTimeMs / 1000);
+    }
   }
 
   /**

@@ -82,6 +82,30 @@ export const SampleCgroupSchema = z.object({
 });
 export type SampleCgroup = z.infer<typeof SampleCgroupSchema>;
 
+/** One stage of a disk's requests over a sample interval (the agent's always-on BPF histogram); null: no requests. */
+export const SampleStageSchema = z.object({
+  count: z.number().int().nonnegative(),
+  meanMs: z.number().nullable(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  maxMs: z.number().nullable(),
+});
+export type SampleStage = z.infer<typeof SampleStageSchema>;
+
+/** One disk over a sample interval: iostat -x figures (as in oscope.io/v1 disks[]) and, with BPF, the latency by stage. */
+export const SampleDiskSchema = z.object({
+  name: z.string(),
+  iops: z.number(),
+  readBytesPerS: z.number(),
+  writeBytesPerS: z.number(),
+  awaitMs: z.number(),
+  utilPct: z.number(),
+  inflight: z.number(),
+  /** Per stage (queue, sched, device, wake); null without the BPF histogram or without requests. */
+  latency: z.record(SampleStageSchema).nullable(),
+});
+export type SampleDisk = z.infer<typeof SampleDiskSchema>;
+
 /**
  * The compact metrics sample an agent sends every interval (a few hundred bytes plus the top cgroups).
  * Every field is optional for the console: older agents send fewer.
@@ -97,6 +121,8 @@ export const NodeSampleDataSchema = z.object({
   psiMemoryFullAvg10: z.number().nullable().optional(),
   runqueueLatency: RunqueueLatencySampleSchema.nullable().optional(),
   logAnomalies: LogAnomalyCountsSchema.nullable().optional(),
+  /** The busiest disks (at most 16) over the interval; absent from older agents. */
+  disks: z.array(SampleDiskSchema).optional(),
   cgroups: z.array(SampleCgroupSchema).optional(),
 });
 export type NodeSampleData = z.infer<typeof NodeSampleDataSchema>;

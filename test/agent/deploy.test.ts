@@ -10,6 +10,7 @@ import { startAgent } from '../../src/agent/agent.js';
 import { defaultRegistry } from '../../src/agent/diagnoses/index.js';
 import type { KmsgReader } from '../../src/agent/kernel-log.js';
 import type { CpuCumulative } from '../../src/agent/runqueue.js';
+import type { DiskStageCumulative } from '../../src/agent/iolat.js';
 import { LiveHost } from '../../src/host/live.js';
 import { REPO_ROOT } from '../helpers.js';
 
@@ -28,6 +29,7 @@ test('every metric in the alert rules and the dashboard is exported by the agent
   // Every collector on, whatever this host allows: a stub histogram and a stub kernel log.
   const cpu: CpuCumulative = { cpu: 0, slots: [1, 2, 3], count: 6, sumNs: 1000, maxNs: 8000 };
   const quiet: KmsgReader = { read: () => '', close: () => undefined };
+  const hist: DiskStageCumulative = { dev: (253 << 20) | 0, stage: 'device', slots: [0, 4, 2], count: 6, sumNs: 20_000, maxNs: 7000 };
   const agent = await startAgent({
     host: new LiveHost(),
     registry: defaultRegistry(),
@@ -37,16 +39,23 @@ test('every metric in the alert rules and the dashboard is exported by the agent
     log: () => undefined,
     runqueue: () => Promise.resolve({ perCpu: () => [cpu], close: () => undefined }),
     kernelLog: quiet,
+    ioLatency: () => Promise.resolve({ method: 'stub', histograms: () => [hist], close: () => undefined }),
   });
   try {
     const have = families(await (await fetch(`http://127.0.0.1:${agent.address!.port}/metrics`)).text());
     assert.ok(have.has('oscope_runqueue_latency_seconds') && have.has('oscope_kernel_log_anomalies_total') && have.has('oscope_collector_up'));
+    for (const m of ['oscope_disk_latency_seconds', 'oscope_disk_iops', 'oscope_disk_read_bytes_total', 'oscope_disk_written_bytes_total', 'oscope_disk_await_seconds', 'oscope_disk_util_ratio', 'oscope_disk_inflight_requests', 'oscope_cgroup_io_read_bytes_total']) {
+      assert.ok(have.has(m), `the agent exports ${m}`);
+    }
     const rules = deploy('prometheus', 'oscope-alerts.yml');
     const dash = deploy('grafana', 'oscope-memory.json');
+    const ioDash = deploy('grafana', 'oscope-io.json');
     JSON.parse(dash);
+    JSON.parse(ioDash);
     for (const [file, text] of [
       ['oscope-alerts.yml', rules],
       ['oscope-memory.json', dash],
+      ['oscope-io.json', ioDash],
     ] as const) {
       for (const m of referenced(text)) assert.ok(have.has(m), `${file} uses ${m}, which the agent does not export`);
     }
@@ -54,6 +63,14 @@ test('every metric in the alert rules and the dashboard is exported by the agent
       assert.ok(referenced(rules).has(m), `an alert rule on ${m}`);
       assert.ok(referenced(dash).has(m), `a dashboard panel on ${m}`);
     }
+    for (const m of ['oscope_disk_latency_seconds', 'oscope_disk_await_seconds', 'oscope_disk_stalled_seconds', 'oscope_disk_io_time_seconds_total']) assert.ok(referenced(rules).has(m), `an alert rule on ${m}`);
+    for (const m of ['oscope_disk_latency_seconds', 'oscope_disk_ios_total', 'oscope_disk_read_bytes_total', 'oscope_disk_written_bytes_total', 'oscope_disk_await_seconds', 'oscope_disk_inflight_requests', 'oscope_cgroup_io_read_bytes_total']) {
+      assert.ok(referenced(ioDash).has(m), `an I/O dashboard panel on ${m}`);
+    }
+    // The stage histogram, from the (stub) BPF map, with disk and stage labels.
+    const body = await (await fetch(`http://127.0.0.1:${agent.address!.port}/metrics`)).text();
+    assert.match(body, /^oscope_disk_latency_seconds_count\{disk="[^"]+",stage="device"\} 6$/m);
+    for (const a of ['OscopeIoLatencyHigh', 'OscopeIoHang', 'OscopeDiskSaturated']) assert.match(rules, new RegExp(`alert: ${a}$`, 'm'));
     // The kernel-log series exist at 0 from the start (so the first report is an increase).
     const text = await (await fetch(`http://127.0.0.1:${agent.address!.port}/metrics`)).text();
     assert.match(text, /^oscope_kernel_log_anomalies_total\{rule="OOM",severity="critical"\} 0$/m);

@@ -263,6 +263,49 @@ test('web UI: log in, see the node, run the memory panorama, read it in two lang
     assert.ok((await cmpRows.count()) >= 5, 'the comparison lists the breakdown groups and counters');
     await shot(page, '10-compare');
 
+    // I/O from the node page: the disks over the hour, then one click runs `io` (5 s) while this test
+    // writes with O_DIRECT to a file of its own, and the I/O view renders.
+    await page.getByTestId('nav-fleet').click();
+    await link.click();
+    await page.getByTestId('node-title').waitFor();
+    await waitFor(
+      'the node page to chart the disks',
+      async () => {
+        if ((await page.getByTestId('chart-disk-latency').locator('canvas').count()) > 0) return true;
+        await page.reload();
+        await page.getByTestId('node-title').waitFor();
+        return undefined;
+      },
+      90_000,
+      logs,
+    );
+    await page.getByTestId('chart-disk-throughput').locator('canvas').waitFor();
+    assert.ok((await page.getByTestId('io-disk-select').locator('option').count()) >= 2, 'the I/O disk scope lists the node’s disks');
+    const runIo = page.getByTestId('run-io');
+    await waitFor('the I/O button to be enabled', async () => ((await runIo.isEnabled()) ? true : undefined), 30_000, logs);
+    await page.getByTestId('opt-io').selectOption({ label: 'measure 5 s' });
+    const ioFile = join('/var/tmp', testName('web-io'));
+    const writer = spawn('sh', ['-c', `while :; do dd if=/dev/zero of=${ioFile} bs=4k count=2000 oflag=direct 2>/dev/null; done`], { stdio: 'ignore', detached: true });
+    try {
+      await runIo.click();
+      await page.waitForURL(/#\/tasks\//, { timeout: RUN_TIMEOUT_MS });
+      await page.getByTestId('conclusions').waitFor();
+    } finally {
+      if (writer.pid) process.kill(-writer.pid, 'SIGKILL');
+      rmSync(ioFile, { force: true });
+    }
+    assert.match(await page.getByTestId('result-title').innerText(), /I\/O/);
+    await page.getByTestId('io-disks-table').locator('tbody tr').first().waitFor();
+    await page.getByTestId('io-talkers').waitFor();
+    await page.getByTestId('io-hangs').waitFor();
+    if (process.geteuid?.() === 0) {
+      // As root the agent traces: the stacked stage bar per disk and the stage histograms.
+      await page.getByTestId('chart-io-stages').locator('canvas').waitFor();
+      await page.getByTestId('chart-io-hist').locator('canvas').waitFor();
+      assert.match(await page.getByTestId('io-stages').innerText(), /mostly (queue|scheduler|device|wake-up)/);
+    }
+    await shot(page, '13-io', '[data-testid=io-stages]');
+
     assert.deepEqual(pageErrors, [], 'no script errors in the page');
   } catch (err) {
     // Keep what the browser showed, for the failure message.

@@ -4,6 +4,7 @@
 import type { MemHistoryPoint } from '../local.js';
 import { DiagnosisRegistry } from '../registry.js';
 import { inspectDiagnosis } from './inspect.js';
+import { ioDiagnosis } from './io.js';
 import { memDiagnosis } from './mem.js';
 import { filecacheDiagnosis, memleakEntry, runlatencyDiagnosis } from './more.js';
 
@@ -18,5 +19,6 @@ export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
     .register(filecacheDiagnosis)
     .register(memleakEntry(opts.history))
     .register(runlatencyDiagnosis)
-    .register(inspectDiagnosis);
+    .register(inspectDiagnosis)
+    .register(ioDiagnosis);
 }

@@ -1,16 +1,108 @@
 /**
- * The node page's pictures from the agent's samples: run-queue latency (p50/p99/max over the last hour
- * and the hour's histogram) and kernel-log anomalies (count per interval, by rule). Samples from agents
+ * The node page's pictures from the agent's samples: disk latency and throughput over the last hour,
+ * run-queue latency (p50/p99/max over the last hour and the hour's histogram) and kernel-log anomalies
+ * (count per interval, by rule). Samples from agents
  * that do not send these fields (older ones) count as missing, never as zero.
  */
 import { useMemo } from 'react';
-import type { LogAnomalyCounts, NodeSample, RunqueueLatencySample } from '@contract';
-import { formatCount, formatDurationMsShort as formatMs } from '@format';
+import type { LogAnomalyCounts, NodeSample, RunqueueLatencySample, SampleDisk } from '@contract';
+import { formatBytes, formatCount, formatDurationMsShort as formatMs } from '@format';
 import { useI18n } from '../i18n.js';
 import { Chart, type ChartOption } from './Chart.js';
 import { histogramOption, leLabels } from './Latency.js';
 
 type RqPoint = { ts: string; rq: RunqueueLatencySample };
+type DiskPoint = { ts: string; disks: SampleDisk[] };
+
+export function diskPoints(samples: NodeSample[]): DiskPoint[] {
+  return samples.flatMap((s) => {
+    const d = s.data.disks;
+    return Array.isArray(d) ? [{ ts: s.ts, disks: d }] : [];
+  });
+}
+
+/** The disks of the hour, busiest first (by their largest throughput), at most `max`. */
+export function busiestDisks(points: DiskPoint[], max = 6): string[] {
+  const peak = new Map<string, number>();
+  for (const p of points) for (const d of p.disks) peak.set(d.name, Math.max(peak.get(d.name) ?? 0, d.readBytesPerS + d.writeBytesPerS + d.iops));
+  return [...peak.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, max)
+    .map(([n]) => n);
+}
+
+const DISK_COLORS = ['#2563eb', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#64748b'];
+
+export function DisksCard({ samples }: { samples: NodeSample[] }) {
+  const { t } = useI18n();
+  const points = useMemo(() => diskPoints(samples), [samples]);
+  const names = useMemo(() => busiestDisks(points), [points]);
+  const at = (p: DiskPoint, name: string): SampleDisk | undefined => p.disks.find((d) => d.name === name);
+  const latency = useMemo<ChartOption>(
+    () => ({
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => formatMs(Number(v)) },
+      legend: { top: 0, type: 'scroll', textStyle: { fontSize: 11 } },
+      grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatMs(v) } },
+      series: names.flatMap((name, i) => {
+        const color = DISK_COLORS[i % DISK_COLORS.length];
+        const hasDevice = points.some((p) => at(p, name)?.latency?.device?.p99Ms != null);
+        return [
+          { name: `${name} await`, type: 'line', symbol: 'none', itemStyle: { color }, lineStyle: { width: 2 }, connectNulls: false, data: points.map((p) => [p.ts, at(p, name)?.awaitMs ?? null]) },
+          ...(hasDevice
+            ? [{ name: `${name} device p99`, type: 'line', symbol: 'none', itemStyle: { color }, lineStyle: { width: 1, type: 'dashed' }, connectNulls: false, data: points.map((p) => [p.ts, at(p, name)?.latency?.device?.p99Ms ?? null]) }]
+            : []),
+        ];
+      }),
+    }),
+    [points, names],
+  );
+  const throughput = useMemo<ChartOption>(
+    () => ({
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => `${formatBytes(Math.abs(Number(v)))}/s` },
+      legend: { top: 0, type: 'scroll', textStyle: { fontSize: 11 } },
+      grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatBytes(Math.abs(v)) } },
+      series: names.flatMap((name, i) => {
+        const color = DISK_COLORS[i % DISK_COLORS.length];
+        return [
+          { name: `${name} read`, type: 'line', symbol: 'none', areaStyle: { opacity: 0.25 }, itemStyle: { color }, lineStyle: { width: 1 }, data: points.map((p) => [p.ts, at(p, name)?.readBytesPerS ?? null]) },
+          { name: `${name} write`, type: 'line', symbol: 'none', areaStyle: { opacity: 0.1 }, itemStyle: { color }, lineStyle: { width: 1, type: 'dashed' }, data: points.map((p) => { const w = at(p, name)?.writeBytesPerS; return [p.ts, w === undefined ? null : -w]; }) },
+        ];
+      }),
+    }),
+    [points, names],
+  );
+  const latest = points.at(-1)?.disks[0];
+  return (
+    <div className="card" data-testid="disks-card">
+      <div className="card-head">
+        <h2>{t('node.disks')}</h2>
+        {latest && (
+          <span className="muted small" data-testid="disks-latest">
+            {t('node.disksLatest', { disk: latest.name, iops: formatCount(Math.round(latest.iops)), await: formatMs(latest.awaitMs), util: `${latest.utilPct.toFixed(1)} %` })}
+          </span>
+        )}
+      </div>
+      {names.length === 0 ? (
+        <p className="muted">{t('node.noDisks')}</p>
+      ) : (
+        <div className="grid2 charts">
+          <div>
+            <h3>{t('node.diskLatency')}</h3>
+            <Chart option={latency} height={220} testId="chart-disk-latency" />
+          </div>
+          <div>
+            <h3>{t('node.diskThroughput')}</h3>
+            <Chart option={throughput} height={220} testId="chart-disk-throughput" />
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
 type LaPoint = { ts: string; la: LogAnomalyCounts };
 
 export function runqueuePoints(samples: NodeSample[]): RqPoint[] {

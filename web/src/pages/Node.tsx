@@ -3,7 +3,7 @@ import type { DiagnosisInfo, NodeSample, SampleCgroup, Task } from '@contract';
 import { formatBytes } from '@format';
 import { ApiError, api } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
-import { LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
+import { DisksCard, LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
 import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
 import { formatAge, formatSpan, formatTime } from '../time.js';
@@ -13,7 +13,7 @@ import { go, href } from '../router.js';
 import { MemBar, usedBytes } from './Fleet.js';
 
 /** The one-click diagnoses, in the order of the buttons. */
-export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect'] as const;
+export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect', 'io'] as const;
 const ACTIVE = new Set(['queued', 'running']);
 
 export function diagLabel(t: (k: Key) => string, name: string): string {
@@ -47,6 +47,11 @@ const OPTIONS: Record<string, { key: Key; params: Record<string, unknown> }[]> =
     { key: 'opt.runlatency.10', params: { durationS: 10 } },
     { key: 'opt.runlatency.30', params: { durationS: 30 } },
     { key: 'opt.runlatency.60', params: { durationS: 60 } },
+  ],
+  io: [
+    { key: 'opt.io.10', params: { intervalS: 10 } },
+    { key: 'opt.io.5', params: { intervalS: 5 } },
+    { key: 'opt.io.30', params: { intervalS: 30 } },
   ],
   inspect: [
     { key: 'opt.inspect.24h', params: { sinceH: 24 } },
@@ -122,6 +127,7 @@ export function NodePage({ nodeId }: { nodeId: string }) {
   const [current, setCurrent] = useState<Task>();
   const history = useLoad(() => api.tasks(nodeId), [nodeId], current && ACTIVE.has(current.status) ? 1000 : 5000);
   const [scope, setScope] = useState('');
+  const [ioDisk, setIoDisk] = useState('');
   const [choice, setChoice] = useState<Record<string, number>>({});
   const [error, setError] = useState<string>();
   const [picked, setPicked] = useState<string[]>([]);
@@ -136,7 +142,8 @@ export function NodePage({ nodeId }: { nodeId: string }) {
   const run = (name: string): void => {
     setError(undefined);
     const d = diagnoses.data?.find((x) => x.name === name);
-    api.createTask(nodeId, name, taskParams(d, lang, scope, OPTIONS[name]?.[choice[name] ?? 0]?.params)).then(
+    const extra = { ...OPTIONS[name]?.[choice[name] ?? 0]?.params, ...(name === 'io' && ioDisk ? { disk: ioDisk } : {}) };
+    api.createTask(nodeId, name, taskParams(d, lang, scope, extra)).then(
       (task) => {
         setCurrent(task);
         history.reload();
@@ -152,6 +159,12 @@ export function NodePage({ nodeId }: { nodeId: string }) {
   };
 
   const cgroups: SampleCgroup[] = node.data?.latest?.cgroups ?? [];
+  /** The disks of the node's samples in the hour (the latest first), for the I/O diagnosis's disk scope. */
+  const diskNames = useMemo(() => {
+    const names = new Set<string>((node.data?.latest?.disks ?? []).map((x) => x.name));
+    for (const s of [...(samples.data ?? [])].reverse()) for (const x of s.data.disks ?? []) names.add(x.name);
+    return [...names];
+  }, [node.data?.latest?.disks, samples.data]);
   /** The diagnoses that take the picked container/cgroup (the others run host-wide). */
   const scoped = DIAGNOSES.filter((d) => 'cgroup' in (diagnoses.data?.find((x) => x.name === d)?.defaults ?? {}));
   const n = node.data;
@@ -262,6 +275,21 @@ export function NodePage({ nodeId }: { nodeId: string }) {
             );
           })}
         </div>
+        {'disk' in (diagnoses.data?.find((x) => x.name === 'io')?.defaults ?? {}) && (
+          <div className="diag-options">
+            <label>
+              {t('node.ioDisk')}{' '}
+              <select value={ioDisk} onChange={(e) => setIoDisk(e.target.value)} data-testid="io-disk-select">
+                <option value="">{t('node.ioDisk.all')}</option>
+                {diskNames.map((name) => (
+                  <option key={name} value={name}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
+        )}
         {error && <p className="error">{error}</p>}
         {live && ACTIVE.has(live.status) && <Progress task={live} onCancel={() => void api.cancelTask(live.id).then(setCurrent, (e: unknown) => setError(String(e)))} />}
         {live && (live.status === 'failed' || live.status === 'timeout') && <p className="error">{t('result.failed', { error: live.error ?? live.status })}</p>}
@@ -271,6 +299,8 @@ export function NodePage({ nodeId }: { nodeId: string }) {
             <Progress key={x.id} task={x} onCancel={() => void api.cancelTask(x.id).then(() => history.reload())} />
           ))}
       </div>
+
+      <DisksCard samples={samples.data ?? []} />
 
       <div className="grid2">
         <RunqueueCard samples={samples.data ?? []} />

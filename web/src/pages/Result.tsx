@@ -5,6 +5,7 @@ import { AutoSections } from '../components/AutoTable.js';
 import { FileCacheView } from '../components/FileCacheView.js';
 import { Findings } from '../components/Findings.js';
 import { InspectView } from '../components/InspectView.js';
+import { IoView } from '../components/IoView.js';
 import { RunlatencyView } from '../components/Latency.js';
 import { Coverage, MemCharts, MemTables } from '../components/MemReport.js';
 import { MemleakView } from '../components/MemleakView.js';
@@ -49,8 +50,7 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
     case 'oscope.inspect/v1':
       return <InspectView doc={doc} />;
     case 'oscope.io/v1':
-      // No dedicated view yet (issue 13's console part): the generic sections.
-      return <AutoSections doc={doc} />;
+      return <IoView doc={doc} />;
   }
 }
 
