@@ -12,7 +12,6 @@
  */
 import type { Host } from '../../host/host.js';
 import { ParseError } from '../errors.js';
-import { parseFlatKeyed } from './memory-stat.js';
 
 export interface CgroupCpuStat {
   nrPeriods: number;
@@ -22,8 +21,24 @@ export interface CgroupCpuStat {
   usageUs: number | null;
 }
 
+/** `key value` lines; keys may carry dots (v2 `core_sched.force_idle_usec`). */
+function parseKeyed(text: string, file: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '') continue;
+    const m = /^([a-z0-9_.]+) (\d+)$/.exec(line);
+    if (!m) throw new ParseError(file, i + 1, `expected "key value", got ${JSON.stringify(line)}`);
+    const n = Number(m[2]);
+    if (!Number.isSafeInteger(n)) throw new ParseError(file, i + 1, `${m[1]} is out of range: ${m[2]}`);
+    out.set(m[1]!, n);
+  }
+  return out;
+}
+
 export function parseCpuStatV1(text: string, file = 'cpu.stat'): CgroupCpuStat {
-  const m = parseFlatKeyed(text, file);
+  const m = parseKeyed(text, file);
   const get = (k: string): number => {
     const v = m.get(k);
     if (v === undefined) throw new ParseError(file, 1, `${k} is missing`);
@@ -33,7 +48,7 @@ export function parseCpuStatV1(text: string, file = 'cpu.stat'): CgroupCpuStat {
 }
 
 export function parseCpuStatV2(text: string, file = 'cpu.stat'): CgroupCpuStat {
-  const m = parseFlatKeyed(text, file);
+  const m = parseKeyed(text, file);
   const usage = m.get('usage_usec');
   if (usage === undefined) throw new ParseError(file, 1, 'usage_usec is missing');
   return { nrPeriods: m.get('nr_periods') ?? 0, nrThrottled: m.get('nr_throttled') ?? 0, throttledUs: m.get('throttled_usec') ?? 0, usageUs: usage };
