@@ -283,6 +283,14 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
   const cpuacct = h?.version === 1 ? (await cgroupV1Hierarchies(host)).get('cpuacct')?.mount : undefined;
   const cgBefore = h ? await readCgroupCpus(host, h, cgroupPaths.filter((p) => p !== '/'), cpuacct) : new Map<string, CgroupCpu>();
 
+  let syms: KallsymsTable | undefined;
+  if (params.bpf && host.live) {
+    try {
+      syms = await readKallsyms(host);
+    } catch {
+      coverage.push({ section: 'dStacks', status: 'partial', reason: 'cannot read /proc/kallsyms: stacks are addresses' });
+    }
+  }
   let sampler: LoadSampler | undefined;
   if (!params.bpf) coverage.push({ section: 'tasks', status: 'partial', reason: 'BPF turned off (--no-bpf): threads sampled by walking /proc (slower, and no wait times, lock owners or fork parents)' });
   else if (!host.live) throw new LoadScopeError('oscope load samples the live host over an interval: it cannot run on a bundle', 'usage');
@@ -294,14 +302,6 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
   }
   if (!host.live) throw new LoadScopeError('oscope load samples the live host over an interval: it cannot run on a bundle', 'usage');
 
-  let syms: KallsymsTable | undefined;
-  if (sampler) {
-    try {
-      syms = await readKallsyms(host);
-    } catch {
-      coverage.push({ section: 'dStacks', status: 'partial', reason: 'cannot read /proc/kallsyms: stacks are addresses' });
-    }
-  }
   const sym = symbolizer(syms);
   const procCg = new Map<number, string>();
   const cgOfPid = async (pid: number): Promise<string> => {
@@ -339,6 +339,9 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
 
   const samples: CapturedSample[] = [];
   const periodMs = 1000 / params.sampleHz;
+  // Fork counts since the programs were attached: the interval's are the difference from here.
+  const forks0 = new Map((sampler?.forkParents() ?? []).map((p) => [p.tgid, p] as const));
+  const totals0 = sampler?.totals() ?? { forks: 0, execs: 0 };
   const t0 = performance.now();
   const endMs = params.intervalS * 1000;
   try {
@@ -376,12 +379,18 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
     if (sampler) {
       const parents: CapturedForkParent[] = [];
       for (const p of sampler.forkParents()) {
+        const p0 = forks0.get(p.tgid);
+        if (p0 && p0.comm === p.comm) {
+          p.forks = Math.max(0, p.forks - p0.forks);
+          p.execs = Math.max(0, p.execs - p0.execs);
+        }
         const cgroup = cgroupIds.get(p.cgroupId) ?? (p.cgroupId <= 1n ? '/' : `id:${p.cgroupId}`);
         const container = containerOfPath(cgroup);
         const row = { pid: p.tgid, comm: p.comm, forks: p.forks, execs: p.execs, cgroup, ...(container ? { container } : {}) };
         if (inScope(row, scope)) parents.push(row);
       }
-      forks = { ...sampler.totals(), parents };
+      const totals = sampler.totals();
+      forks = { forks: Math.max(0, totals.forks - totals0.forks), execs: Math.max(0, totals.execs - totals0.execs), parents };
       Object.assign(method, sampler.method);
       coverage.push(...sampler.coverage);
     } else {

@@ -82,8 +82,7 @@ int main(int argc, char **argv) {
   pid_t starter = (pid_t)atoi(argv[2]);
   struct timespec t0, now;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  printf("{"ready": true, "pid": %d}
-", (int)getpid());
+  printf("{\"ready\": true, \"pid\": %d}\n", (int)getpid());
   fflush(stdout);
   for (long n = 1;; n++) {
     pid_t p = fork();
@@ -161,7 +160,7 @@ export const forkStorm: Scenario = {
     const bin = join(dir.path, FORK_STORM_PARENT);
     writeFileSync(src, FORKER_C);
     const cc = spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' });
-    if (cc.status !== 0) throw new SimulateError(`cc could not build the forker: ${(cc.stderr ?? '').trim().split('\n')[0]}`, 'failure');
+    if (cc.status !== 0) throw new SimulateError(`cc could not build the forker: ${(cc.stderr ?? '').trim().split('\n').find((l) => l.includes('error')) ?? `exit status ${String(cc.status)}`}`, 'failure');
     const v = await startHelper(ctx, 'forker', [], EXEC_FORKER, { comm: FORK_STORM_PARENT, rate: ctx.opts.rate!, bin });
     return { count: ctx.opts.rate!, unit: 'forks/s', bytes: 0, details: { parent: FORK_STORM_PARENT, parentPid: Number(v.pid), rate: ctx.opts.rate! } };
   },

@@ -144,8 +144,8 @@ test('load.runnable.high: 4 busy threads of one process and 2 of another on 2 CP
   assert.equal(f.params.top, 'busy [100]');
   assert.equal(f.params.sharePct, 66.67);
   const doc = loadDocument(a, 'en');
-  assert.match(doc.findings[0]!.conclusion, /6\.00 threads were runnable on average \(3\.00 per CPU/);
-  assert.match(loadDocument(a, 'zh-CN').findings[0]!.title, /2 个 CPU 上有 6\.00 个线程/);
+  assert.match(doc.findings[0]!.conclusion, /^Over the interval 6 threads were runnable on average \(3 per CPU, threshold 1\.5; load1 1\)/);
+  assert.match(loadDocument(a, 'zh-CN').findings[0]!.title, /2 个 CPU 上有 6 个线程/);
 });
 
 test('load.uninterruptible.high: D threads grouped by stack, with the longest wait and the lock owner', () => {
