@@ -276,6 +276,10 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
     scope.podCgroups = match;
   }
 
+  // A container that runs nothing here: say so now, not after the interval.
+  if (scope.container !== undefined && !cgroupPaths.some((p) => inScope({ cgroup: p, ...(containerOf(p) ? { container: containerOf(p)! } : {}) }, scope))) {
+    throw new LoadScopeError(`no running container matches "${scope.container}"`);
+  }
   const statBefore = await readProcStatFile(host);
   const loadavgBefore = await readLoadavg(host);
   const cpus = await onlineCpus(host, statBefore);
@@ -401,7 +405,6 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
     if (stacksDenied.v) coverage.push({ section: 'dStacks', status: 'partial', reason: 'cannot read /proc/PID/stack (needs root): D threads without stacks' });
     if (!h) coverage.push({ section: 'throttled', status: 'unavailable', reason: 'no cgroup hierarchy with the cpu controller is mounted' });
     if (scope.label !== null) coverage.push({ section: 'loadavg', status: 'partial', reason: 'the load average and the CPU split are the whole host\'s; tasks, D stacks, forks and throttling are the scope\'s' });
-    if (scope.container !== undefined && samples.every((s) => s.tasks.length === 0) && cgroups.length === 0) throw new LoadScopeError(`no process of container ${scope.container}`);
     return {
       intervalS,
       cpus,
