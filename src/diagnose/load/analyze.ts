@@ -334,7 +334,7 @@ export function analyzeLoad(c: LoadCapture, t: Thresholds, top = 20): LoadAnalys
         periods: g.periods,
         throttledMs: g.throttledMs,
         quota: g.quotaCpus === null ? 'no quota of its own (a parent\'s)' : `${g.quotaCpus}`,
-        usage: g.usageCpus === null ? '-' : `${g.usageCpus}`,
+        usage: g.usageCpus === null ? '?' : `${g.usageCpus}`,
         file: g.version === 1 ? 'cpu.cfs_quota_us' : 'cpu.max',
       },
       evidence: { cgroup: g },
