@@ -287,14 +287,6 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
   const cpuacct = h?.version === 1 ? (await cgroupV1Hierarchies(host)).get('cpuacct')?.mount : undefined;
   const cgBefore = h ? await readCgroupCpus(host, h, cgroupPaths.filter((p) => p !== '/'), cpuacct) : new Map<string, CgroupCpu>();
 
-  let syms: KallsymsTable | undefined;
-  if (params.bpf && host.live) {
-    try {
-      syms = await readKallsyms(host);
-    } catch {
-      coverage.push({ section: 'dStacks', status: 'partial', reason: 'cannot read /proc/kallsyms: stacks are addresses' });
-    }
-  }
   let sampler: LoadSampler | undefined;
   if (!params.bpf) coverage.push({ section: 'tasks', status: 'partial', reason: 'BPF turned off (--no-bpf): threads sampled by walking /proc (slower, and no wait times, lock owners or fork parents)' });
   else if (!host.live) throw new LoadScopeError('oscope load samples the live host over an interval: it cannot run on a bundle', 'usage');
@@ -306,7 +298,8 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
   }
   if (!host.live) throw new LoadScopeError('oscope load samples the live host over an interval: it cannot run on a bundle', 'usage');
 
-  const sym = symbolizer(syms);
+  // D stacks as addresses while sampling; symbolized once at the end (kallsyms is read only when there are any).
+  const rawStacks = new Map<CapturedTask, bigint[]>();
   const procCg = new Map<number, string>();
   const cgOfPid = async (pid: number): Promise<string> => {
     let c = procCg.get(pid);
@@ -322,7 +315,7 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
     if (!containers.has(p)) containers.set(p, containerOf(p));
     return containers.get(p);
   };
-  const fromRaw = (r: RawLoadTask): Omit<CapturedTask, 'container'> => {
+  const fromRaw = (r: RawLoadTask): Omit<CapturedTask, 'container'> & { raw?: bigint[] } => {
     const waitSource: WaitSource | null = r.state !== 'D' ? null : r.flags & LOAD_F.waitSwitch ? 'switch' : r.flags & LOAD_F.waitEstimate ? 'estimate' : null;
     const lock = r.flags & LOAD_F.ownerMutex ? 'mutex' : r.flags & LOAD_F.ownerRwsem ? 'rwsem' : undefined;
     return {
@@ -336,7 +329,8 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
       waitMs: waitSource ? r.waitNs / 1e6 : null,
       waitSource,
       switches: r.switches,
-      stack: r.state === 'D' ? sym(r.stack) : [],
+      stack: [],
+      ...(r.state === 'D' && r.stack.length > 0 ? { raw: r.stack } : {}),
       ...(lock && r.ownerPid > 0 ? { owner: { pid: r.ownerPid, comm: r.ownerComm, lock } } : {}),
     };
   };
@@ -354,16 +348,29 @@ export async function collectLoad(host: Host, params: LoadParams, o: CollectOpti
       const atMs = performance.now() - t0;
       const raw = sampler ? (await sampler.sample()).map(fromRaw) : await procSample(host, selfPid, cpus, cgOfPid, stacksDenied);
       const tasks: CapturedTask[] = [];
-      for (const t of raw) {
+      for (const { raw: addrs, ...t } of raw as Array<Omit<CapturedTask, 'container'> & { raw?: bigint[] }>) {
         const container = containerOfPath(t.cgroup);
         const task: CapturedTask = { ...t, ...(container ? { container } : {}) };
-        if (inScope(task, scope)) tasks.push(task);
+        if (!inScope(task, scope)) continue;
+        tasks.push(task);
+        if (addrs) rawStacks.set(task, addrs);
       }
       samples.push({ atMs, tasks });
       const next = (i + 1) * periodMs;
-      if (next >= endMs) break;
+      // A slow sample (the /proc walk on a big host) must not stretch the interval: stop at its end.
+      if (next >= endMs || performance.now() - t0 >= endMs) break;
       const wait = next - (performance.now() - t0);
       if (wait > 0) await abortableSleep(wait, o.signal).catch(() => undefined);
+    }
+    if (rawStacks.size > 0) {
+      let syms: KallsymsTable | undefined;
+      try {
+        syms = await readKallsyms(host);
+      } catch {
+        coverage.push({ section: 'dStacks', status: 'partial', reason: 'cannot read /proc/kallsyms: stacks are addresses' });
+      }
+      const sym = symbolizer(syms);
+      for (const [task, addrs] of rawStacks) task.stack = sym(addrs);
     }
     const rest = endMs - (performance.now() - t0);
     if (rest > 0 && !o.signal?.aborted) await abortableSleep(rest, o.signal).catch(() => undefined);
