@@ -39,6 +39,7 @@ const LIVE_FILES = [
   'diagnose/latency/nmi.test.js',
   'diagnose/io/files.live.test.js',
   'diagnose/io/live.test.js',
+  'diagnose/load/live.test.js',
   'kernel/bpf/',
 ];
 /** A file with at least one test that needs root (the helpers' gate, or its own euid check). */

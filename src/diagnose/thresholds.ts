@@ -161,6 +161,24 @@ export const DEFAULT_THRESHOLDS = {
   'io.dominantMinBytesPerS': 10 * 1024 * 1024,
   /** io.iowait.high: a task asleep in iowait for at least this share of the interval, or PSI io "some" avg10 at least this (%). */
   'io.iowaitPct': 30,
+  /** load.runnable.high: runnable threads (running + waiting for a CPU), averaged over the samples, per CPU at least this; critical at twice it. */
+  'load.runnablePerCpu': 1.5,
+  /** load.uninterruptible.high: threads in D state, averaged over the samples, at least this many ... */
+  'load.uninterruptibleMin': 2,
+  /** ... critical when one has been blocked at least this long (ms; the hung-task detector's default is 120 s). */
+  'load.dWaitCriticalMs': 120_000,
+  /** load.fork-storm: at least this many new processes per second (/proc/stat processes, threads included). */
+  'load.forksPerS': 100,
+  /** load.cpu.throttled: a cgroup throttled in at least this share of its CFS periods during the interval (%) ... */
+  'load.throttledPct': 20,
+  /** ... and in at least this many periods. */
+  'load.throttledMinPeriods': 5,
+  /** load.cpu.imbalance: the busiest CPU with at least this many runnable threads on average ... */
+  'load.imbalanceRunnable': 2,
+  /** ... while another CPU is idle at least this share of the interval (%). */
+  'load.imbalanceIdlePct': 50,
+  /** load.sys.high: time in the kernel (system, not irq/softirq) at least this share of all CPU time (%). */
+  'load.sysPct': 30,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

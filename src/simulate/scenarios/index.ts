@@ -13,6 +13,7 @@ import { softirqStorm } from './softirq-storm.js';
 import { kernelBusy } from './kernel-busy.js';
 import { irqOff } from './irq-off.js';
 import { ioBurst, ioHang, ioSlow } from './io.js';
+import { cpuThrottle, forkStorm, loadDState } from './load.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, ioBurst];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, ioBurst, loadDState, forkStorm, cpuThrottle];
 for (const s of SCENARIOS) registerScenario(s);

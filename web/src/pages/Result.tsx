@@ -51,6 +51,9 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
       return <InspectView doc={doc} />;
     case 'oscope.io/v1':
       return <IoView doc={doc} />;
+    case 'oscope.load/v1':
+      // No dedicated view yet (the console part of issue 15): the generic sections.
+      return <AutoSections doc={doc} />;
   }
 }
 

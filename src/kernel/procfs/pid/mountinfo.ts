@@ -58,7 +58,8 @@ export function parseMountinfo(text: string, file = SELF_MOUNTINFO): MountInfo[]
     if (!dev) throw new ParseError(file, i + 1, `bad major:minor ${JSON.stringify(f[2])}`);
     const root = unescapeOctal(f[3]!);
     const mountPoint = unescapeOctal(f[4]!);
-    if (!root.startsWith('/') || !mountPoint.startsWith('/')) throw new ParseError(file, i + 1, 'root and mount point must be absolute');
+    // The root of a bind-mounted namespace file (`ip netns add`, nsfs) is its dentry name, `net:[4026532173]`.
+    if (!(root.startsWith('/') || /^[a-z_]+:\[\d+\]$/.test(root)) || !mountPoint.startsWith('/')) throw new ParseError(file, i + 1, 'root and mount point must be absolute');
     if (f.length !== sep + 4) throw new ParseError(file, i + 1, `unexpected fields after super options: ${JSON.stringify(line)}`);
     const superOptionList: [string, string][] = [];
     for (const opt of f[sep + 3]!.split(',')) {

@@ -3,7 +3,8 @@
  * do_task_stat()). `comm` is in parentheses and may itself hold spaces and parentheses, so the fields
  * after it are split from the LAST ')'. Only the fields the io diagnosis needs are returned:
  *   1 pid, 2 comm, 3 state (R S D T t X Z P I), 4 ppid,
- *   42 delayacct_blkio_ticks (clock ticks spent waiting for block I/O; 0 unless delay accounting is on).
+ *   39 processor (the CPU it last ran on), 42 delayacct_blkio_ticks (clock ticks spent waiting for block
+ *   I/O; 0 unless delay accounting is on).
  */
 import type { Host } from '../../../host/host.js';
 import { ParseError, parseIntField } from '../../errors.js';
@@ -13,6 +14,8 @@ export interface ProcStat {
   comm: string;
   state: string;
   ppid: number;
+  /** Field 39; undefined on kernels that print fewer fields. */
+  processor?: number;
   /** Field 42; undefined on kernels that print fewer fields. */
   blkioTicks?: number;
 }
@@ -29,6 +32,7 @@ export function parseProcStat(text: string, file = '/proc/PID/stat'): ProcStat {
   const state = rest[0] ?? '';
   if (!/^[A-Za-z]$/.test(state)) throw new ParseError(file, 1, `bad state ${JSON.stringify(state)}`);
   const out: ProcStat = { pid, comm: line.slice(open + 2, close), state, ppid: parseIntField(rest[1], file, 1, 'ppid') };
+  if (rest.length > 36) out.processor = parseIntField(rest[36], file, 1, 'processor');
   // Field 42 is rest[39] (rest[0] is field 3).
   if (rest.length > 39) out.blkioTicks = parseIntField(rest[39], file, 1, 'delayacct_blkio_ticks');
   return out;

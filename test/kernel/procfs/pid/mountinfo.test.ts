@@ -35,6 +35,13 @@ test('mountinfo: escapes, optional fields, overlay options, fuse subtype', () =>
   assert.equal(m.find((x) => x.mountId === 22)!.major, 259);
 });
 
+test('mountinfo: a bind-mounted network namespace (ip netns add) has its nsfs dentry name as root', () => {
+  const m = parseMountinfo('45 44 0:4 net:[4026532173] /run/netns/blue rw shared:2 - nsfs nsfs rw\n');
+  assert.equal(m[0]!.root, 'net:[4026532173]');
+  assert.equal(m[0]!.fsType, 'nsfs');
+  assert.throws(() => parseMountinfo('45 44 0:4 net /run/netns/blue rw - nsfs nsfs rw\n'), /root and mount point must be absolute/);
+});
+
 test('mountinfo: malformed', () => {
   assert.throws(() => parseMountinfo('22 1 259:2 / / rw - ext4 /dev/x rw\n23 22 0:21 / /proc rw\n', 'mi'), (e: unknown) => e instanceof ParseError && e.line === 2 && e.file === 'mi');
   assert.throws(() => parseMountinfo('22 1 259-2 / / rw - ext4 /dev/x rw\n', 'mi'), ParseError);
