@@ -13,6 +13,7 @@ import { softirqStorm } from './softirq-storm.js';
 import { kernelBusy } from './kernel-busy.js';
 import { irqOff } from './irq-off.js';
 import { ioHang, ioSlow } from './io.js';
+import { cpuHog } from './cpu-hog.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, cpuHog];
 for (const s of SCENARIOS) registerScenario(s);
