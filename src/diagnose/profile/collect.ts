@@ -9,6 +9,7 @@ import { identifyContainer } from '../../containers/identify.js';
 import type { ContainerRef, Coverage } from '../../contract/common.js';
 import type { Host } from '../../host/host.js';
 import { type ProcCgroupEntry, readProcCgroup } from '../../kernel/procfs/pid/cgroup.js';
+import { readProcStat } from '../../kernel/procfs/pid/stat.js';
 import { type KallsymsTable, readKallsyms } from '../../kernel/syms/kallsyms.js';
 import { UNKNOWN, type UserFrame, UserSymbolizer, unknownFrame, userStackComplete } from '../../kernel/syms/user.js';
 import { abortableSleep } from '../../util/sleep.js';
@@ -63,6 +64,16 @@ export interface CollectOptions {
 }
 
 const monoNs = (): bigint => process.hrtime.bigint();
+
+/** The process still runs: /proc/PID/stat exists and it is not a zombie (ended, not yet reaped) or dead. */
+async function alive(host: Host, pid: number): Promise<boolean> {
+  try {
+    const st = await readProcStat(host, pid);
+    return st.state !== 'Z' && st.state !== 'X';
+  } catch {
+    return false;
+  }
+}
 
 function containerOfEntries(entries: readonly ProcCgroupEntry[] | undefined): ContainerRef | undefined {
   for (const e of entries ?? []) {
@@ -134,7 +145,7 @@ export function userFrames(frames: readonly UserFrame[]): CapturedFrame[] {
 export async function collectProfile(host: Host, params: ProfileParams, o: CollectOptions = {}): Promise<ProfileCapture> {
   if (!host.live) throw new ProfileScopeError('oscope profile samples the live host: it cannot run on a bundle (--from)', 'usage');
   const selfPid = host.live.selfPid;
-  if (params.pid !== undefined && !(await host.exists(`/proc/${params.pid}/stat`))) throw new ProfileScopeError(`no process ${params.pid}`);
+  if (params.pid !== undefined && !(await alive(host, params.pid))) throw new ProfileScopeError(`no process ${params.pid}`);
   const matchCgroup = params.cgroup !== undefined ? cgroupMatcher(params.cgroup) : undefined;
   const method: Record<string, string> = {
     kernelSymbols: '/proc/kallsyms',
@@ -159,7 +170,7 @@ export async function collectProfile(host: Host, params: ProfileParams, o: Colle
     const endAt = Date.now() + params.intervalS * 1000;
     while (Date.now() < endAt && !o.signal?.aborted) {
       await abortableSleep(Math.min(250, Math.max(1, endAt - Date.now())), o.signal).catch(() => undefined);
-      if (params.pid !== undefined && !(await host.exists(`/proc/${params.pid}/stat`))) {
+      if (params.pid !== undefined && !(await alive(host, params.pid))) {
         exited = { pid: params.pid, afterS: Number(monoNs() - t0) / 1e9 };
         break;
       }
