@@ -51,6 +51,9 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
     case 'oscope.io/v1':
       // No dedicated view yet (issue 13's console part): the generic sections.
       return <AutoSections doc={doc} />;
+    case 'oscope.profile/v1':
+      // No flame graph view yet (issue 15's console part): the generic sections.
+      return <AutoSections doc={doc} />;
   }
 }
 
