@@ -83,6 +83,10 @@ function containerOfEntries(entries: readonly ProcCgroupEntry[] | undefined): Co
   return undefined;
 }
 
+function inContainer(c: ContainerRef | undefined, want: string): boolean {
+  return c !== undefined && (c.id.startsWith(want) || c.name === want);
+}
+
 /** `--cgroup` as given: an optional `controller:` prefix, a path under a cgroup mount, or a plain path. */
 export function cgroupMatcher(want: string): (entries: readonly ProcCgroupEntry[]) => boolean {
   let ctl: string | undefined;
@@ -147,6 +151,20 @@ export async function collectProfile(host: Host, params: ProfileParams, o: Colle
   const selfPid = host.live.selfPid;
   if (params.pid !== undefined && !(await alive(host, params.pid))) throw new ProfileScopeError(`no process ${params.pid}`);
   const matchCgroup = params.cgroup !== undefined ? cgroupMatcher(params.cgroup) : undefined;
+  if (matchCgroup || params.container !== undefined) {
+    // A scope with no process in it is a typo far more often than an idle container: say so now.
+    let found = false;
+    for (const name of await host.readDir('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const entries = await readProcCgroup(host, Number(name)).catch(() => undefined);
+      if (!entries) continue;
+      if (matchCgroup ? matchCgroup(entries) : inContainer(containerOfEntries(entries), params.container!)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) throw new ProfileScopeError(matchCgroup ? `no process in cgroup ${params.cgroup}` : `no process of container ${params.container}`);
+  }
   const method: Record<string, string> = {
     kernelSymbols: '/proc/kallsyms',
     userSymbols: 'ELF .symtab (else a debug file by build id or .gnu_debuglink under /usr/lib/debug, else .dynsym) through /proc/PID/maps and /proc/PID/root; JIT code from /tmp/perf-PID.map',
@@ -155,16 +173,17 @@ export async function collectProfile(host: Host, params: ProfileParams, o: Colle
   const symbolizer = new UserSymbolizer(host, o.debugRoot);
   if (params.pid !== undefined) await symbolizer.snapshot(params.pid);
 
+  // Parsed before the sampler starts: the parse holds the event loop for a second or two, which would
+  // stretch the interval if it ran while sampling.
+  const symsP = await readKallsyms(host).then(
+    (x) => ({ syms: x }),
+    (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+  );
   const start = o.startSampler ?? startSampler;
   const r = start({ hz: params.hz, offCpu: params.offCpu, ...(params.pid !== undefined ? { pid: params.pid } : {}) });
   if ('unavailable' in r) throw new ProfileScopeError(r.unavailable, 'unsupported');
   const sampler = r.sampler;
   const t0 = monoNs();
-  // Parsed while the sampler runs (this process is left out of the profile), not after it.
-  const symsP = readKallsyms(host).then(
-    (x) => ({ syms: x }),
-    (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
-  );
   let exited: ProfileCapture['exited'];
   try {
     const endAt = Date.now() + params.intervalS * 1000;
@@ -181,7 +200,7 @@ export async function collectProfile(host: Host, params: ProfileParams, o: Colle
     Object.assign(method, sampler.method);
     coverage.push(...sampler.coverage);
     let syms: KallsymsTable | undefined;
-    const ks = await symsP;
+    const ks = symsP;
     if ('syms' in ks) {
       syms = ks.syms;
       if (syms.restricted) coverage.push({ section: 'kernelSymbols', status: 'unavailable', reason: syms.restrictedReason ?? 'kernel symbol addresses are hidden' });
@@ -202,7 +221,7 @@ export async function collectProfile(host: Host, params: ProfileParams, o: Colle
         if (!entries) unscoped++;
         continue;
       }
-      if (params.container !== undefined && !(container && (container.id.startsWith(params.container) || container.name === params.container))) {
+      if (params.container !== undefined && !inContainer(container, params.container)) {
         if (!entries) unscoped++;
         continue;
       }

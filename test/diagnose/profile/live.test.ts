@@ -110,6 +110,9 @@ test('bad input: a missing pid, rates 0 and 100000, an unwritable -o, not root: 
   const out = cli(['profile', '-i', '1', '--format', 'svg', '-o', `/nonexistent-${testName('dir')}/p.svg`]);
   assert.equal(out.status, 2);
   assert.match(out.stderr, /cannot write -o .*its directory does not exist/);
+  const scope = cli(['profile', '-i', '1', '--container', 'oscope-test-nosuch']);
+  assert.equal(scope.status, 2);
+  assert.match(scope.stderr, /no process of container oscope-test-nosuch/);
   const fmt = cli(['profile', '--format', 'png']);
   assert.equal(fmt.status, 2);
   if (has('setpriv')) {
