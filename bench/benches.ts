@@ -15,3 +15,4 @@ benches.push((await import('./agent.js')).agentBench);
 benches.push((await import('./console.js')).consoleBench);
 benches.push((await import('./runlatency.js')).runlatencyBench);
 benches.push((await import('./io.js')).ioBench);
+benches.push((await import('./profile.js')).profileBench);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages only the tests need when they are missing (root only; else says what to
 # install): a containerd + runc pair and a static busybox for the real-container tests
-# (test/support/containerd.ts). Idempotent and quiet when everything is there. A failed install is not
+# (test/support/containerd.ts); binutils, golang-go and linux-perf for the profile tests and bench. Idempotent and quiet when everything is there. A failed install is not
 # fatal: the tests that need these packages skip with a reason instead.
 set -uo pipefail
 
@@ -11,6 +11,12 @@ NEEDED=(
   ctr:containerd
   runc:runc
   /bin/busybox:busybox-static
+  # oscope profile: fixture ELF files (nm, strip, objcopy), `go tool pprof` reading our pprof output,
+  # and `perf record` as the peer in bench/profile.ts
+  nm:binutils
+  objcopy:binutils
+  go:golang-go
+  perf:linux-perf
 )
 
 missing=()

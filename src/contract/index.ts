@@ -7,6 +7,7 @@ export * from './runlatency.js';
 export * from './inspect.js';
 export * from './io.js';
 export * from './load.js';
+export * from './profile.js';
 export * from './agent-wire.js';
 export * from './console.js';
 
@@ -14,12 +15,13 @@ import { FILECACHE_SCHEMA } from './filecache.js';
 import { INSPECT_SCHEMA } from './inspect.js';
 import { IO_SCHEMA } from './io.js';
 import { LOAD_SCHEMA } from './load.js';
+import { PROFILE_SCHEMA } from './profile.js';
 import { MEM_SCHEMA } from './mem.js';
 import { MEMLEAK_SCHEMA } from './memleak.js';
 import { RUNLATENCY_SCHEMA } from './runlatency.js';
 
 /** Every document schema name oscope produces. */
-export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA, LOAD_SCHEMA] as const;
+export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA, LOAD_SCHEMA, PROFILE_SCHEMA] as const;
 export type DocumentSchemaName = (typeof DOCUMENT_SCHEMAS)[number];
 
 import type { Finding } from './common.js';
@@ -27,12 +29,13 @@ import type { FileCacheDocument } from './filecache.js';
 import type { InspectDocument } from './inspect.js';
 import type { IoDocument } from './io.js';
 import type { LoadDocument } from './load.js';
+import type { ProfileDocument } from './profile.js';
 import type { MemDocument } from './mem.js';
 import type { MemleakDocument } from './memleak.js';
 import type { RunlatencyDocument } from './runlatency.js';
 
 /** Every document this build knows, discriminated on `schema` (`switch (doc.schema)` narrows it). */
-export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument | LoadDocument;
+export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument | LoadDocument | ProfileDocument;
 
 /**
  * A document of a schema this build does not know (a newer agent's, or an area added later): its name,
@@ -58,6 +61,7 @@ import { FileCacheDocumentSchema } from './filecache.js';
 import { InspectDocumentSchema } from './inspect.js';
 import { IoDocumentSchema } from './io.js';
 import { LoadDocumentSchema } from './load.js';
+import { ProfileDocumentSchema } from './profile.js';
 import { MemDocumentSchema } from './mem.js';
 import { MemleakDocumentSchema } from './memleak.js';
 import { RunlatencyDocumentSchema } from './runlatency.js';
@@ -71,4 +75,5 @@ export const DOCUMENT_SCHEMA_BY_NAME: Record<DocumentSchemaName, z.ZodTypeAny> =
   [INSPECT_SCHEMA]: InspectDocumentSchema,
   [IO_SCHEMA]: IoDocumentSchema,
   [LOAD_SCHEMA]: LoadDocumentSchema,
+  [PROFILE_SCHEMA]: ProfileDocumentSchema,
 };

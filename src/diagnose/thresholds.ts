@@ -155,6 +155,16 @@ export const DEFAULT_THRESHOLDS = {
   'io.wakeMs': 5,
   /** io.util.saturated: a disk with requests in flight for at least this share of the interval (%). */
   'io.utilPct': 90,
+  /** profile.function.hot: one function holds at least this share of the samples (self, %). */
+  'profile.hotFunctionPct': 20,
+  /** profile.kernel.high: at least this share of the on-CPU samples is in the kernel (%). */
+  'profile.kernelPct': 30,
+  /** profile.symbols.missing: at least this share of the samples has a frame that could not be named (%). */
+  'profile.unknownPct': 10,
+  /** profile.samples.few: fewer samples than this are not a profile to draw conclusions from. */
+  'profile.minSamples': 100,
+  /** profile.diff.hotter: a function whose self share grew by at least this many points. */
+  'profile.diffPoints': 5,
   /** io.traffic.dominant: one process or cgroup doing at least this share of the bytes read and written (%) ... */
   'io.dominantPct': 70,
   /** ... when everyone together moves at least this many bytes per second. */

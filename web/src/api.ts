@@ -80,6 +80,7 @@ const KNOWN_SCHEMAS: Record<AnyDocument['schema'], true> = {
   'oscope.inspect/v1': true,
   'oscope.io/v1': true,
   'oscope.load/v1': true,
+  'oscope.profile/v1': true,
 };
 
 /**

@@ -81,6 +81,22 @@ export function openCpuClockPerCpu(periodNs: number, cpus: readonly number[]): A
   return openPerCpu(cpus, (cpu) => ({ type: PERF_TYPE_SOFTWARE, config: PERF_COUNT_SW_CPU_CLOCK, cpu, pid: -1, samplePeriod: periodNs }));
 }
 
+/**
+ * One sampler per CPU (all tasks) at `freqHz` samples per second of CPU time, for profiling: hardware
+ * CPU cycles when `event` is `cycles` (throws ENOENT/EOPNOTSUPP without a PMU, as in most VMs), the
+ * cpu-clock software timer when `cpu-clock` (always there). Frequency mode: the kernel adjusts the period.
+ */
+export function openSamplerPerCpu(event: 'cycles' | 'cpu-clock', freqHz: number, cpus: readonly number[]): Array<{ cpu: number; event: PerfEvent }> {
+  const hw = event === 'cycles';
+  return openPerCpu(cpus, (cpu) => ({
+    type: hw ? PERF_TYPE_HARDWARE : PERF_TYPE_SOFTWARE,
+    config: hw ? PERF_COUNT_HW_CPU_CYCLES : PERF_COUNT_SW_CPU_CLOCK,
+    cpu,
+    pid: -1,
+    sampleFreq: freqHz,
+  }));
+}
+
 export const PERF_MAX_SAMPLE_RATE_PATH = '/proc/sys/kernel/perf_event_max_sample_rate';
 
 /**

@@ -14,6 +14,7 @@ import { kernelBusy } from './kernel-busy.js';
 import { irqOff } from './irq-off.js';
 import { ioBurst, ioHang, ioSlow } from './io.js';
 import { cpuThrottle, forkStorm, loadDState } from './load.js';
+import { cpuHog } from './cpu-hog.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, ioBurst, loadDState, forkStorm, cpuThrottle];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, ioBurst, loadDState, forkStorm, cpuThrottle, cpuHog];
 for (const s of SCENARIOS) registerScenario(s);
