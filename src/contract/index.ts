@@ -6,30 +6,33 @@ export * from './memleak.js';
 export * from './runlatency.js';
 export * from './inspect.js';
 export * from './io.js';
+export * from './net.js';
 export * from './agent-wire.js';
 export * from './console.js';
 
 import { FILECACHE_SCHEMA } from './filecache.js';
 import { INSPECT_SCHEMA } from './inspect.js';
 import { IO_SCHEMA } from './io.js';
+import { NET_SCHEMA } from './net.js';
 import { MEM_SCHEMA } from './mem.js';
 import { MEMLEAK_SCHEMA } from './memleak.js';
 import { RUNLATENCY_SCHEMA } from './runlatency.js';
 
 /** Every document schema name oscope produces. */
-export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA] as const;
+export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA, NET_SCHEMA] as const;
 export type DocumentSchemaName = (typeof DOCUMENT_SCHEMAS)[number];
 
 import type { Finding } from './common.js';
 import type { FileCacheDocument } from './filecache.js';
 import type { InspectDocument } from './inspect.js';
 import type { IoDocument } from './io.js';
+import type { NetDocument } from './net.js';
 import type { MemDocument } from './mem.js';
 import type { MemleakDocument } from './memleak.js';
 import type { RunlatencyDocument } from './runlatency.js';
 
 /** Every document this build knows, discriminated on `schema` (`switch (doc.schema)` narrows it). */
-export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument;
+export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument | NetDocument;
 
 /**
  * A document of a schema this build does not know (a newer agent's, or an area added later): its name,
@@ -54,6 +57,7 @@ import type { z } from 'zod';
 import { FileCacheDocumentSchema } from './filecache.js';
 import { InspectDocumentSchema } from './inspect.js';
 import { IoDocumentSchema } from './io.js';
+import { NetDocumentSchema } from './net.js';
 import { MemDocumentSchema } from './mem.js';
 import { MemleakDocumentSchema } from './memleak.js';
 import { RunlatencyDocumentSchema } from './runlatency.js';
@@ -66,4 +70,5 @@ export const DOCUMENT_SCHEMA_BY_NAME: Record<DocumentSchemaName, z.ZodTypeAny> =
   [RUNLATENCY_SCHEMA]: RunlatencyDocumentSchema,
   [INSPECT_SCHEMA]: InspectDocumentSchema,
   [IO_SCHEMA]: IoDocumentSchema,
+  [NET_SCHEMA]: NetDocumentSchema,
 };
