@@ -178,6 +178,14 @@ static __always_inline int on_kfree_skb(void *ctx, struct sk_buff *skb, void *lo
   return 0;
 }
 
+/* The segments of a TCP skb: TCP_SKB_CB(skb)->tcp_gso_segs (at least 1). */
+static __always_inline __u32 tcp_pcount(const struct sk_buff *skb) {
+  if (!skb) return 1;
+  struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&skb->cb[0];
+  __u16 segs = BPF_CORE_READ(cb, tcp_gso_segs);
+  return segs ? segs : 1;
+}
+
 static __always_inline void tcp_count(const struct sock *sk, const struct sk_buff *skb, __u32 kind, __u32 reason) {
   struct onet_tcp_key k = {};
   k.kind = kind;
@@ -219,6 +227,7 @@ static __always_inline void tcp_count(const struct sock *sk, const struct sk_buf
     if (!v) return;
   }
   __sync_fetch_and_add(&v->count, 1);
+  if (kind == NET_TCP_RETRANS) __sync_fetch_and_add(&v->segs, tcp_pcount(skb));
   v->state = state;
   v->ca_state = ca;
 }
@@ -231,7 +240,9 @@ int BPF_PROG(oscope_net_drop, struct sk_buff *skb, void *location, enum skb_drop
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(oscope_net_retrans, const struct sock *sk, const struct sk_buff *skb) {
+int BPF_PROG(oscope_net_retrans, const struct sock *sk, const struct sk_buff *skb, int err) {
+  /* Kernels with `err` (6.14+) trace failed attempts too; only a sent retransmit counts. */
+  if (err) return 0;
   tcp_count(sk, skb, NET_TCP_RETRANS, 0);
   return 0;
 }

@@ -62,13 +62,14 @@ struct onet_tcp_key {
 
 struct onet_tcp_val {
   __u64 count;
+  __u64 segs;     /* retransmits: segments (tcp_skb_pcount), what Tcp RetransSegs counts */
   __u32 state;    /* TCP state number at the last event */
   __u32 ca_state; /* icsk_ca_state at the last event; 255: unknown */
 };
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct onet_tcp_key) == 64, "onet_tcp_key layout changed");
-_Static_assert(sizeof(struct onet_tcp_val) == 16, "onet_tcp_val layout changed");
+_Static_assert(sizeof(struct onet_tcp_val) == 24, "onet_tcp_val layout changed");
 #endif
 
 #endif

@@ -36,6 +36,7 @@ const LIVE_FILES = [
   'simulate/cli.test.js',
   'diagnose/latency/live.test.js',
   'diagnose/latency/nmi.test.js',
+  'diagnose/net/live.test.js',
   'kernel/bpf/',
 ];
 /** A file with at least one test that needs root (the helpers' gate, or its own euid check). */

@@ -117,6 +117,7 @@ const flow = {
 export const NetRetransmitSchema = z
   .object({
     ...flow,
+    /** Retransmitted segments (tcp_skb_pcount of each retransmitted skb: what Tcp RetransSegs counts). */
     count,
     /** TCP state (ESTABLISHED, SYN_SENT, …) at the last retransmit. */
     state: z.string(),

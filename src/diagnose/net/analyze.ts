@@ -160,7 +160,7 @@ export function tcpTables(c: NetCapture): { retransmits: NetRetransmit[]; resets
     const container = containerOfCgroup(c, e.cgroup) ?? byNs.get(e.netns);
     const flow = { src: e.flow.src, dst: e.flow.dst, sport: e.flow.sport, dport: e.flow.dport, netns: e.netns, ...(container ? { container } : {}) };
     if (e.kind === 'retransmit') {
-      retransmits.push({ ...flow, count: e.count, state: tcpStateName(e.state), caState: e.caState === null ? null : (TCP_CA_STATES[e.caState] ?? String(e.caState)) });
+      retransmits.push({ ...flow, count: e.segs || e.count, state: tcpStateName(e.state), caState: e.caState === null ? null : (TCP_CA_STATES[e.caState] ?? String(e.caState)) });
     } else {
       resets.push({ ...flow, direction: e.kind === 'reset-sent' ? 'sent' : 'received', reason: e.reason, state: e.state === 0 ? '-' : tcpStateName(e.state), count: e.count });
     }
@@ -364,9 +364,11 @@ export function analyzeNet(c: NetCapture, t: Thresholds, top = 20): NetAnalysis 
     const ov = n.tcpExt['ListenOverflows'] ?? 0;
     const ld = n.tcpExt['ListenDrops'] ?? 0;
     if (Math.max(ov, ld) >= t['net.listenOverflowMin']) {
-      const ovDrops = drops.filter((d) => d.netns === n.netns.inode && /LISTEN_OVERFLOW|SYN_?FLOOD|TCP_REQQFULLDROP/.test(d.reason));
-      const port = ovDrops[0]?.dport ?? 0;
       const nsData = c.namespaces.find((x) => x.inode === n.netns.inode);
+      // Kernels name the overflow TCP_LISTEN_OVERFLOW, or (6.x conn_request path) only NOT_SPECIFIED: take drops to a listening port too.
+      const listening = new Set((nsData?.tcp ?? []).filter((s) => s.state === 'LISTEN').map((s) => s.localPort));
+      const ovDrops = drops.filter((d) => d.netns === n.netns.inode && (/LISTEN_OVERFLOW|SYN_?FLOOD|TCP_REQQFULLDROP/.test(d.reason) || (d.proto === 'tcp' && listening.has(d.dport))));
+      const port = ovDrops[0]?.dport ?? 0;
       const listener = nsData?.tcp.filter((s) => s.state === 'LISTEN' && (port === 0 || s.localPort === port)).sort((a, b) => b.rxQueue - a.rxQueue)[0];
       const owner = listener?.inode ? c.socketOwners.get(listener.inode)?.[0] : undefined;
       const op = owner !== undefined ? c.processes.find((p) => p.pid === owner) : undefined;

@@ -18,7 +18,7 @@ export const NET_DROP_KEY_LAYOUT = { location: 0, reason: 8, netns: 12, cgroupId
 export const NET_DROP_VAL_LAYOUT = { count: 0, flow: 8, stackId: 48, ifindex: 52, ifname: 56, size: 72 } as const;
 /** struct onet_tcp_key (64) / onet_tcp_val (16). */
 export const NET_TCP_KEY_LAYOUT = { flow: 0, netns: 40, kind: 44, reason: 48, cgroupId: 56, size: 64 } as const;
-export const NET_TCP_VAL_LAYOUT = { count: 0, state: 8, caState: 12, size: 16 } as const;
+export const NET_TCP_VAL_LAYOUT = { count: 0, segs: 8, state: 16, caState: 20, size: 24 } as const;
 
 export const NET_TCP_KINDS = ['retransmit', 'reset-sent', 'reset-received'] as const;
 
@@ -108,6 +108,8 @@ export interface RawTcpEvent {
   reason: number;
   cgroupId: bigint;
   count: number;
+  /** Retransmits: segments (what Tcp RetransSegs counts); else 0. */
+  segs: number;
   state: number;
   /** null: unknown (255). */
   caState: number | null;
@@ -127,6 +129,7 @@ export function decodeTcpEvent(key: Buffer, v: Buffer): RawTcpEvent | undefined 
     reason: key.readUInt32LE(K.reason),
     cgroupId: key.readBigUInt64LE(K.cgroupId),
     count: Number(v.readBigUInt64LE(V.count)),
+    segs: Number(v.readBigUInt64LE(V.segs)),
     state: v.readUInt32LE(V.state),
     caState: ca === 255 ? null : ca,
   };

@@ -13,6 +13,7 @@ import { softirqStorm } from './softirq-storm.js';
 import { kernelBusy } from './kernel-busy.js';
 import { irqOff } from './irq-off.js';
 import { ioHang, ioSlow } from './io.js';
+import { netDrop, netListenOverflow, netSlowReader } from './net.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, netDrop, netListenOverflow, netSlowReader];
 for (const s of SCENARIOS) registerScenario(s);
