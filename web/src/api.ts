@@ -79,6 +79,7 @@ const KNOWN_SCHEMAS: Record<AnyDocument['schema'], true> = {
   'oscope.runlatency/v1': true,
   'oscope.inspect/v1': true,
   'oscope.io/v1': true,
+  'oscope.net/v1': true,
 };
 
 /**

@@ -49,7 +49,8 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
     case 'oscope.inspect/v1':
       return <InspectView doc={doc} />;
     case 'oscope.io/v1':
-      // No dedicated view yet (issue 13's console part): the generic sections.
+    case 'oscope.net/v1':
+      // No dedicated view yet (issues 13 and 14, console part): the generic sections.
       return <AutoSections doc={doc} />;
   }
 }
