@@ -119,8 +119,9 @@ export function containerOfPath(path: string): ContainerRef | undefined {
   return { runtime: c.runtime, id: c.containerId, ...(c.serviceName ? { name: c.serviceName } : {}), ...(c.podUid ? { podUid: c.podUid } : {}) };
 }
 
-async function listProcesses(host: Host): Promise<NetProcess[]> {
+async function listProcesses(host: Host): Promise<{ rows: NetProcess[]; denied: number }> {
   const out: NetProcess[] = [];
+  let denied = 0;
   for (const n of await host.readDir('/proc')) {
     if (!/^\d+$/.test(n)) continue;
     const pid = Number(n);
@@ -139,10 +140,11 @@ async function listProcesses(host: Host): Promise<NetProcess[]> {
       out.push({ pid, comm: st.comm, netns, cgroup, ...(container ? { container } : {}) });
     } catch (err) {
       if (!(err instanceof HostError)) throw err;
+      if (err.denied) denied++;
       // gone, a kernel thread without ns links, or not ours to read
     }
   }
-  return out;
+  return { rows: out, denied };
 }
 
 function inScope(p: NetProcess, params: NetParams, cgroupRel?: string): boolean {
@@ -212,7 +214,9 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
       wantNetns = st.ino;
     }
   }
-  const all = await listProcesses(host);
+  const listed = await listProcesses(host);
+  const all = listed.rows;
+  if (listed.denied > 0) coverage.push({ section: 'counters', status: 'partial', reason: `${listed.denied} processes' /proc/PID/ns/net could not be read (needs root): their namespaces and sockets are left out` });
   const hostNs = all.find((p) => p.pid === 1)?.netns ?? (host.live ? all.find((p) => p.pid === host.live!.selfPid)?.netns : undefined);
   const scoped = all.filter((p) => inScope(p, params, cgroupRel));
   if (params.cgroup !== undefined && scoped.length === 0) throw new NetScopeError(`no process in cgroup ${cgroupRel}`);
@@ -220,7 +224,7 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
   if (params.pod !== undefined && scoped.length === 0) throw new NetScopeError(`no process of pod ${params.pod} (pods are named by their cgroup's pod UID; give NAME/NAMESPACE only where the runtime labels them)`);
   const scopedNs = new Set(scoped.map((p) => p.netns));
   if (wantNetns !== undefined && !all.some((p) => p.netns === wantNetns)) {
-    throw new NetScopeError(`${params.netns} is not a network namespace any process holds (oscope reads a namespace through /proc/PID/net of one of its processes)`);
+    throw new NetScopeError(`${params.netns} is not a network namespace that a process holds (oscope reads a namespace through /proc/PID/net of one of its processes)`);
   }
   const byNs = new Map<number, NetProcess[]>();
   for (const p of all) {
