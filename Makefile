@@ -14,6 +14,7 @@ test: build
 	@./scripts/ensure-test-deps.sh
 	@./scripts/ensure-test-deps-console.sh
 	@./scripts/ensure-test-deps-web.sh
+	@./scripts/ensure-test-deps-net.sh
 	$(NPM) run --silent typecheck
 	npx tsc -p web/tsconfig.json --noEmit
 	$(NPM) run --silent lint
@@ -30,6 +31,7 @@ test-live: build
 	@./scripts/ensure-test-deps.sh
 	@./scripts/ensure-test-deps-console.sh
 	@./scripts/ensure-test-deps-web.sh
+	@./scripts/ensure-test-deps-net.sh
 	node scripts/run-tests.mjs --group live
 
 build: deps

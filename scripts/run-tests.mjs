@@ -41,6 +41,7 @@ const LIVE_FILES = [
   'diagnose/io/live.test.js',
   'diagnose/load/live.test.js',
   'diagnose/profile/live.test.js',
+  'diagnose/net/live.test.js',
   'kernel/bpf/',
 ];
 /** A file with at least one test that needs root (the helpers' gate, or its own euid check). */

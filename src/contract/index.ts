@@ -8,6 +8,7 @@ export * from './inspect.js';
 export * from './io.js';
 export * from './load.js';
 export * from './profile.js';
+export * from './net.js';
 export * from './agent-wire.js';
 export * from './console.js';
 
@@ -16,12 +17,13 @@ import { INSPECT_SCHEMA } from './inspect.js';
 import { IO_SCHEMA } from './io.js';
 import { LOAD_SCHEMA } from './load.js';
 import { PROFILE_SCHEMA } from './profile.js';
+import { NET_SCHEMA } from './net.js';
 import { MEM_SCHEMA } from './mem.js';
 import { MEMLEAK_SCHEMA } from './memleak.js';
 import { RUNLATENCY_SCHEMA } from './runlatency.js';
 
 /** Every document schema name oscope produces. */
-export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA, LOAD_SCHEMA, PROFILE_SCHEMA] as const;
+export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA, LOAD_SCHEMA, PROFILE_SCHEMA, NET_SCHEMA] as const;
 export type DocumentSchemaName = (typeof DOCUMENT_SCHEMAS)[number];
 
 import type { Finding } from './common.js';
@@ -30,12 +32,13 @@ import type { InspectDocument } from './inspect.js';
 import type { IoDocument } from './io.js';
 import type { LoadDocument } from './load.js';
 import type { ProfileDocument } from './profile.js';
+import type { NetDocument } from './net.js';
 import type { MemDocument } from './mem.js';
 import type { MemleakDocument } from './memleak.js';
 import type { RunlatencyDocument } from './runlatency.js';
 
 /** Every document this build knows, discriminated on `schema` (`switch (doc.schema)` narrows it). */
-export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument | LoadDocument | ProfileDocument;
+export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument | LoadDocument | ProfileDocument | NetDocument;
 
 /**
  * A document of a schema this build does not know (a newer agent's, or an area added later): its name,
@@ -62,6 +65,7 @@ import { InspectDocumentSchema } from './inspect.js';
 import { IoDocumentSchema } from './io.js';
 import { LoadDocumentSchema } from './load.js';
 import { ProfileDocumentSchema } from './profile.js';
+import { NetDocumentSchema } from './net.js';
 import { MemDocumentSchema } from './mem.js';
 import { MemleakDocumentSchema } from './memleak.js';
 import { RunlatencyDocumentSchema } from './runlatency.js';
@@ -76,4 +80,5 @@ export const DOCUMENT_SCHEMA_BY_NAME: Record<DocumentSchemaName, z.ZodTypeAny> =
   [IO_SCHEMA]: IoDocumentSchema,
   [LOAD_SCHEMA]: LoadDocumentSchema,
   [PROFILE_SCHEMA]: ProfileDocumentSchema,
+  [NET_SCHEMA]: NetDocumentSchema,
 };

@@ -189,6 +189,26 @@ export const DEFAULT_THRESHOLDS = {
   'load.imbalanceIdlePct': 50,
   /** load.sys.high: time in the kernel (system, not irq/softirq) at least this share of all CPU time (%). */
   'load.sysPct': 30,
+  /** net.drop.high: at least this many dropped packets (skb:kfree_skb, every reason) over the interval ... */
+  'net.dropMin': 100,
+  /** ... or at least this many per second (a critical from 10× on). */
+  'net.dropPerS': 10,
+  /** net.retrans.high: TCP retransmitted segments at least this share of the segments sent (%) ... */
+  'net.retransPct': 1,
+  /** ... over at least this many retransmits in the interval. */
+  'net.retransMin': 10,
+  /** net.listen.overflow: listen queue overflows (TcpExt ListenOverflows + ListenDrops) at least this many over the interval. */
+  'net.listenOverflowMin': 1,
+  /** net.latency.*: a stage whose p99 is above this (ms). */
+  'net.latencyMs': 10,
+  /** net.socket.memory-high: TCP buffer memory at least this share of tcp_mem's pressure threshold (%) ... */
+  'net.tcpMemPct': 80,
+  /** ... or one socket with at least this many bytes unread in its Recv-Q (SysAK skcheck's default is 1 MiB on the queues). */
+  'net.recvQBytes': 1024 * 1024,
+  /** net.socket.leak: at least this many TCP sockets (not TIME_WAIT) that no file descriptor holds, in one namespace (skcheck: 1000) ... */
+  'net.unownedSockets': 1000,
+  /** ... or one process holding at least this many sockets (skcheck's per-process default). */
+  'net.processSockets': 10000,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

@@ -90,7 +90,7 @@ export interface ScenarioContext {
 
 export interface Scenario {
   name: string;
-  area: 'memory' | 'latency' | 'io' | 'load' | 'cpu';
+  area: 'memory' | 'latency' | 'io' | 'load' | 'cpu' | 'net';
   description: string;
   /** Scenario options, including its own defaults for size and rate; duration is added by the framework. */
   options: OptionSpec[];

@@ -7,7 +7,7 @@
  * touches anything whose name lacks the `oscope-sim-` prefix or a process whose start time differs from
  * the recorded one (a recycled pid).
  */
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { type ProcIdentity, killVerified } from './proc.js';
@@ -38,7 +38,13 @@ export type Resource =
    */
   | { kind: 'loop'; device?: string; backing: string }
   /** A blkio/io throttle written into a cgroup file of the run (`file` = the cgroup's throttle file): removed by writing `majMin 0`. */
-  | { kind: 'io-throttle'; file: string; majMin: string };
+  | { kind: 'io-throttle'; file: string; majMin: string }
+  /**
+   * A named network namespace (`ip netns add NAME`, /run/netns/NAME) with everything the run put in it
+   * (veth ends, addresses, nftables rules, qdiscs): `ip netns del` removes them all with it. Only names
+   * with the prefix are ever deleted.
+   */
+  | { kind: 'netns'; name: string };
 
 export type ResourceKind = Resource['kind'];
 
@@ -140,6 +146,8 @@ export function describeResource(r: Resource): string {
       return `loop device ${r.device ?? '(not yet attached)'} on ${r.backing}`;
     case 'io-throttle':
       return `I/O throttle ${r.majMin} in ${r.file}`;
+    case 'netns':
+      return `network namespace ${r.name}`;
     default:
       return `${r.kind} ${r.path}`;
   }
@@ -216,6 +224,13 @@ export async function removeResource(r: Resource): Promise<void> {
         // The cgroup or the device is gone: so is the throttle.
         if (code !== 'ENOENT' && code !== 'ENODEV' && code !== 'EINVAL') throw err;
       }
+      return;
+    }
+    case 'netns': {
+      if (!r.name.startsWith(SIM_PREFIX) || r.name.includes('/')) throw new Error(`refusing to delete network namespace ${r.name}: no ${SIM_PREFIX} prefix`);
+      if (!existsSync(`/run/netns/${r.name}`)) return;
+      const res = spawnSync('ip', ['netns', 'del', r.name], { encoding: 'utf8' });
+      if (res.status !== 0 && existsSync(`/run/netns/${r.name}`)) throw new Error(`ip netns del ${r.name} failed: ${(res.stderr ?? '').trim()}`);
       return;
     }
     case 'sysv-shm': {

@@ -81,6 +81,7 @@ const KNOWN_SCHEMAS: Record<AnyDocument['schema'], true> = {
   'oscope.io/v1': true,
   'oscope.load/v1': true,
   'oscope.profile/v1': true,
+  'oscope.net/v1': true,
 };
 
 /**

@@ -13,9 +13,10 @@ import { registerRunlatency } from './runlatency.js';
 import { registerIo } from './io.js';
 import { registerLoad } from './load.js';
 import { registerProfile } from './profile.js';
+import { registerNet } from './net.js';
 
 /** A command module adds its subcommand to the program; `ctx()` resolves the global options. */
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerInspect, registerMemleak, registerFilecache, registerAgent, registerConsole, registerRunlatency, registerIo, registerLoad, registerProfile];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerInspect, registerMemleak, registerFilecache, registerAgent, registerConsole, registerRunlatency, registerIo, registerLoad, registerProfile, registerNet];

@@ -59,6 +59,8 @@ function describeResource(r: Resource): string {
       return `loop     ${r.device ?? '?'} on ${r.backing}`;
     case 'io-throttle':
       return `throttle ${r.majMin} in ${r.file}`;
+    case 'netns':
+      return `netns    ${r.name}`;
   }
 }
 

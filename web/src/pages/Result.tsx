@@ -54,8 +54,8 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
     case 'oscope.load/v1':
       // No dedicated view yet (the console part of issue 15): the generic sections.
       return <AutoSections doc={doc} />;
-    case 'oscope.profile/v1':
-      // No flame graph view yet (issue 15's console part): the generic sections.
+    case 'oscope.profile/v1': // no flame graph view yet (issue 15's console part)
+    case 'oscope.net/v1': // no dedicated view yet (issue 14's console part)
       return <AutoSections doc={doc} />;
   }
 }
