@@ -33,11 +33,12 @@ run doctor "${osc[@]}" doctor --json
 run mem "${osc[@]}" mem --json
 run filecache "${osc[@]}" filecache --json --top 5
 
-# leak_then_watch TYPE SCENARIO: the simulation leaks at 1 MiB/s (node starts slowly under TCG, so the
-# watch begins once the simulation's own cgroup-free state file says it runs), then the watch with tracing.
+# leak_then_watch TYPE SCENARIO: the simulation leaks at 1 MiB/s for far longer than the watch (node
+# starts slowly under TCG: the leak must still be going when the watch begins), the watch with tracing
+# starts once `simulate list` shows the run, and Ctrl-C ends the simulation, which removes what it made.
 leak_then_watch() {
   local type=$1 scen=$2
-  "${osc[@]}" simulate "$scen" --size 48M --rate 1M --duration 60 >"$out/sim-$type.log" 2>&1 &
+  "${osc[@]}" simulate "$scen" --size 256M --rate 1M --duration 0 >"$out/sim-$type.log" 2>&1 &
   local sim=$!
   for _ in $(seq 1 40); do
     "${osc[@]}" simulate list 2>/dev/null | grep -q "$scen" && break
