@@ -5,7 +5,7 @@ SHELL := /bin/bash
 NPM ?= npm
 NODE_STAMP := node_modules/.oscope-installed
 
-.PHONY: start test test-live unit build native bpf deps system-deps lint typecheck bench clean
+.PHONY: start test test-live test-kernels unit build native bpf deps system-deps lint typecheck bench clean
 
 start: build
 	@./scripts/start.sh
@@ -15,6 +15,7 @@ test: build
 	@./scripts/ensure-test-deps-console.sh
 	@./scripts/ensure-test-deps-web.sh
 	@./scripts/ensure-test-deps-net.sh
+	@./scripts/ensure-test-deps-kernels.sh
 	$(NPM) run --silent typecheck
 	npx tsc -p web/tsconfig.json --noEmit
 	$(NPM) run --silent lint
@@ -32,7 +33,13 @@ test-live: build
 	@./scripts/ensure-test-deps-console.sh
 	@./scripts/ensure-test-deps-web.sh
 	@./scripts/ensure-test-deps-net.sh
+	@./scripts/ensure-test-deps-kernels.sh
 	node scripts/run-tests.mjs --group live
+
+# The second kernel: Debian's 6.1 under QEMU (kprobes, fentry, /proc/kcore, null_blk, dm-delay), as root.
+test-kernels: build
+	@./scripts/ensure-test-deps-kernels.sh
+	node scripts/run-tests.mjs --group kernels
 
 build: deps
 	$(NPM) run --silent build

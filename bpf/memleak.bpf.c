@@ -98,7 +98,8 @@ static __always_inline __u64 addr_hash(__u64 addr) {
   return (addr * 0x9E3779B97F4A7C15ULL) >> 32;
 }
 
-static __always_inline void record(void *ctx, __u64 addr, __u64 size) {
+/* have_sid: the stack was taken earlier (a kprobe's entry, for its kretprobe); else it is taken here. */
+static __always_inline void record_as(void *ctx, __u64 addr, __u64 size, bool have_sid, __s32 sid) {
   if (!addr) return;
   __u32 *state = ctl(MEMLEAK_CTL_STATE);
   if (!state || (*state != MEMLEAK_STATE_TRACK && *state != MEMLEAK_STATE_CALIBRATE)) return;
@@ -132,10 +133,14 @@ static __always_inline void record(void *ctx, __u64 addr, __u64 size) {
   struct memleak_alloc a = {};
   a.size = size;
   a.ts_ns = bpf_ktime_get_ns();
-  a.stack_id = bpf_get_stackid(ctx, &stack_traces, 0);
+  a.stack_id = have_sid ? sid : bpf_get_stackid(ctx, &stack_traces, 0);
   a.shift = shift;
   if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY)) stat(MEMLEAK_STAT_FULL);
   else stat(MEMLEAK_STAT_TRACKED);
+}
+
+static __always_inline void record(void *ctx, __u64 addr, __u64 size) {
+  record_as(ctx, addr, size, false, 0);
 }
 
 static __always_inline void forget(__u64 addr) {
@@ -281,6 +286,57 @@ int BPF_PROG(oscope_ml_valloc, unsigned long addr, unsigned long size, unsigned 
 SEC("tp_btf/free_vmap_area_noflush")
 int BPF_PROG(oscope_ml_vfree, unsigned long va_start) {
   on_vmap_free(va_start);
+  return 0;
+}
+
+/* ---- kprobes: vmalloc where the vmap-area tracepoints are missing (kernels before 6.3) -------------- */
+
+/*
+ * __vmalloc_node_range (…_noprof since 6.10) has nine arguments, more than a 6.1 x86 trampoline takes,
+ * so fexit cannot see its return value there; a kprobe/kretprobe pair can. The entry keeps the size and
+ * the stack per thread (the kretprobe's own stack starts at the return trampoline); the return records
+ * the area at the address vmalloc returned, sized as the tracepoint sizes it: pages plus the guard page.
+ */
+struct vm_entry {
+  __u64 size;
+  __s32 stack_id;
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32);
+  __type(value, struct vm_entry);
+} vm_entries SEC(".maps");
+
+SEC("kprobe")
+int BPF_KPROBE(oscope_mlk_va, unsigned long size) {
+  if (mode != MEMLEAK_MODE_VMALLOC) return 0;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct vm_entry e = {};
+  e.size = ((size + 4095) & ~4095ULL) + 4096;
+  e.stack_id = bpf_get_stackid(ctx, &stack_traces, 0);
+  bpf_map_update_elem(&vm_entries, &tid, &e, BPF_ANY);
+  return 0;
+}
+
+SEC("kretprobe")
+int BPF_KRETPROBE(oscope_mlk_var, void *ret) {
+  if (mode != MEMLEAK_MODE_VMALLOC) return 0;
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct vm_entry *e = bpf_map_lookup_elem(&vm_entries, &tid);
+  if (!e) return 0;
+  __u64 size = e->size;
+  __s32 sid = e->stack_id;
+  bpf_map_delete_elem(&vm_entries, &tid);
+  record_as(ctx, (__u64)ret, size, true, sid);
+  return 0;
+}
+
+SEC("kprobe")
+int BPF_KPROBE(oscope_mlk_vf, const void *addr) {
+  on_vmap_free((unsigned long)addr);
   return 0;
 }
 

@@ -12,6 +12,8 @@
 //         since nothing they do touches the kernel. No root needed; about a minute.
 //   live  (`make test-live`) the live tests: the LIVE_FILES and every file with a root-only test
 //         (scenarios, BPF, real containers, PostgreSQL, the browser), one at a time, as root.
+//   kernels (`make test-kernels`) the second-kernel tests only (test/kernels/: Debian's 6.1 under
+//         QEMU); `all` and `live` include them, and they skip with the reason when qemu cannot run.
 // SUBSTRING arguments keep only the files whose path contains one of them.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -43,6 +45,7 @@ const LIVE_FILES = [
   'diagnose/profile/live.test.js',
   'diagnose/net/live.test.js',
   'kernel/bpf/',
+  'kernels/',
 ];
 /** A file with at least one test that needs root (the helpers' gate, or its own euid check). */
 const ROOT_MARKERS = /\bneedsRoot\b|\bisRoot\b|geteuid/;
@@ -64,14 +67,15 @@ if (gi >= 0) {
   group = args[gi + 1] ?? '';
   args.splice(gi, 2);
 }
-if (!['all', 'unit', 'live'].includes(group)) {
-  console.error(`--group takes all, unit or live (not ${JSON.stringify(group)})`);
+if (!['all', 'unit', 'live', 'kernels'].includes(group)) {
+  console.error(`--group takes all, unit, live or kernels (not ${JSON.stringify(group)})`);
   process.exit(2);
 }
 const filters = args;
 const isLiveFile = (f) => LIVE_FILES.some((x) => f.includes(x));
 let files = walk('dist/test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (group === 'unit') files = files.filter((f) => !isLiveFile(f));
+if (group === 'kernels') files = files.filter((f) => f.includes('/kernels/'));
 if (group === 'live') files = files.filter((f) => isLiveFile(f) || ROOT_MARKERS.test(readFileSync(f, 'utf8')));
 if (files.length === 0) {
   console.error(`no test files found under dist/test${filters.length ? ` matching ${filters.join(', ')}` : ''} (run \`make build\` first)`);

@@ -398,6 +398,16 @@ static napi_value js_prog_attach_raw_tracepoint(napi_env env, napi_callback_info
   return wrap_link(env, bpf_program__attach_raw_tracepoint(p, tp), "bpf_program__attach_raw_tracepoint", tp);
 }
 
+/* A kprobe or kretprobe on a kernel function (perf-based or multi-link, as libbpf picks): fd-scoped. */
+static napi_value js_prog_attach_kprobe(napi_env env, napi_callback_info info) {
+  PROG_ARGS(4)
+  bool retprobe = false;
+  if (napi_get_value_bool(env, argv[2], &retprobe) != napi_ok) return ou_throw_type(env, "retprobe must be a boolean");
+  char fn[128];
+  if (!ou_str(env, argv[3], "function", fn, sizeof fn)) return NULL;
+  return wrap_link(env, bpf_program__attach_kprobe(p, retprobe, fn), retprobe ? "bpf_program__attach_kprobe (kretprobe)" : "bpf_program__attach_kprobe", fn);
+}
+
 static napi_value js_prog_attach_trace(napi_env env, napi_callback_info info) {
   PROG_ARGS(2)
   return wrap_link(env, bpf_program__attach_trace(p), "bpf_program__attach_trace", bpf_program__name(p));
@@ -1211,6 +1221,7 @@ napi_value ou_init_bpf(napi_env env, napi_value exports) {
   ou_export(env, exports, "progAttachTracepoint", js_prog_attach_tracepoint);
   ou_export(env, exports, "progAttachRawTracepoint", js_prog_attach_raw_tracepoint);
   ou_export(env, exports, "progAttachTrace", js_prog_attach_trace);
+  ou_export(env, exports, "progAttachKprobe", js_prog_attach_kprobe);
   ou_export(env, exports, "progAttachPerfEvent", js_prog_attach_perf_event);
   ou_export(env, exports, "progAttachIter", js_prog_attach_iter);
   ou_export(env, exports, "linkDestroy", js_link_destroy);

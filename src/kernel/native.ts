@@ -225,6 +225,8 @@ export interface NativeAddon {
   progAttach(obj: ObjectHandle, prog: string): LinkHandle;
   progAttachTracepoint(obj: ObjectHandle, prog: string, category: string, name: string): LinkHandle;
   progAttachRawTracepoint(obj: ObjectHandle, prog: string, name: string): LinkHandle;
+  /** A kprobe (retprobe false) or kretprobe on kernel function `fn`. */
+  progAttachKprobe(obj: ObjectHandle, prog: string, retprobe: boolean, fn: string): LinkHandle;
   progAttachTrace(obj: ObjectHandle, prog: string): LinkHandle;
   progAttachPerfEvent(obj: ObjectHandle, prog: string, perf: FdHandle): LinkHandle;
   progAttachIter(obj: ObjectHandle, prog: string): LinkHandle;

@@ -7,6 +7,9 @@
  * one tp_btf was written against). Neither needs tracefs or kprobes, and their links are fds, so a
  * `kill -9` at any moment leaves nothing attached. `OSCOPE_MEMLEAK_ATTACH=raw_tp` (or the `attach`
  * option) skips tp_btf, which is how tests exercise the fallback on a kernel that has both.
+ * vmalloc has a third method, kprobe: kernels before 6.3 have no vmap-area tracepoints, and there a
+ * kprobe/kretprobe pair on __vmalloc_node_range plus a kprobe on vfree see the same areas (also fd-scoped
+ * links). It is tried last, and only for vmalloc.
  *
  * Overhead is bounded by design: only the programs the filter needs are attached; the suspect cache is
  * filtered in the kernel before any map access; sampling adapts so that about `budgetPerS` allocations
@@ -39,8 +42,8 @@ const CALIBRATE_MS = 1000;
 /** Offsets of struct memleak_alloc (24 bytes). */
 export const ALLOC_INFO_LAYOUT = { size: 0, tsNs: 8, stackId: 16, shift: 20, bytes: 24 } as const;
 
-export type AttachMethod = 'tp_btf' | 'raw_tp';
-export const ATTACH_METHODS: readonly AttachMethod[] = ['tp_btf', 'raw_tp'];
+export type AttachMethod = 'tp_btf' | 'raw_tp' | 'kprobe';
+export const ATTACH_METHODS: readonly AttachMethod[] = ['tp_btf', 'raw_tp', 'kprobe'];
 
 /** What a program does, so the loader attaches only those the filter needs. */
 type Role = 'kmalloc' | 'kfree' | 'cache' | 'cfree' | 'alloc' | 'free';
@@ -51,9 +54,14 @@ export interface MemleakProgram {
   role: Role;
   /** Attached when the kernel has the tracepoint (the pre-6.1 NUMA variants). */
   optional?: boolean;
+  /** kprobe method: the kernel functions to try, in order (renamed across versions), and whether it is a kretprobe. */
+  kprobe?: { functions: readonly string[]; ret: boolean };
 }
 
 const p = (name: string, tracepoint: string, role: Role, optional = false): MemleakProgram => ({ name, tracepoint, role, ...(optional ? { optional } : {}) });
+/** The vmalloc entry point: `__vmalloc_node_range_noprof` since 6.10 (allocation profiling), before that `__vmalloc_node_range`. */
+const VMALLOC_FNS = ['__vmalloc_node_range_noprof', '__vmalloc_node_range'] as const;
+const k = (name: string, role: Role, functions: readonly string[], ret: boolean): MemleakProgram => ({ name, tracepoint: functions[functions.length - 1]!, role, kprobe: { functions, ret } });
 
 /** Programs per attach method and kind, as in bpf/memleak.bpf.c. */
 export const MEMLEAK_PROGRAMS: Record<AttachMethod, Record<LeakType, MemleakProgram[]>> = {
@@ -73,6 +81,11 @@ export const MEMLEAK_PROGRAMS: Record<AttachMethod, Record<LeakType, MemleakProg
     ],
     page: [p('oscope_mlr_pa', 'mm_page_alloc', 'alloc'), p('oscope_mlr_pf', 'mm_page_free', 'free'), p('oscope_mlr_pfb', 'mm_page_free_batched', 'free')],
     vmalloc: [p('oscope_mlr_va', 'alloc_vmap_area', 'alloc'), p('oscope_mlr_vf', 'free_vmap_area_noflush', 'free')],
+  },
+  kprobe: {
+    slab: [],
+    page: [],
+    vmalloc: [k('oscope_mlk_va', 'alloc', VMALLOC_FNS, false), k('oscope_mlk_var', 'alloc', VMALLOC_FNS, true), k('oscope_mlk_vf', 'free', ['vfree'], false)],
   },
 };
 
@@ -353,6 +366,7 @@ class BpfLeakTracer implements LeakTracer {
     else if (target.type === 'vmalloc') this.detail = `vmap areas${target.name ? ` (stacks through ${target.name})` : ''}`;
     else this.detail = 'all slab allocations';
     const mine = programsFor(method, target);
+    if (mine.length === 0) throw new Error(`no ${method} programs for ${target.type}`);
     const names = new Set(mine.map((x) => x.name));
     for (const prog of obj.programs()) obj.setAutoload(prog.name, names.has(prog.name));
     obj.load();
@@ -362,12 +376,29 @@ class BpfLeakTracer implements LeakTracer {
     for (const prog of mine) {
       try {
         if (method === 'tp_btf') obj.program(prog.name).attachTrace();
-        else obj.program(prog.name).attachRawTracepoint(prog.tracepoint);
+        else if (method === 'kprobe' && prog.kprobe) {
+          this.attached.push(this.attachKprobe(obj, prog.name, prog.kprobe.functions, prog.kprobe.ret));
+          continue;
+        } else obj.program(prog.name).attachRawTracepoint(prog.tracepoint);
         this.attached.push(prog.tracepoint);
       } catch (err) {
         if (!prog.optional) throw err;
       }
     }
+  }
+
+  /** The first of `functions` this kernel lets a kprobe attach to; its name (kretprobe: `name%return`). */
+  private attachKprobe(obj: BpfObject, prog: string, functions: readonly string[], ret: boolean): string {
+    const errors: string[] = [];
+    for (const fn of functions) {
+      try {
+        obj.program(prog).attachKprobe(fn, ret);
+        return ret ? `${fn}%return` : fn;
+      } catch (err) {
+        errors.push(`${fn}: ${(err as Error).message.split('\n')[0]!}`);
+      }
+    }
+    throw new Error(`kprobe ${prog} did not attach (${errors.join('; ')})`);
   }
 
   private setControl(i: number, v: number): void {

@@ -243,6 +243,11 @@ export class BpfProgram {
     return this.link(() => this.native.progAttachRawTracepoint(this.obj.nativeHandle, this.name, name));
   }
 
+  /** A kprobe (or, with retprobe, a kretprobe) on kernel function `fn`: for SEC("kprobe")/SEC("kretprobe") programs. */
+  attachKprobe(fn: string, retprobe = false): BpfLink {
+    return this.link(() => this.native.progAttachKprobe(this.obj.nativeHandle, this.name, retprobe, fn));
+  }
+
   /** tp_btf, fentry, fexit, fmod_ret: the target is in the program's SEC(). */
   attachTrace(): BpfLink {
     return this.link(() => this.native.progAttachTrace(this.obj.nativeHandle, this.name));

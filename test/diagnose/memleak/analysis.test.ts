@@ -225,7 +225,8 @@ test('attachFromEnv: OSCOPE_MEMLEAK_ATTACH picks attach methods, anything else i
   assert.equal(attachFromEnv(' '), undefined);
   assert.deepEqual(attachFromEnv('raw_tp'), ['raw_tp']);
   assert.deepEqual(attachFromEnv('tp_btf, raw_tp'), ['tp_btf', 'raw_tp']);
-  assert.throws(() => attachFromEnv('kprobe'), /OSCOPE_MEMLEAK_ATTACH takes tp_btf, raw_tp \(comma-separated\), got "kprobe"/);
+  assert.deepEqual(attachFromEnv('kprobe'), ['kprobe']);
+  assert.throws(() => attachFromEnv('fentry'), /OSCOPE_MEMLEAK_ATTACH takes tp_btf, raw_tp, kprobe \(comma-separated\), got "fentry"/);
 });
 
 function leakRun(callsites: boolean): ReturnType<typeof decideVerdict> {
