@@ -52,6 +52,7 @@ export function planCommands(features: Feature[]): CommandPlan[] {
     if (tracing) method += ` + BPF outstanding-allocation tracing on kmem tracepoints (${has('tp_btf') ? 'tp_btf' : has('raw-tracepoints') ? 'raw_tp' : 'tracepoint'})`;
     else limits.push('no BPF tracing (needs root, BTF and the native addon): no call stacks, counters only');
     if (has('allocinfo')) method += ' + allocinfo';
+    if (tracing && has('kprobes')) method += '; vmalloc through a kprobe/kretprobe pair on __vmalloc_node_range where the vmap-area tracepoints are missing (before 6.3)';
     plans.push({ command: 'memleak', method, limits });
   }
   {
@@ -73,6 +74,44 @@ export function planCommands(features: Feature[]): CommandPlan[] {
     const src = [has('kmsg') ? '/dev/kmsg' : null, 'journal or /var/log files when present', '--log files'].filter(Boolean).join(' + ');
     if (!root) limits.push('not root: /dev/kmsg may be restricted (kernel.dmesg_restrict)');
     plans.push({ command: 'inspect', method: src, limits });
+  }
+  const tp = has('tp_btf') ? 'tp_btf' : 'raw_tp';
+  {
+    const limits: string[] = [];
+    let method = '/proc/diskstats + /sys/block (iostat -x) + /proc/PID/io + cgroup io counters';
+    if (tracing) method += ` + BPF on block, writeback and sched tracepoints (${tp}): latency by stage, per-file traffic, hangs, iowait`;
+    else limits.push('no BPF tracing (needs root, BTF and the native addon): no latency by stage, no per-file traffic, no iowait');
+    if (!has('psi')) limits.push('no /proc/pressure: no PSI io');
+    plans.push({ command: 'io', method, limits });
+  }
+  {
+    const limits: string[] = [];
+    let method = '/proc/net/{snmp,netstat,softnet_stat,dev,tcp,tcp6} per network namespace (through /proc/PID/net)';
+    if (tracing) method += ` + BPF on skb:kfree_skb and tcp tracepoints (${tp}): drops with their reason (names from BTF), retransmits, resets`;
+    else limits.push('no BPF tracing: counters only, no drop reasons or per-flow retransmits');
+    plans.push({ command: 'net', method, limits });
+  }
+  {
+    const limits: string[] = [];
+    let method = '/proc/loadavg + /proc/stat + cgroup cpu.stat';
+    if (bpf && has('bpf-iter')) method += ` + BPF task iterator (runnable and D threads with stacks) + ${tp} sched_process_fork/exec`;
+    else {
+      method += ' + /proc task walk';
+      limits.push('no BPF task iterator (needs root, BTF, 5.8+): runnable and D threads sampled from /proc, slower and coarser');
+    }
+    plans.push({ command: 'load', method, limits });
+  }
+  {
+    const limits: string[] = [];
+    let method: string;
+    if (bpf && has('perf-events')) {
+      method = `BPF on perf events (${has('nmi-watchdog') ? 'cycles' : 'cpu-clock'}), kernel and user stacks aggregated in the kernel; symbols from ELF, debug files, perf maps and kallsyms`;
+      if (!has('nmi-watchdog')) limits.push('no hardware PMU: sampled on the cpu-clock software event (interrupt-disabled code is not sampled)');
+    } else {
+      method = 'unavailable';
+      limits.push('needs root, BTF and perf events');
+    }
+    plans.push({ command: 'profile', method, limits });
   }
   return plans;
 }
