@@ -6,6 +6,7 @@ export * from './memleak.js';
 export * from './runlatency.js';
 export * from './inspect.js';
 export * from './io.js';
+export * from './health.js';
 export * from './agent-wire.js';
 export * from './console.js';
 
