@@ -3,6 +3,7 @@
  */
 import type { MemHistoryPoint } from '../local.js';
 import { DiagnosisRegistry } from '../registry.js';
+import { healthDiagnosis } from './health.js';
 import { inspectDiagnosis } from './inspect.js';
 import { memDiagnosis } from './mem.js';
 import { filecacheDiagnosis, memleakEntry, runlatencyDiagnosis } from './more.js';
@@ -18,5 +19,6 @@ export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
     .register(filecacheDiagnosis)
     .register(memleakEntry(opts.history))
     .register(runlatencyDiagnosis)
-    .register(inspectDiagnosis);
+    .register(inspectDiagnosis)
+    .register(healthDiagnosis);
 }

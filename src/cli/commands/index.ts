@@ -12,9 +12,10 @@ import { registerSimulate } from './simulate.js';
 import { registerRunlatency } from './runlatency.js';
 import { registerIo } from './io.js';
 import { registerMcp } from './mcp.js';
+import { registerHealth } from './health.js';
 
 /** A command module adds its subcommand to the program; `ctx()` resolves the global options. */
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerInspect, registerMemleak, registerFilecache, registerAgent, registerConsole, registerRunlatency, registerIo, registerMcp];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerInspect, registerMemleak, registerFilecache, registerAgent, registerConsole, registerRunlatency, registerIo, registerHealth, registerMcp];

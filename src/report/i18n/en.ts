@@ -7,9 +7,10 @@ import { memleak } from './en/memleak.js';
 import { latency } from './en/latency.js';
 import { agent } from './en/agent.js';
 import { io } from './en/io.js';
+import { health } from './en/health.js';
 
 /** English, the reference catalog. One file per area under ./en/, merged here. */
 export const en: Catalog = {
   findings: { ...mem.findings, ...filecache.findings, ...inspect.findings, ...memleak.findings, ...latency.findings, ...io.findings },
-  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text, ...latency.text, ...agent.text, ...io.text },
+  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text, ...latency.text, ...agent.text, ...io.text, ...health.text },
 };

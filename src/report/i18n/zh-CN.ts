@@ -7,9 +7,10 @@ import { memleak } from './zh-CN/memleak.js';
 import { latency } from './zh-CN/latency.js';
 import { agent } from './zh-CN/agent.js';
 import { io } from './zh-CN/io.js';
+import { health } from './zh-CN/health.js';
 
 /** Simplified Chinese. Keys and placeholders mirror en exactly (checked by test/report/i18n.test.ts). */
 export const zhCN: Catalog = {
   findings: { ...mem.findings, ...filecache.findings, ...inspect.findings, ...memleak.findings, ...latency.findings, ...io.findings },
-  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text, ...latency.text, ...agent.text, ...io.text },
+  text: { ...common.text, ...mem.text, ...filecache.text, ...inspect.text, ...memleak.text, ...latency.text, ...agent.text, ...io.text, ...health.text },
 };
