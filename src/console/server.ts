@@ -21,6 +21,9 @@ import { randomUUID } from 'node:crypto';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { hashEquals, hashPassword, newAgentToken, newApiToken, newPassword, newSecret, parseAgentToken, parseApiToken, sha256, verifyPassword } from './auth.js';
 import { fleetMcpServer } from './mcp.js';
+import { HealthSummarySchema, type HealthLevel, type HealthSummary } from '../contract/health.js';
+import { DEFAULT_THRESHOLDS } from '../diagnose/thresholds.js';
+import { t as t_ } from '../report/i18n/index.js';
 import {
   AgentReportBody,
   AlertsBody,
@@ -279,8 +282,32 @@ export function latestSummary(raw: Record<string, unknown>): NodeSampleData {
       .sort((a, b) => b.usageBytes - a.usageBytes)
       .slice(0, TOP_CGROUPS);
   }
+  const h: unknown = d.health;
+  if (h === null) out.health = null;
+  else if (isRecord(h)) {
+    const parsed = HealthSummarySchema.safeParse({
+      ...h,
+      reasons: Array.isArray(h.reasons) ? h.reasons.slice(0, 8).map((r: unknown) => (isRecord(r) ? { ...r, detail: String(r.detail ?? '').slice(0, 400), signal: String(r.signal ?? '').slice(0, 64) } : r)) : [],
+    });
+    if (parsed.success) out.health = { score: parsed.data.score, level: parsed.data.level, subscores: parsed.data.subscores, reasons: parsed.data.reasons.map(({ subscore, signal, detail, penalty, suggestedDiagnosis }) => ({ subscore, signal, detail, penalty, ...(suggestedDiagnosis ? { suggestedDiagnosis: suggestedDiagnosis.slice(0, 32) } : {}) })) };
+  }
   for (const k of Object.keys(out) as (keyof NodeSampleData)[]) if (out[k] === undefined) delete out[k];
   return out;
+}
+
+const LEVEL_RANK: Record<HealthLevel, number> = { healthy: 0, 'at-risk': 1, warning: 2, error: 3 };
+
+/**
+ * The `node.health.drop` alert: fires when a node's score fell by at least `health.dropAlertPts` since
+ * its previous sample, or its level got worse; resolves when it is healthy again. Pure, for the samples route.
+ */
+export function healthDropEvent(prev: HealthSummary | undefined, next: HealthSummary | undefined, dropPts: number): { state: 'firing' | 'resolved'; severity: 'info' | 'warning' | 'critical' } | undefined {
+  if (!prev || !next) return undefined;
+  if (next.score <= prev.score - dropPts || LEVEL_RANK[next.level] > LEVEL_RANK[prev.level]) {
+    return { state: 'firing', severity: next.level === 'error' ? 'critical' : next.level === 'healthy' ? 'info' : 'warning' };
+  }
+  if (next.level === 'healthy' && prev.level !== 'healthy') return { state: 'resolved', severity: 'info' };
+  return undefined;
 }
 
 /** Characters of a value as JSON (the store keeps it as text): what the per-kind limits measure. */
@@ -761,6 +788,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { nodeId: node.id, name: node.name, serverTime: new Date(now()).toISOString(), diagnoses: registry.names() };
   });
 
+  /** Health-drop alerts of a batch of samples, oldest first, against the node's previous newest sample. */
+  const dropPts = DEFAULT_THRESHOLDS['health.dropAlertPts'];
+  const healthAlerts = async (node: NodeRow, samples: { ts: string; data: Record<string, unknown> }[]): Promise<void> => {
+    const healthIn = (d: Record<string, unknown> | undefined): HealthSummary | undefined => {
+      const r = HealthSummarySchema.safeParse(d?.health);
+      return r.success ? r.data : undefined;
+    };
+    let prevTs = node.latest?.ts ?? -Infinity;
+    let prev = healthIn(node.latest?.data);
+    const events: AlertRow[] = [];
+    for (const s of [...samples].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts))) {
+      const ts = Date.parse(s.ts);
+      if (ts <= prevTs) continue;
+      const next = healthIn(s.data);
+      const ev = healthDropEvent(prev, next, dropPts);
+      if (ev && next && prev) {
+        const params = { node: node.name, from: prev.score, to: next.score, level: t_('en', `health.level.${next.level}`), reason: next.reasons[0]?.detail ?? '' };
+        const msg = (lang: 'en' | 'zh-CN'): string => t_(lang, ev.state === 'firing' ? 'health.alert.drop' : 'health.alert.recovered', { ...params, level: t_(lang, `health.level.${next.level}`) });
+        events.push({ id: randomUUID(), nodeId: node.id, rule: 'node.health.drop', severity: ev.severity, state: ev.state, ts, message: msg('en'), messages: { en: msg('en'), 'zh-CN': msg('zh-CN') }, data: { from: prev.score, to: next.score, level: next.level, previousLevel: prev.level, reasons: next.reasons.slice(0, 3).map((r) => r.signal) } });
+      }
+      if (next) prev = next;
+      prevTs = ts;
+    }
+    if (events.length > 0) await store.addAlerts(events);
+  };
+
   app.post<{ Reply: { stored: number } }>('/api/agent/samples', A_SAMPLES, async (req) => {
     const node = agent(req);
     const body = parse(SamplesBody, req.body, 'samples');
@@ -773,6 +826,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       node.id,
       body.samples.map((s) => ({ ts: Date.parse(s.ts), data: s.data })),
     );
+    await healthAlerts(node, body.samples);
     return { stored };
   });
 

@@ -16,6 +16,8 @@ export const health: Pick<Catalog, 'text'> = {
     'health.level.at-risk': 'at risk',
     'health.level.warning': 'warning',
     'health.level.error': 'error',
+    'health.alert.drop': 'health of {node} dropped from {from} to {to} ({level}): {reason}',
+    'health.alert.recovered': 'health of {node} is back to {to} ({level})',
     'health.signal.log': '{count} kernel-log report(s) of {kinds} in the last {hours} h, latest: {title}',
     'health.signal.runqueue-p99': 'run-queue latency p99 is {value} ms (warning at {warn} ms, critical at {crit} ms)',
     'health.signal.psi-io-full': 'all non-idle tasks stalled on I/O {value}% of the last 10 s (warning at {warn}%)',

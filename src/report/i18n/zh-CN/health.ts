@@ -16,6 +16,8 @@ export const health: Pick<Catalog, 'text'> = {
     'health.level.at-risk': '有风险',
     'health.level.warning': '警告',
     'health.level.error': '错误',
+    'health.alert.drop': '{node} 的健康度从 {from} 降到 {to}（{level}）：{reason}',
+    'health.alert.recovered': '{node} 的健康度恢复到 {to}（{level}）',
     'health.signal.log': '最近 {hours} 小时内核日志中有 {count} 条 {kinds} 报告，最近一条：{title}',
     'health.signal.runqueue-p99': '运行队列延迟 p99 为 {value} ms（{warn} ms 告警，{crit} ms 严重）',
     'health.signal.psi-io-full': '最近 10 秒内所有非空闲任务因 I/O 停顿的时间占 {value}%（{warn}% 告警）',
