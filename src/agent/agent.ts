@@ -15,10 +15,13 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import type { Host } from '../host/host.js';
+import type { HealthAnalysis } from '../diagnose/health/score.js';
+import { healthSummary } from '../report/health.js';
 import { VERSION } from '../version.js';
 import { AlertEvaluator, DISK_RULE_KINDS, type FiredEvent, type Rule } from './alerts.js';
 import { ConsoleClient } from './client.js';
 import { Collector, sampleOf } from './collect.js';
+import { AgentHealth } from './health.js';
 import { MemHistory } from './history.js';
 import { KernelLogSource, type KmsgReader } from './kernel-log.js';
 import { LocalServer } from './local-server.js';
@@ -62,6 +65,8 @@ export interface AgentOptions {
   kernelLog?: false | KmsgReader;
   /** How often the kernel log is read, ms (default 2000). */
   kernelLogPollMs?: number;
+  /** The health score every tick (default on; false = off). */
+  health?: boolean;
 }
 
 export interface RunningAgent {
@@ -70,6 +75,8 @@ export interface RunningAgent {
   address?: { host: string; port: number };
   client?: ConsoleClient;
   history: MemHistory;
+  /** The health score of the last tick (undefined with `health: false`). */
+  health?: AgentHealth;
   /** The local control socket server, with a state directory. */
   local?: LocalServer;
   coverage: CoverageNote[];
@@ -102,6 +109,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
 
   if (opts.stateDir) mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
 
+  const health = opts.health === false ? undefined : new AgentHealth(opts.host);
   let client: ConsoleClient | undefined;
   let local: LocalServer | undefined;
   try {
@@ -111,7 +119,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       cleanups.push(() => c.close());
     }
     if (opts.stateDir) {
-      local = await LocalServer.start({ socket: join(opts.stateDir, 'agent.sock'), host: opts.host, history, log });
+      local = await LocalServer.start({ socket: join(opts.stateDir, 'agent.sock'), host: opts.host, history, log, health: () => health?.latest()?.analysis });
       const l = local;
       cleanups.push(() => l.stop());
       // The state directory is ours now (the socket was free): the history survives restarts there.
@@ -228,6 +236,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       return;
     }
     metrics.update(snap);
+    let healthNow: HealthAnalysis | undefined;
+    if (health) {
+      try {
+        healthNow = await health.update(snap);
+        metrics.healthScore.set(healthNow.score);
+      } catch (err) {
+        metrics.collectErrors.inc({ source: 'health' });
+        log(`health score failed: ${(err as Error).message}`);
+      }
+    }
     if (snap.leak) history.add(snap.ts, snap.leak);
     if (client) metrics.outboxDropped(client.dropped);
     const events = evaluator.evaluate(snap);
@@ -235,7 +253,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     for (const f of evaluator.firing()) metrics.alertFiring.inc({ rule: f.rule, severity: f.severity });
     for (const e of events) log(`alert ${e.state}: ${e.rule}: ${e.message}`);
     if (client) {
-      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: sampleOf(snap) });
+      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap), ...(healthNow ? { health: healthSummary(healthNow) } : {}) } });
       client.enqueueAlerts(events.map(({ ruleDef: _r, ...e }) => e));
       metrics.outboxItems.set(client.pending);
       try {
@@ -350,6 +368,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     address,
     client,
     history,
+    health,
     local,
     coverage,
     tick,

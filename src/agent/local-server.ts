@@ -9,6 +9,7 @@
  *   a SIGKILL detaches it), `report` snapshots it, `disable` closes it. One monitor at a time (409).
  * - Bodies are validated with zod; bad input answers 400 with the reason and changes nothing.
  */
+import type { HealthAnalysis } from '../diagnose/health/score.js';
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -49,6 +50,8 @@ export interface LocalServerOptions {
   socket: string;
   host: Host;
   history: MemHistory;
+  /** The agent's newest health analysis (GET /v1/health). */
+  health?: () => HealthAnalysis | undefined;
   log?: (line: string) => void;
   /** For tests: another way to start the monitor's session. */
   startSession?: typeof LatencySession.start;
@@ -178,6 +181,12 @@ export class LocalServer {
         this.opts.log?.(`runlatency monitor enabled (${LATENCY_KINDS.map((k) => `${k}=${r.data.thresholds[k]}ms`).join(' ')})`);
         return this.status();
       }
+      case 'GET /v1/health': {
+        const a = this.opts.health?.();
+        if (!a) throw new HttpError(409, 'this agent has no health score yet (it computes one every interval)');
+        const info = this.opts.host.info();
+        return { analysis: a, host: { hostname: info.hostname, kernel: info.kernel } };
+      }
       case 'GET /v1/runlatency/report':
         if (!this.session) throw new HttpError(409, 'no runlatency monitor runs in this agent: enable one first');
         return await this.session.snapshot();
@@ -189,7 +198,7 @@ export class LocalServer {
         this.opts.log?.('runlatency monitor disabled');
         return this.status();
       default:
-        if (['/v1/runlatency', '/v1/history', '/v1/runlatency/enable', '/v1/runlatency/report', '/v1/runlatency/disable'].includes(path)) throw new HttpError(405, `${method} is not allowed on ${path}`);
+        if (['/v1/runlatency', '/v1/history', '/v1/health', '/v1/runlatency/enable', '/v1/runlatency/report', '/v1/runlatency/disable'].includes(path)) throw new HttpError(405, `${method} is not allowed on ${path}`);
         throw new HttpError(404, `no such endpoint: ${path}`);
     }
   }

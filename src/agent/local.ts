@@ -15,6 +15,7 @@
  */
 import { request } from 'node:http';
 import { join } from 'node:path';
+import type { HealthAnalysis } from '../diagnose/health/score.js';
 import type { IrqoffMethod } from '../diagnose/latency/bpf.js';
 import type { LatencyFilters } from '../diagnose/latency/run.js';
 import type { KindThresholds, LatencyAnalysis } from '../diagnose/latency/types.js';
@@ -61,6 +62,8 @@ export class LocalAgentError extends Error {
 export interface LocalAgent {
   readonly socket: string;
   history(): Promise<MemHistoryPoint[]>;
+  /** The agent's newest health analysis and its host. */
+  health(): Promise<{ analysis: HealthAnalysis; host: { hostname: string; kernel: string } }>;
   runlatencyEnable(req: RunlatencyEnableRequest): Promise<RunlatencyMonitorStatus>;
   runlatencyReport(): Promise<LatencyAnalysis>;
   runlatencyDisable(): Promise<RunlatencyMonitorStatus>;
@@ -119,6 +122,7 @@ export async function connectLocalAgent(socket: string = agentSocketPath(), time
   }
   return {
     socket,
+    health: () => call<{ analysis: HealthAnalysis; host: { hostname: string; kernel: string } }>(socket, 'GET', '/v1/health', undefined, timeoutMs),
     history: async () => (await call<{ points: MemHistoryPoint[] }>(socket, 'GET', '/v1/history', undefined, timeoutMs)).points,
     runlatencyEnable: (req) => call<RunlatencyMonitorStatus>(socket, 'POST', '/v1/runlatency/enable', req, timeoutMs),
     runlatencyReport: () => call<LatencyAnalysis>(socket, 'GET', '/v1/runlatency/report', undefined, timeoutMs),

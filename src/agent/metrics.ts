@@ -89,6 +89,8 @@ export class AgentMetrics {
   private readonly psiAvg10: Gauge<'resource' | 'kind'>;
   private readonly duration: Histogram;
   readonly collectErrors: Counter<'source'>;
+  /** The node's health score 0–100 (src/diagnose/health/score.ts). */
+  readonly healthScore: Gauge;
   readonly alertFiring: Gauge<'rule' | 'severity'>;
   readonly outboxItems: Gauge;
   readonly tasksTotal: Counter<'diagnosis' | 'status'>;
@@ -114,6 +116,7 @@ export class AgentMetrics {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const r = [this.registry];
+    this.healthScore = new Gauge({ name: 'oscope_health_score', help: 'Health score 0-100 of the node (oscope health): errors, latency, load and saturation sub-scores combined.', registers: r });
     this.total = new Gauge({ name: 'oscope_memory_total_bytes', help: 'MemTotal: usable RAM.', registers: r });
     this.available = new Gauge({ name: 'oscope_memory_available_bytes', help: 'MemAvailable: memory available for new work without swapping.', registers: r });
     this.free = new Gauge({ name: 'oscope_memory_free_bytes', help: 'MemFree: completely unused memory.', registers: r });

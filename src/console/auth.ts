@@ -63,6 +63,20 @@ export function parseAgentToken(token: string): { nodeId: string; secret: string
   return m ? { nodeId: m[1]!, secret: m[2]! } : undefined;
 }
 
+/**
+ * A new API token (MCP over HTTP): `oscope_<token id>.<secret>`. The prefix tells it from an agent token
+ * (and lets secret scanners find a leaked one); the id picks the row, the secret is compared in constant time.
+ */
+export function newApiToken(tokenId: string): { token: string; hash: string } {
+  const secret = newSecret();
+  return { token: `oscope_${tokenId}.${secret}`, hash: sha256(secret) };
+}
+
+export function parseApiToken(token: string): { tokenId: string; secret: string } | undefined {
+  const m = /^oscope_([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { tokenId: m[1]!, secret: m[2]! } : undefined;
+}
+
 /** A readable random password for the first admin account (~128 bits). */
 export function newPassword(): string {
   return randomBytes(16).toString('base64url');

@@ -17,7 +17,13 @@ import type { z } from 'zod';
 import { ZodError } from 'zod';
 import { canonicalParams, type DiagnosisRegistry, zodReason } from '../agent/registry.js';
 import { VERSION } from '../version.js';
-import { hashEquals, hashPassword, newAgentToken, newPassword, newSecret, parseAgentToken, sha256, verifyPassword } from './auth.js';
+import { randomUUID } from 'node:crypto';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { hashEquals, hashPassword, newAgentToken, newApiToken, newPassword, newSecret, parseAgentToken, parseApiToken, sha256, verifyPassword } from './auth.js';
+import { fleetMcpServer } from './mcp.js';
+import { HealthSummarySchema, type HealthLevel, type HealthSummary } from '../contract/health.js';
+import { DEFAULT_THRESHOLDS } from '../diagnose/thresholds.js';
+import { t as t_ } from '../report/i18n/index.js';
 import {
   AgentReportBody,
   AlertsBody,
@@ -27,6 +33,7 @@ import {
   CreateUserBody,
   CreateNodeBody,
   CreateTaskBody,
+  CreateTokenBody,
   HelloBody,
   IdParams,
   ListQuery,
@@ -37,9 +44,9 @@ import {
   SamplesBody,
   SamplesQuery,
 } from './protocol.js';
-import { type AlertRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow, userPairKey } from './store/index.js';
+import { type AlertRow, type ApiTokenRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow, userPairKey } from './store/index.js';
 import { type HelloReply, type NodeSampleData, WIRE_LIMITS } from '../contract/agent-wire.js';
-import type { Alert, ApiReplies, DiagnosisInfo, Node, NodeInfo, NodeSample, Task, User } from '../contract/console.js';
+import type { Alert, ApiReplies, ApiToken, DiagnosisInfo, Node, NodeInfo, NodeSample, Task, User } from '../contract/console.js';
 import type { StoredDocument } from '../contract/index.js';
 
 /**
@@ -101,15 +108,15 @@ export interface ServerOptions {
   onAdminLogin?: (user: UserRow) => void;
 }
 
-type Principal = { kind: 'user'; user: UserRow; sessionHash: string } | { kind: 'agent'; node: NodeRow };
+type Principal = { kind: 'user'; user: UserRow; sessionHash: string } | { kind: 'agent'; node: NodeRow } | { kind: 'token'; user: UserRow; token: ApiTokenRow };
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
   interface FastifyContextConfig {
-    /** Who may call the route: people (session) or agents (token). */
-    auth?: 'user' | 'agent';
+    /** Who may call the route: people (session), agents (agent token) or MCP clients (API token). */
+    auth?: 'user' | 'agent' | 'token';
     /** People with the admin role only (a viewer only reads). */
     admin?: boolean;
   }
@@ -164,6 +171,10 @@ export function taskJson(t: TaskRow): Task {
 
 function alertJson(a: AlertRow): Alert {
   return { id: a.id, nodeId: a.nodeId, rule: a.rule, severity: a.severity, state: a.state, ts: iso(a.ts)!, message: a.message, messages: a.messages, data: a.data };
+}
+
+function apiTokenJson(t: ApiTokenRow): ApiToken {
+  return { id: t.id, name: t.name, scope: t.scope, userId: t.userId, username: t.username, createdBy: t.createdBy, createdAt: iso(t.createdAt)!, lastUsedAt: iso(t.lastUsedAt) };
 }
 
 function userJson(u: UserRow): User {
@@ -271,8 +282,32 @@ export function latestSummary(raw: Record<string, unknown>): NodeSampleData {
       .sort((a, b) => b.usageBytes - a.usageBytes)
       .slice(0, TOP_CGROUPS);
   }
+  const h: unknown = d.health;
+  if (h === null) out.health = null;
+  else if (isRecord(h)) {
+    const parsed = HealthSummarySchema.safeParse({
+      ...h,
+      reasons: Array.isArray(h.reasons) ? h.reasons.slice(0, 8).map((r: unknown) => (isRecord(r) ? { ...r, detail: String(r.detail ?? '').slice(0, 400), signal: String(r.signal ?? '').slice(0, 64) } : r)) : [],
+    });
+    if (parsed.success) out.health = { score: parsed.data.score, level: parsed.data.level, subscores: parsed.data.subscores, reasons: parsed.data.reasons.map(({ subscore, signal, detail, penalty, suggestedDiagnosis }) => ({ subscore, signal, detail, penalty, ...(suggestedDiagnosis ? { suggestedDiagnosis: suggestedDiagnosis.slice(0, 32) } : {}) })) };
+  }
   for (const k of Object.keys(out) as (keyof NodeSampleData)[]) if (out[k] === undefined) delete out[k];
   return out;
+}
+
+const LEVEL_RANK: Record<HealthLevel, number> = { healthy: 0, 'at-risk': 1, warning: 2, error: 3 };
+
+/**
+ * The `node.health.drop` alert: fires when a node's score fell by at least `health.dropAlertPts` since
+ * its previous sample, or its level got worse; resolves when it is healthy again. Pure, for the samples route.
+ */
+export function healthDropEvent(prev: HealthSummary | undefined, next: HealthSummary | undefined, dropPts: number): { state: 'firing' | 'resolved'; severity: 'info' | 'warning' | 'critical' } | undefined {
+  if (!prev || !next) return undefined;
+  if (next.score <= prev.score - dropPts || LEVEL_RANK[next.level] > LEVEL_RANK[prev.level]) {
+    return { state: 'firing', severity: next.level === 'error' ? 'critical' : next.level === 'healthy' ? 'info' : 'warning' };
+  }
+  if (next.level === 'healthy' && prev.level !== 'healthy') return { state: 'resolved', severity: 'info' };
+  return undefined;
 }
 
 /** Characters of a value as JSON (the store keeps it as text): what the per-kind limits measure. */
@@ -349,6 +384,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   const authenticate = async (req: FastifyRequest): Promise<Principal | undefined> => {
     const h = req.headers.authorization;
+    if (typeof h === 'string' && h.startsWith('Bearer oscope_')) {
+      const tok = parseApiToken(h.slice(7).trim());
+      if (!tok) return undefined;
+      const found = await store.getApiToken(tok.tokenId);
+      if (!found || !hashEquals(found.token.tokenHash, sha256(tok.secret))) return undefined;
+      await store.touchApiToken(found.token.id, now());
+      return { kind: 'token', user: found.user, token: found.token };
+    }
     if (typeof h === 'string' && h.startsWith('Bearer ')) {
       const tok = parseAgentToken(h.slice(7).trim());
       if (!tok) return undefined;
@@ -389,12 +432,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (!need && !isApiPath(req.url)) return;
     const p = await authenticate(req);
     if (!p) {
-      await reply.code(401).header('www-authenticate', 'Bearer realm="oscope"').send({ error: 'authentication required: log in, or send an agent token' });
+      await reply.code(401).header('www-authenticate', 'Bearer realm="oscope"').send({ error: need === 'token' ? 'authentication required: send an API token (Authorization: Bearer oscope_…) issued by an admin' : 'authentication required: log in, or send an agent token' });
       return reply;
     }
     req.principal = p;
     if (need && need !== p.kind) {
-      await reply.code(403).send({ error: need === 'user' ? 'an agent token cannot use the people API' : 'only an agent may use the agent API' });
+      const why = { user: p.kind === 'token' ? 'an API token opens /mcp only' : 'an agent token cannot use the people API', agent: 'only an agent may use the agent API', token: '/mcp takes an API token (Authorization: Bearer oscope_…) issued by an admin' };
+      await reply.code(403).send({ error: why[need] });
       return reply;
     }
     if (req.routeOptions.config?.admin === true && !(p.kind === 'user' && p.user.role === 'admin')) {
@@ -594,30 +638,27 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return truncated ? { samples, truncated } : { samples };
   });
 
+  /** Validates and queues a task (the people API and the MCP tools both come here). */
+  const createTask = async (node: NodeRow, diagnosis: string, params: unknown, createdBy: string): Promise<TaskRow> => {
+    const v = registry.validate(diagnosis, params);
+    if (!v.ok) throw new HttpError(400, v.reason);
+    const n = now();
+    try {
+      return await store.createTask({ nodeId: node.id, diagnosis, params: v.params, paramsKey: canonicalParams(v.params), createdBy, now: n, pickupDeadlineAt: n + t.pickupTimeoutMs });
+    } catch (err) {
+      if (err instanceof StoreConflictError) {
+        throw new HttpError(409, `the same diagnosis with the same parameters is already queued or running on ${node.name} (task ${err.message})`, { activeTaskId: err.message });
+      }
+      throw err;
+    }
+  };
+
   app.post<Reply<'POST /api/nodes/:id/tasks'>>('/api/nodes/:id/tasks', ADMIN, async (req, reply) => {
     const u = user(req);
     const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
     const body = parse(CreateTaskBody, req.body, 'task');
-    const v = registry.validate(body.diagnosis, body.params);
-    if (!v.ok) throw new HttpError(400, v.reason);
-    const n = now();
-    try {
-      const task = await store.createTask({
-        nodeId: node.id,
-        diagnosis: body.diagnosis,
-        params: v.params,
-        paramsKey: canonicalParams(v.params),
-        createdBy: `user:${u.username}`,
-        now: n,
-        pickupDeadlineAt: n + t.pickupTimeoutMs,
-      });
-      return reply.code(201).send({ task: taskJson(task) });
-    } catch (err) {
-      if (err instanceof StoreConflictError) {
-        throw new HttpError(409, `the same diagnosis with the same parameters is already queued or running on ${node.name}`, { activeTaskId: err.message });
-      }
-      throw err;
-    }
+    const task = await createTask(node, body.diagnosis, body.params, `user:${u.username}`);
+    return reply.code(201).send({ task: taskJson(task) });
   });
 
   app.get<Reply<'GET /api/tasks'>>('/api/tasks', U, async (req) => {
@@ -657,6 +698,62 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { alerts: (await store.listAlerts({ nodeId: q.node, severity: q.severity, state: q.state, limit: q.limit })).map(alertJson) };
   });
 
+  // --- API tokens (admins issue them; they open /mcp only) ---
+
+  app.get<Reply<'GET /api/tokens'>>('/api/tokens', ADMIN, async () => ({ tokens: (await store.listApiTokens()).map(apiTokenJson) }));
+
+  app.post<Reply<'POST /api/tokens'>>('/api/tokens', ADMIN, async (req, reply) => {
+    const me = user(req);
+    const body = parse(CreateTokenBody, req.body, 'token');
+    const owner = body.userId === undefined ? me : await store.getUser(body.userId);
+    if (!owner) throw new HttpError(404, `no user ${body.userId}`);
+    if (body.scope === 'diagnose' && owner.role !== 'admin') throw new HttpError(400, `invalid token: ${owner.username} is a viewer, whose token can only read (scope read)`);
+    const id = randomUUID();
+    const tok = newApiToken(id);
+    const row = await store.createApiToken({ id, userId: owner.id, name: body.name, scope: body.scope, tokenHash: tok.hash, createdBy: me.username, now: now() });
+    return reply.code(201).send({ token: apiTokenJson(row), secret: tok.token });
+  });
+
+  app.delete<Reply<'DELETE /api/tokens/:id'>>('/api/tokens/:id', ADMIN, async (req) => {
+    const id = parse(IdParams, req.params, 'path').id;
+    if (!(await store.deleteApiToken(id))) throw new HttpError(404, `no token ${id}`);
+    return { ok: true };
+  });
+
+  // --- MCP over streamable HTTP (API tokens; src/console/mcp.ts) ---
+
+  const MCP = { config: { auth: 'token' as const }, bodyLimit: WIRE_LIMITS.peopleBodyBytes };
+  const fleetAccess = { store, registry, nodeJson, taskJson, alertJson, createTask };
+  // Stateless: every POST is one JSON-RPC exchange with a server made for this token's principal, so
+  // nothing of one client's session lives in the console (several consoles may share one database).
+  app.post('/mcp', MCP, async (req, reply) => {
+    if (req.principal?.kind !== 'token') throw new HttpError(403, 'API tokens only');
+    const server = fleetMcpServer(fleetAccess, { user: req.principal.user, token: req.principal.token });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    reply.hijack();
+    const raw = reply.raw;
+    raw.setHeader('x-content-type-options', 'nosniff');
+    raw.setHeader('cache-control', 'no-store');
+    raw.on('close', () => {
+      void transport.close().catch(() => undefined);
+      void server.close().catch(() => undefined);
+    });
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req.raw, raw, req.body);
+    } catch (err) {
+      app.log.error(err);
+      if (!raw.headersSent) {
+        raw.writeHead(500, { 'content-type': 'application/json' });
+        raw.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32603, message: 'internal error' }, id: null }));
+      }
+    }
+  });
+  const mcpNoSession = async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> =>
+    reply.code(405).header('allow', 'POST').send({ jsonrpc: '2.0', error: { code: -32000, message: 'this MCP endpoint is stateless: POST only' }, id: null });
+  app.get('/mcp', MCP, mcpNoSession);
+  app.delete('/mcp', MCP, mcpNoSession);
+
   // --- agents (each acts on its own node only) ---
 
   const A = { config: { auth: 'agent' as const }, bodyLimit: WIRE_LIMITS.agentBodyBytes };
@@ -691,6 +788,32 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { nodeId: node.id, name: node.name, serverTime: new Date(now()).toISOString(), diagnoses: registry.names() };
   });
 
+  /** Health-drop alerts of a batch of samples, oldest first, against the node's previous newest sample. */
+  const dropPts = DEFAULT_THRESHOLDS['health.dropAlertPts'];
+  const healthAlerts = async (node: NodeRow, samples: { ts: string; data: Record<string, unknown> }[]): Promise<void> => {
+    const healthIn = (d: Record<string, unknown> | undefined): HealthSummary | undefined => {
+      const r = HealthSummarySchema.safeParse(d?.health);
+      return r.success ? r.data : undefined;
+    };
+    let prevTs = node.latest?.ts ?? -Infinity;
+    let prev = healthIn(node.latest?.data);
+    const events: AlertRow[] = [];
+    for (const s of [...samples].sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts))) {
+      const ts = Date.parse(s.ts);
+      if (ts <= prevTs) continue;
+      const next = healthIn(s.data);
+      const ev = healthDropEvent(prev, next, dropPts);
+      if (ev && next && prev) {
+        const params = { node: node.name, from: prev.score, to: next.score, level: t_('en', `health.level.${next.level}`), reason: next.reasons[0]?.detail ?? '' };
+        const msg = (lang: 'en' | 'zh-CN'): string => t_(lang, ev.state === 'firing' ? 'health.alert.drop' : 'health.alert.recovered', { ...params, level: t_(lang, `health.level.${next.level}`) });
+        events.push({ id: randomUUID(), nodeId: node.id, rule: 'node.health.drop', severity: ev.severity, state: ev.state, ts, message: msg('en'), messages: { en: msg('en'), 'zh-CN': msg('zh-CN') }, data: { from: prev.score, to: next.score, level: next.level, previousLevel: prev.level, reasons: next.reasons.slice(0, 3).map((r) => r.signal) } });
+      }
+      if (next) prev = next;
+      prevTs = ts;
+    }
+    if (events.length > 0) await store.addAlerts(events);
+  };
+
   app.post<{ Reply: { stored: number } }>('/api/agent/samples', A_SAMPLES, async (req) => {
     const node = agent(req);
     const body = parse(SamplesBody, req.body, 'samples');
@@ -703,6 +826,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       node.id,
       body.samples.map((s) => ({ ts: Date.parse(s.ts), data: s.data })),
     );
+    await healthAlerts(node, body.samples);
     return { stored };
   });
 

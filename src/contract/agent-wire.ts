@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { SeveritySchema } from './common.js';
+import { HealthSummarySchema } from './health.js';
 
 export const isoTime = z.string().datetime({ offset: true });
 
@@ -124,6 +125,8 @@ export const NodeSampleDataSchema = z.object({
   /** The busiest disks (at most 16) over the interval; absent from older agents. */
   disks: z.array(SampleDiskSchema).optional(),
   cgroups: z.array(SampleCgroupSchema).optional(),
+  /** The node's health score of this tick (agents that compute it). */
+  health: HealthSummarySchema.nullable().optional(),
 });
 export type NodeSampleData = z.infer<typeof NodeSampleDataSchema>;
 

@@ -25,6 +25,14 @@ export type Role = z.infer<typeof RoleSchema>;
 
 export const CreateUserBody = z.object({ username, password: newPassword, role: RoleSchema.default('viewer') }).strict();
 export const ChangePasswordBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword }).strict();
+/** What an API token allows: `read` (list and read everything), `diagnose` (read, and run diagnoses on nodes). */
+export const TOKEN_SCOPES = ['read', 'diagnose'] as const;
+export const TokenScopeSchema = z.enum(TOKEN_SCOPES);
+export type TokenScope = z.infer<typeof TokenScopeSchema>;
+
+/** An admin issues a token for a user (default: themselves); `diagnose` only for an admin account. */
+export const CreateTokenBody = z.object({ name, scope: TokenScopeSchema.default('read'), userId: z.string().uuid().optional() }).strict();
+
 export const CreateNodeBody = z.object({ name }).strict();
 export const IdParams = z.object({ id: uuid }).strict();
 
@@ -131,6 +139,18 @@ export const AlertSchema = z.object({
 });
 export type Alert = z.infer<typeof AlertSchema>;
 
+export const ApiTokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  scope: TokenScopeSchema,
+  userId: z.string(),
+  username: z.string(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+});
+export type ApiToken = z.infer<typeof ApiTokenSchema>;
+
 export const DiagnosisInfoSchema = z.object({
   name: z.string(),
   description: z.string(),
@@ -159,6 +179,10 @@ export interface ApiReplies {
   'GET /api/users': { users: User[] };
   'POST /api/users': { user: User };
   'DELETE /api/users/:id': { ok: boolean };
+  'GET /api/tokens': { tokens: ApiToken[] };
+  /** `secret` is the bearer token, shown this once. */
+  'POST /api/tokens': { token: ApiToken; secret: string };
+  'DELETE /api/tokens/:id': { ok: boolean };
   'GET /api/diagnoses': { diagnoses: DiagnosisInfo[] };
   'GET /api/nodes': { nodes: Node[] };
   'POST /api/nodes': { node: Node; token: string };

@@ -9,6 +9,7 @@ export * from './io.js';
 export * from './load.js';
 export * from './profile.js';
 export * from './net.js';
+export * from './health.js';
 export * from './agent-wire.js';
 export * from './console.js';
 

@@ -57,6 +57,28 @@ export const SourceInfoSchema = z.object({
 });
 export type SourceInfo = z.infer<typeof SourceInfoSchema>;
 
+/** Why a boot ended (`oscope inspect --boots`). */
+export const BOOT_CAUSES = ['panic', 'watchdog', 'oom-panic', 'hung-task-panic', 'mce', 'clean-shutdown', 'unclean', 'running'] as const;
+export const BootCauseSchema = z.enum(BOOT_CAUSES);
+export type BootCause = z.infer<typeof BootCauseSchema>;
+
+/** One previous boot and how it ended. */
+export const BootSchema = z.object({
+  /** The journal's boot id, `pstore:<record>` or `kdump:<directory>`. */
+  id: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  cause: BootCauseSchema,
+  /** The crash's title, worded by inspect's rules (as its log items are). */
+  title: z.string().optional(),
+  stack: z.array(z.string()).optional(),
+  /** Where it was read: `journal`, `pstore`, `kdump`. */
+  source: z.enum(['journal', 'pstore', 'kdump']),
+  /** The file or command it was read from. */
+  from: z.string().optional(),
+});
+export type Boot = z.infer<typeof BootSchema>;
+
 /** The `oscope.inspect/v1` document. */
 export const InspectDocumentSchema = z.object({
   schema: z.literal(INSPECT_SCHEMA),
@@ -66,5 +88,7 @@ export const InspectDocumentSchema = z.object({
   items: z.array(InspectItemSchema),
   findings: z.array(FindingSchema),
   rules: z.array(z.string()),
+  /** Previous boots and why each ended (`--boots` only; absent otherwise). */
+  boots: z.array(BootSchema).optional(),
 });
 export type InspectDocument = z.infer<typeof InspectDocumentSchema>;

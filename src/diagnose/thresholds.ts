@@ -209,6 +209,63 @@ export const DEFAULT_THRESHOLDS = {
   'net.unownedSockets': 1000,
   /** ... or one process holding at least this many sockets (skcheck's per-process default). */
   'net.processSockets': 10000,
+  // --- health scores (src/diagnose/health/score.ts; README "Health scores" has the formula) ---
+  /** Weights of the four sub-scores in the node's score. */
+  'health.weightErrors': 35,
+  'health.weightLatency': 20,
+  'health.weightLoad': 15,
+  'health.weightSaturation': 30,
+  /** The score is at most the worst sub-score plus this: one failing area is never averaged away. */
+  'health.maxGapPts': 20,
+  /** Levels: healthy at or above this score … */
+  'health.healthyMin': 90,
+  /** … at risk at or above this … */
+  'health.atRiskMin': 70,
+  /** … warning at or above this; error below. */
+  'health.warningMin': 40,
+  /** Points a signal takes off its sub-score at its warning threshold, rising linearly to … */
+  'health.warnPts': 20,
+  /** … this at its critical threshold (and beyond). */
+  'health.critPts': 60,
+  /** Kernel-log reports (errors): points per report of level critical/fatal, error, warning … */
+  'health.logCriticalPts': 30,
+  'health.logErrorPts': 15,
+  'health.logWarningPts': 5,
+  /** … at most this many points per signal (finding group: oom, hang, oops, hardware, fs, io, …) … */
+  'health.logSignalMaxPts': 70,
+  /** … counting the reports of the last this many hours. */
+  'health.errorWindowH': 24,
+  /** latency: run-queue p99 (ms) warning and critical. */
+  'health.runqueueP99WarnMs': 10,
+  'health.runqueueP99CritMs': 100,
+  /** latency: PSI io "full" avg10 (%) warning and critical. */
+  'health.psiIoFullWarnPct': 5,
+  'health.psiIoFullCritPct': 30,
+  /** load: 5-minute load per CPU warning and critical. */
+  'health.loadPerCpuWarn': 1.5,
+  'health.loadPerCpuCrit': 4,
+  /** load: PSI cpu "some" avg10 (%) warning and critical. */
+  'health.psiCpuSomeWarnPct': 25,
+  'health.psiCpuSomeCritPct': 80,
+  /** saturation: memory in use (100 − MemAvailable%) warning and critical. */
+  'health.memUsedWarnPct': 90,
+  'health.memUsedCritPct': 97,
+  /** saturation: PSI memory "some" avg10 (%) warning and critical. */
+  'health.psiMemSomeWarnPct': 10,
+  'health.psiMemSomeCritPct': 50,
+  /** saturation: the fullest file system (space or inodes, %) warning and critical. */
+  'health.diskUsedWarnPct': 90,
+  'health.diskUsedCritPct': 98,
+  /** saturation: open files of fs.file-max, and threads of min(pid_max, threads-max) (%) warning and critical. */
+  'health.fdUsedWarnPct': 80,
+  'health.fdUsedCritPct': 95,
+  'health.pidsUsedWarnPct': 80,
+  'health.pidsUsedCritPct': 95,
+  /** containers: memory usage of the cgroup's limit (%) warning and critical. */
+  'health.cgroupMemWarnPct': 90,
+  'health.cgroupMemCritPct': 98,
+  /** console: an alert fires when a node's score drops by at least this many points … */
+  'health.dropAlertPts': 15,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

@@ -20,8 +20,30 @@ export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<
     });
   return [
     run('migrations are idempotent', async (s) => {
-      assert.equal(await s.migrate(), 4);
-      assert.equal(await s.migrate(), 4);
+      assert.equal(await s.migrate(), 5);
+      assert.equal(await s.migrate(), 5);
+    }),
+    run('API tokens: created, read with their user, listed, revoked, removed with the user', async (s) => {
+      const admin = await s.createUser('tokadmin', 'h', 1000, 'admin');
+      const viewer = await s.createUser('tokviewer', 'h', 1000, 'viewer');
+      const id = '00000000-0000-4000-8000-0000000000a1';
+      const row = await s.createApiToken({ id, userId: admin.id, name: 'assistant', scope: 'diagnose', tokenHash: 'ab', createdBy: 'tokadmin', now: 2000 });
+      assert.equal(row.username, 'tokadmin');
+      const got = await s.getApiToken(id);
+      assert.equal(got?.token.scope, 'diagnose');
+      assert.equal(got?.user.id, admin.id);
+      await s.touchApiToken(id, 100_000);
+      assert.equal((await s.getApiToken(id))?.token.lastUsedAt, 100_000);
+      await s.touchApiToken(id, 100_500);
+      assert.equal((await s.getApiToken(id))?.token.lastUsedAt, 100_000, 'at most once a minute');
+      const vid = '00000000-0000-4000-8000-0000000000a2';
+      await s.createApiToken({ id: vid, userId: viewer.id, name: 'v', scope: 'read', tokenHash: 'cd', createdBy: 'tokadmin', now: 3000 });
+      assert.deepEqual((await s.listApiTokens()).map((t) => t.name), ['assistant', 'v']);
+      assert.equal(await s.deleteApiToken(id), true);
+      assert.equal(await s.deleteApiToken(id), false);
+      assert.equal(await s.getApiToken(id), undefined);
+      assert.equal(await s.deleteUser(viewer.id), true);
+      assert.equal(await s.getApiToken(vid), undefined, 'a removed user\'s tokens go with them');
     }),
     run('users and sessions', async (s) => {
       assert.equal(await s.countUsers(), 0);

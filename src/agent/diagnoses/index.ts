@@ -3,6 +3,7 @@
  */
 import type { MemHistoryPoint } from '../local.js';
 import { DiagnosisRegistry } from '../registry.js';
+import { healthDiagnosis } from './health.js';
 import { inspectDiagnosis } from './inspect.js';
 import { ioDiagnosis } from './io.js';
 import { memDiagnosis } from './mem.js';
@@ -20,5 +21,6 @@ export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
     .register(memleakEntry(opts.history))
     .register(runlatencyDiagnosis)
     .register(inspectDiagnosis)
-    .register(ioDiagnosis);
+    .register(ioDiagnosis)
+    .register(healthDiagnosis);
 }

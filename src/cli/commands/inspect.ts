@@ -66,6 +66,7 @@ export interface InspectCliOptions {
   threshold?: string[];
   config?: string;
   checks?: boolean;
+  boots?: boolean;
 }
 
 /** The flags as the diagnosis's parameters (src/diagnose/inspect/params.ts), validated by its schema. */
@@ -158,6 +159,16 @@ export function renderText(c: CliContext, r: InspectResult): string {
   });
   out.push(`${t(lang, 'inspect.sources')}: ${src.join('; ') || '-'}`);
   out.push('');
+  if (r.boots) {
+    out.push(c.color.bold(t(lang, 'inspect.boots', { count: r.boots.length })));
+    for (const b of r.boots) {
+      const cause = t(lang, `inspect.boot.${b.cause}`);
+      const bad = b.cause !== 'clean-shutdown' && b.cause !== 'running';
+      out.push(`  ${b.endedAt ?? '?'}  ${bad ? c.color.red(cause) : c.color.green(cause)}${b.title ? `: ${c.color.bold(b.title)}` : ''}  ${c.color.dim(`${b.source} ${b.id}`)}`);
+      for (const f of (b.stack ?? []).slice(0, 6)) out.push(`      ${c.color.dim(f)}`);
+    }
+    out.push('');
+  }
   if (r.items.length === 0) {
     out.push(c.color.green(t(lang, 'inspect.noItems')));
     return out.join('\n');
@@ -221,6 +232,7 @@ export const registerInspect: RegisterCommand = (program: Command, ctx) => {
     .option('--threshold <key=value...>', 'override a threshold, e.g. inspect.diskUsedPct=85 (the inspect.* keys of src/diagnose/thresholds.ts)')
     .option('--config <file>', 'JSON file with {"thresholds": {...}} (default /etc/oscope/config.json)')
     .option('--no-checks', 'skip the indicator, configuration and hardware checks')
+    .option('--boots', 'also read what previous boots left (journal, /sys/fs/pstore, /var/crash/*/vmcore-dmesg.txt) and why each ended')
     .action(async (opts: InspectCliOptions) => {
       const c = ctx();
       const nowMs = Date.now();
@@ -252,6 +264,7 @@ export const registerInspect: RegisterCommand = (program: Command, ctx) => {
           rulesDirs: p.rulesDirs,
           thresholds,
           checks: inspectChecks(p),
+          boots: opts.boots === true,
         });
       } catch (err) {
         if (err instanceof HostError && opts.log?.includes(err.path)) throw logFileError(err.path, err);

@@ -131,6 +131,24 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE login_throttle ADD COLUMN refused INTEGER NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 5,
+    name: 'API tokens (MCP over HTTP)',
+    sql: () => [
+      // A bearer token an admin issues to a user for /mcp, with a scope (read, or read + diagnose).
+      // Only the SHA-256 of its secret is kept, as for agent tokens and sessions.
+      `CREATE TABLE api_tokens (
+         id TEXT PRIMARY KEY,
+         user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+         name TEXT NOT NULL,
+         scope TEXT NOT NULL,
+         token_hash TEXT NOT NULL,
+         created_by TEXT NOT NULL,
+         created_at BIGINT NOT NULL,
+         last_used_at BIGINT)`,
+      `CREATE INDEX api_tokens_user ON api_tokens(user_id)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -8,6 +8,8 @@ import { WIRE_LIMITS } from '../../contract/agent-wire.js';
 import { type Dialect, MIGRATIONS } from './migrations.js';
 import {
   type AlertFilter,
+  type ApiTokenRow,
+  type TokenScope,
   type AlertMessages,
   type AlertRow,
   type FinishTask,
@@ -87,6 +89,20 @@ function nodeRow(r: Row): NodeRow {
     lastSeenAt: numOrNull(r.last_seen_at),
     info: json<Record<string, unknown>>(r.info, {}),
     latest: r.latest_ts === null || r.latest_ts === undefined ? null : { ts: num(r.latest_ts), data: json<Record<string, unknown>>(r.latest, {}) },
+  };
+}
+
+function apiTokenRow(r: Row): ApiTokenRow {
+  return {
+    id: str(r.id),
+    userId: str(r.user_id),
+    username: str(r.token_username ?? ''),
+    name: str(r.name),
+    scope: r.scope === 'diagnose' ? 'diagnose' : 'read',
+    tokenHash: str(r.token_hash),
+    createdBy: str(r.created_by),
+    createdAt: num(r.created_at),
+    lastUsedAt: numOrNull(r.last_used_at),
   };
 }
 
@@ -184,6 +200,7 @@ export class SqlStore implements Store {
       if (!target[0]) return false;
       if (target[0].role === 'admin' && admins.length <= 1) throw new StoreConflictError('the last admin cannot be removed');
       await q.run(`DELETE FROM sessions WHERE user_id = ?`, [id]);
+      await q.run(`DELETE FROM api_tokens WHERE user_id = ?`, [id]);
       return (await q.run(`DELETE FROM users WHERE id = ?`, [id])) > 0;
     });
   }
@@ -284,6 +301,34 @@ export class SqlStore implements Store {
 
   async deleteSession(idHash: string): Promise<void> {
     await this.db.run(`DELETE FROM sessions WHERE id_hash = ?`, [idHash]);
+  }
+
+  // --- API tokens ---
+
+  async createApiToken(t: { id: string; userId: string; name: string; scope: TokenScope; tokenHash: string; createdBy: string; now: number }): Promise<ApiTokenRow> {
+    const id = t.id;
+    await this.db.run(`INSERT INTO api_tokens (id, user_id, name, scope, token_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`, [id, t.userId, t.name, t.scope, t.tokenHash, t.createdBy, t.now]);
+    const u = await this.getUser(t.userId);
+    return { id, userId: t.userId, username: u?.username ?? '', name: t.name, scope: t.scope, tokenHash: t.tokenHash, createdBy: t.createdBy, createdAt: t.now, lastUsedAt: null };
+  }
+
+  async getApiToken(id: string): Promise<{ token: ApiTokenRow; user: UserRow } | undefined> {
+    const r = await this.db.all(`SELECT t.*, u.username AS token_username FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`, [id]);
+    if (!r[0]) return undefined;
+    const user = await this.getUser(str(r[0].user_id));
+    return user ? { token: apiTokenRow(r[0]), user } : undefined;
+  }
+
+  async listApiTokens(): Promise<ApiTokenRow[]> {
+    return (await this.db.all(`SELECT t.*, u.username AS token_username FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.created_at`)).map(apiTokenRow);
+  }
+
+  async deleteApiToken(id: string): Promise<boolean> {
+    return (await this.db.run(`DELETE FROM api_tokens WHERE id = ?`, [id])) > 0;
+  }
+
+  async touchApiToken(id: string, now: number): Promise<void> {
+    await this.db.run(`UPDATE api_tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`, [now, id, now - 60_000]);
   }
 
   // --- nodes ---

@@ -6,7 +6,7 @@
 
 import type { Severity } from '../../contract/common.js';
 import type { AlertMessages, AlertState } from '../../contract/agent-wire.js';
-import type { Role, TaskProgress, TaskStatus } from '../../contract/console.js';
+import type { Role, TaskProgress, TaskStatus, TokenScope } from '../../contract/console.js';
 
 export type { AlertMessages, Role, TaskProgress, TaskStatus };
 export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['queued', 'running'];
@@ -45,6 +45,22 @@ export interface LoginAttempt {
   attempts: number;
   /** When the next attempt is allowed (epoch ms; in the past when it is now). */
   blockedUntil: number;
+}
+
+export type { TokenScope } from '../../contract/console.js';
+
+export interface ApiTokenRow {
+  id: string;
+  userId: string;
+  /** The user's name (joined when read). */
+  username: string;
+  name: string;
+  scope: TokenScope;
+  tokenHash: string;
+  /** The admin who issued it. */
+  createdBy: string;
+  createdAt: number;
+  lastUsedAt: number | null;
 }
 
 export interface NodeRow {
@@ -181,6 +197,16 @@ export interface Store {
   /** The user of a live session, undefined when unknown or expired. */
   getSessionUser(idHash: string, now: number): Promise<UserRow | undefined>;
   deleteSession(idHash: string): Promise<void>;
+
+  /** Stores a new API token of a user (its secret's hash only). */
+  createApiToken(t: { id: string; userId: string; name: string; scope: TokenScope; tokenHash: string; createdBy: string; now: number }): Promise<ApiTokenRow>;
+  /** A token and its user, undefined when there is no such token (or no such user any more). */
+  getApiToken(id: string): Promise<{ token: ApiTokenRow; user: UserRow } | undefined>;
+  listApiTokens(): Promise<ApiTokenRow[]>;
+  /** Revokes a token; false when there is none. */
+  deleteApiToken(id: string): Promise<boolean>;
+  /** Records a use (at most once a minute is enough for people to see it). */
+  touchApiToken(id: string, now: number): Promise<void>;
 
   /** Throws StoreConflictError when the name is taken. */
   createNode(name: string, tokenHash: string, now: number): Promise<NodeRow>;

@@ -134,7 +134,7 @@ async function readTasks(host: Host): Promise<TaskStates | undefined> {
   return out;
 }
 
-async function readMountUsage(host: Host): Promise<MountUsage[]> {
+export async function readMountUsage(host: Host): Promise<MountUsage[]> {
   const text = await host.tryReadText('/proc/self/mounts');
   if (!text) return [];
   const seen = new Set<string>();

@@ -23,7 +23,8 @@ import { inspectFindings } from './findings.js';
 import { type InspectItem, foldReports, levelRank, sortItems } from './items.js';
 import { type Level, type RuleSet, loadRules } from './rules.js';
 
-import { INSPECT_SCHEMA, type SourceInfo } from '../../contract/inspect.js';
+import { type Boot, INSPECT_SCHEMA, type SourceInfo } from '../../contract/inspect.js';
+import { collectBoots } from './boots.js';
 
 export { INSPECT_SCHEMA, type SourceInfo, type SourceStatus } from '../../contract/inspect.js';
 
@@ -39,6 +40,10 @@ export interface InspectOptions {
   thresholds?: Thresholds;
   /** Run the indicator/config/hardware checks (default: yes, unless logFiles are given). */
   checks?: boolean;
+  /** Also read what previous boots left (journal, pstore, kdump) and why each ended (`--boots`). */
+  boots?: boolean;
+  /** journalctl stand-in for the boots (tests). */
+  journal?: (args: string[]) => Promise<string | undefined>;
 }
 
 /** The language-neutral result with its findings; report/inspect.ts localizes them. */
@@ -51,6 +56,8 @@ export interface InspectResult {
   /** The findings of the items (./findings.ts), most severe first. */
   findings: RawFinding[];
   rules: string[];
+  /** Previous boots (with `boots: true`). */
+  boots?: Boot[];
 }
 
 /** A source could not be read because it is not there or not allowed: say so, do not fail. */
@@ -167,6 +174,7 @@ export async function runInspect(host: Host, opts: InspectOptions = {}): Promise
     items,
     findings: inspectFindings(items),
     rules: rules.files,
+    ...(opts.boots ? { boots: await collectBoots(host, rules, opts.journal ? { journal: opts.journal } : {}) } : {}),
   };
 }
 

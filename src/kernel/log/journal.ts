@@ -101,3 +101,68 @@ export function readJournalKernel(opts: JournalOptions = {}): Promise<LogLine[] 
     });
   });
 }
+
+/** Runs journalctl with these arguments; its stdout, or undefined when it is missing, fails or times out. */
+export function runJournalctl(args: string[], opts: { journalctl?: string; timeoutMs?: number } = {}): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let out = '';
+    let done = false;
+    const finish = (v: string | undefined): void => {
+      if (!done) {
+        done = true;
+        resolve(v);
+      }
+    };
+    let child;
+    try {
+      child = spawn(opts.journalctl ?? 'journalctl', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      finish(undefined);
+      return;
+    }
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(undefined);
+    }, opts.timeoutMs ?? 60_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+    });
+    child.on('error', () => {
+      clearTimeout(timer);
+      finish(undefined);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      finish(code === 0 ? out : undefined);
+    });
+  });
+}
+
+/** One boot of `journalctl --list-boots -o json`: index (0 = this boot, -1 the one before), id, first and last entry (ms). */
+export interface JournalBoot {
+  index: number;
+  bootId: string;
+  firstMs: number | null;
+  lastMs: number | null;
+}
+
+/** Parses `journalctl --list-boots -o json` (a JSON array; first_entry/last_entry in µs since the epoch). */
+export function parseListBoots(text: string, file = 'journalctl --list-boots -o json'): JournalBoot[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text.trim() === '' ? '[]' : text);
+  } catch {
+    throw new ParseError(file, 1, 'not a JSON array');
+  }
+  if (!Array.isArray(v)) throw new ParseError(file, 1, 'not a JSON array');
+  const out: JournalBoot[] = [];
+  v.forEach((b: unknown, i) => {
+    if (typeof b !== 'object' || b === null) throw new ParseError(file, i + 1, 'a boot is not an object');
+    const o = b as Record<string, unknown>;
+    const us = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x / 1000 : null);
+    if (typeof o.boot_id !== 'string' || typeof o.index !== 'number') throw new ParseError(file, i + 1, 'a boot has no index or boot_id');
+    out.push({ index: o.index, bootId: o.boot_id, firstMs: us(o.first_entry), lastMs: us(o.last_entry) });
+  });
+  return out;
+}

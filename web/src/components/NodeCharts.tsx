@@ -246,3 +246,48 @@ export function LogAnomaliesCard({ samples }: { samples: NodeSample[] }) {
     </div>
   );
 }
+
+/** The node's health score over the samples' range, and what lowers it now. */
+export function HealthCard({ samples }: { samples: NodeSample[] }) {
+  const { t } = useI18n();
+  const points = useMemo(() => samples.filter((s) => s.data.health).map((s) => ({ ts: s.ts, h: s.data.health! })), [samples]);
+  const last = points.at(-1)?.h;
+  const option = useMemo<ChartOption>(
+    () => ({
+      tooltip: { trigger: 'axis' },
+      grid: { left: 8, right: 16, top: 12, bottom: 8, containLabel: true },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+      yAxis: { type: 'value', min: 0, max: 100 },
+      series: [{ type: 'line', name: t('fleet.health'), showSymbol: false, step: 'end', data: points.map((p) => [p.ts, p.h.score]) }],
+    }),
+    [points, t],
+  );
+  if (points.length === 0) return null;
+  return (
+    <div className="card" data-testid="health-card">
+      <div className="card-head">
+        <h2>{t('fleet.health')}</h2>
+        {last && (
+          <span className={`pill ${last.level === 'healthy' ? 'pill-ok' : last.level === 'at-risk' ? 'pill-run' : last.level === 'warning' ? 'pill-warn' : 'pill-bad'}`}>
+            {last.score} · {t(`health.${last.level}`)}
+          </span>
+        )}
+      </div>
+      <Chart option={option} height={120} testId="chart-health" />
+      {last && last.reasons.length > 0 && (
+        <table className="data compact">
+          <tbody>
+            {last.reasons.map((r) => (
+              <tr key={r.signal}>
+                <td className="muted small">{r.subscore}</td>
+                <td>{r.detail}</td>
+                <td className="num">−{Math.round(r.penalty)}</td>
+                <td className="muted small">{r.suggestedDiagnosis ? `oscope ${r.suggestedDiagnosis}` : ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,4 +1,5 @@
-import type { Node } from '@contract';
+import { useState } from 'react';
+import type { HealthLevel, Node } from '@contract';
 import { formatBytes, formatCount, formatDurationMsShort, formatShare } from '@format';
 import { api, firingAlerts } from '../api.js';
 import { DataTable, type Column } from '../components/DataTable.js';
@@ -28,14 +29,29 @@ export function MemBar({ used, total }: { used: number | null; total: number | u
   );
 }
 
+const LEVELS: HealthLevel[] = ['healthy', 'at-risk', 'warning', 'error'];
+const LEVEL_PILL: Record<HealthLevel, string> = { healthy: 'pill-ok', 'at-risk': 'pill-run', warning: 'pill-warn', error: 'pill-bad' };
+
+/** The node's health score (agents that compute it), null otherwise. */
+export function healthOf(n: Node): { score: number; level: HealthLevel } | null {
+  const h = n.latest?.health;
+  return h ? { score: h.score, level: h.level } : null;
+}
+
 export function Fleet() {
   const { t } = useI18n();
+  const [level, setLevel] = useState<HealthLevel | ''>('');
+  const [kernel, setKernel] = useState('');
   const nodes = useLoad(() => api.nodes(), [], 5000);
   const alerts = useLoad(() => api.alerts(undefined, 1000), [], 10000);
 
   const firing = firingAlerts(alerts.data ?? []);
   const alertCount = (id: string): number => firing.filter((a) => a.nodeId === id).length;
-  const list = nodes.data ?? [];
+  const all = nodes.data ?? [];
+  const kernels = [...new Set(all.map((n) => n.info.kernel ?? '').filter((k) => k !== ''))].sort();
+  const list = all.filter((n) => (level === '' || healthOf(n)?.level === level) && (kernel === '' || n.info.kernel === kernel));
+  const scored = all.filter((n) => healthOf(n) !== null);
+  const share = (l: HealthLevel): number => scored.filter((n) => healthOf(n)!.level === l).length;
 
   const columns: Column<Node>[] = [
     {
@@ -53,6 +69,22 @@ export function Fleet() {
       label: t('fleet.status'),
       value: (n) => (n.online ? 1 : 0),
       render: (n) => <span className={`dot ${n.online ? 'on' : 'off'}`}>{n.online ? t('fleet.online') : t('fleet.offline')}</span>,
+    },
+    {
+      key: 'health',
+      label: t('fleet.health'),
+      numeric: true,
+      value: (n) => healthOf(n)?.score ?? null,
+      render: (n) => {
+        const h = healthOf(n);
+        if (!h) return <span className="muted">–</span>;
+        const why = n.latest?.health?.reasons.map((r) => r.detail).join('\n') ?? '';
+        return (
+          <span className={`pill ${LEVEL_PILL[h.level]}`} title={why} data-testid="health-score">
+            {h.score} · {t(`health.${h.level}`)}
+          </span>
+        );
+      },
     },
     { key: 'seen', label: t('fleet.lastSeen'), value: (n) => n.lastSeenAt ?? '', render: (n) => (n.lastSeenAt ? t('common.ago', { t: formatAge(n.lastSeenAt) }) : t('common.never')) },
     { key: 'mem', label: t('fleet.memory'), numeric: true, value: (n) => usedBytes(n), render: (n) => <MemBar used={usedBytes(n)} total={n.latest?.memTotalBytes} /> },
@@ -95,12 +127,30 @@ export function Fleet() {
         <h1>{t('fleet.title')}</h1>
         <span className="muted">{t('fleet.summary', { nodes: list.length, online: list.filter((n) => n.online).length, alerts: firing.length })}</span>
       </div>
+      {scored.length > 0 && (
+        <div className="card health-share" data-testid="health-share">
+          <span className="muted">{t('fleet.healthShare')}</span>
+          {LEVELS.map((l) => (
+            <button key={l} type="button" className={`pill ${LEVEL_PILL[l]} ${level === l ? 'strong' : ''}`} aria-pressed={level === l} onClick={() => setLevel(level === l ? '' : l)}>
+              {t(`health.${l}`)} {share(l)} ({Math.round((100 * share(l)) / scored.length)}%)
+            </button>
+          ))}
+          <select value={kernel} onChange={(e) => setKernel(e.target.value)} aria-label={t('fleet.kernel')}>
+            <option value="">{t('fleet.allKernels')}</option>
+            {kernels.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       {nodes.error && <p className="error">{nodes.error}</p>}
       {!nodes.data && !nodes.error ? (
         <p className="muted">{t('common.loading')}</p>
       ) : (
         <div className="card">
-          <DataTable testId="fleet-table" columns={columns} rows={list} rowKey={(n) => n.id} initialSort={{ key: 'name', desc: false }} emptyText={t('fleet.empty')} />
+          <DataTable testId="fleet-table" columns={columns} rows={list} rowKey={(n) => n.id} initialSort={scored.length > 0 ? { key: 'health', desc: false } : { key: 'name', desc: false }} emptyText={t('fleet.empty')} />
         </div>
       )}
     </section>

@@ -3,7 +3,7 @@ import type { DiagnosisInfo, NodeSample, SampleCgroup, Task } from '@contract';
 import { formatBytes } from '@format';
 import { ApiError, api } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
-import { DisksCard, LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
+import { DisksCard, HealthCard, LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
 import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
 import { formatAge, formatSpan, formatTime } from '../time.js';
@@ -304,6 +304,7 @@ export function NodePage({ nodeId }: { nodeId: string }) {
 
       <div className="grid2">
         <RunqueueCard samples={samples.data ?? []} />
+        <HealthCard samples={samples.data ?? []} />
         <LogAnomaliesCard samples={samples.data ?? []} />
       </div>
 
