@@ -100,7 +100,7 @@ run)
   [[ -w /dev/kvm ]] && accel=kvm
   mem=${OSCOPE_GUEST_MEM:-3072}
   cpus=${OSCOPE_GUEST_CPUS:-2}
-  timeout=${OSCOPE_GUEST_TIMEOUT:-480}
+  timeout=${OSCOPE_GUEST_TIMEOUT:-900}
   rm -f "$work/out/guest.rc" "$work/out/guest.stdout" "$work/out/guest.stderr"
   # In the guest /tmp is WORKDIR/out, so the script goes there.
   cp "$script" "$work/out/guest-script.sh"

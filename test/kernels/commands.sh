@@ -38,7 +38,7 @@ run filecache "${osc[@]}" filecache --json --top 5
 # starts once `simulate list` shows the run, and Ctrl-C ends the simulation, which removes what it made.
 leak_then_watch() {
   local type=$1 scen=$2
-  "${osc[@]}" simulate "$scen" --size 256M --rate 1M --duration 0 >"$out/sim-$type.log" 2>&1 &
+  "${osc[@]}" simulate "$scen" --size 64M --rate 1M --duration 0 >"$out/sim-$type.log" 2>&1 &
   local sim=$!
   for _ in $(seq 1 40); do
     "${osc[@]}" simulate list 2>/dev/null | grep -q "$scen" && break

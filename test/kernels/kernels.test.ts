@@ -78,7 +78,7 @@ describe('a second kernel (Debian 6.1 under QEMU)', { skip }, () => {
     // which is WORKDIR/out here.
     const wrapper = join(work, 'run.sh');
     spawnSync('bash', ['-c', `printf 'bash %q %q /tmp/results\\n' "$1" "$2" > "$3"`, '_', COMMANDS, REPO_ROOT, wrapper]);
-    const run = spawnSync('bash', [GUEST, 'run', work, wrapper], { encoding: 'utf8', timeout: 600_000 });
+    const run = spawnSync('bash', [GUEST, 'run', work, wrapper], { encoding: 'utf8', timeout: 960_000 });
     if (run.status !== 0) bootError = `the guest run failed (exit ${run.status}): ${(run.stdout + run.stderr).trim().slice(-1200)}`;
     out = join(work, 'out', 'results');
   });
