@@ -108,5 +108,5 @@ test('cli: doctor lists features and a method per command', () => {
   const d = JSON.parse(r.stdout) as { schema: string; features: { id: string; available: boolean }[]; commands: { command: string; method: string }[] };
   assert.equal(d.schema, 'oscope.doctor/v1');
   assert.ok(d.features.some((f) => f.id === 'btf'));
-  assert.deepEqual(d.commands.map((c) => c.command).sort(), ['filecache', 'inspect', 'mem', 'memleak', 'runlatency']);
+  assert.deepEqual(d.commands.map((c) => c.command).sort(), ['filecache', 'inspect', 'io', 'load', 'mem', 'memleak', 'net', 'profile', 'runlatency']);
 });
