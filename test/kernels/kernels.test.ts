@@ -121,7 +121,10 @@ describe('a second kernel (Debian 6.1 under QEMU)', { skip }, () => {
     const doc = ok('memleak-slab');
     assert.equal((doc.verdict as { leaking: boolean }).leaking, true, JSON.stringify(doc.verdict));
     assert.match(JSON.stringify(doc), /eventpoll_epi/);
-    assert.match(methodText(doc), /BPF tp_btf/);
+    // Debian 6.1's verifier rejects the tp_btf kmem_cache_alloc program (an argument access it does not
+    // allow there); the raw_tp fallback must take over and still trace the suspect cache.
+    assert.match(methodText(doc), /BPF (tp_btf|raw_tp)/);
+    assert.ok(((doc.callsites ?? []) as unknown[]).length > 0 || /still live/.test(JSON.stringify(doc.verdict)), 'outstanding allocations traced');
   });
 
   test('memleak -t vmalloc: the BPF-map leak is found and traced with kprobes (6.1 has no vmap-area tracepoints)', () => {
