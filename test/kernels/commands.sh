@@ -73,7 +73,10 @@ if [[ -e /dev/nullb1 ]] && modprobe_ok dm-delay; then
   if echo "0 $size delay /dev/nullb1 0 30" | dmsetup create oscope-test-delay 2>>"$out/dmsetup.err"; then
     dev=dm-$(dmsetup info -c --noheadings -o minor oscope-test-delay | tr -d ' ')
     echo "$dev" >"$out/dm-delay.dev"
-    dd if=/dev/mapper/oscope-test-delay of=/dev/null bs=4k count=100000 iflag=direct status=none &
+    # Without udev there is no /dev/mapper link; devtmpfs has the node under the kernel's name.
+    node=/dev/mapper/oscope-test-delay
+    [[ -e $node ]] || node=/dev/$dev
+    dd if="$node" of=/dev/null bs=4k count=100000 iflag=direct status=none &
     dd2=$!
     run io-dmdelay "${osc[@]}" io -i 3 --disk "$dev" --json
     kill "$dd2" 2>/dev/null
@@ -85,7 +88,7 @@ if [[ -e /dev/nullb1 ]] && modprobe_ok dm-delay; then
     fol=$!
     sleep 4
     dmsetup suspend oscope-test-delay
-    dd if=/dev/mapper/oscope-test-delay of=/dev/null bs=4k count=1 skip=7 iflag=direct status=none &
+    dd if="$node" of=/dev/null bs=4k count=1 skip=7 iflag=direct status=none &
     dd3=$!
     sleep 8
     dmsetup resume oscope-test-delay
