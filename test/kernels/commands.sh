@@ -53,6 +53,9 @@ leak_then_watch slab slab-leak
 leak_then_watch vmalloc vmalloc-leak
 
 run runlatency "${osc[@]}" runlatency -i 3 --json
+run load "${osc[@]}" load -i 2 --json
+run profile "${osc[@]}" profile -i 3 --json
+run net "${osc[@]}" net -i 2 --json
 
 
 # io: null_blk whose every request completes after 20 ms (timer mode), read with O_DIRECT meanwhile.

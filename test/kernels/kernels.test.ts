@@ -141,6 +141,13 @@ describe('a second kernel (Debian 6.1 under QEMU)', { skip }, () => {
     assert.match(methodText(doc), /tp_btf|raw_tp/);
   });
 
+  test('load, profile and net run there and say how', () => {
+    for (const name of ['load', 'profile', 'net']) {
+      const doc = ok(name);
+      assert.ok(Object.keys((doc.method ?? {}) as object).length > 0, `${name} names its method`);
+    }
+  });
+
   test('inspect --follow: a real hung-task report (a read stuck behind a suspended dm device) is reported', () => {
     assert.equal(bootError, '', bootError);
     const lines = readOut('follow.json').trim().split('\n').filter(Boolean);
@@ -176,7 +183,7 @@ describe('a second kernel (Debian 6.1 under QEMU)', { skip }, () => {
   test('the method matrix (printed for the README)', (t) => {
     assert.equal(bootError, '', bootError);
     const rows: string[] = [];
-    for (const name of ['mem', 'filecache', 'memleak-slab', 'memleak-vmalloc', 'runlatency', 'io-nullblk']) {
+    for (const name of ['mem', 'filecache', 'memleak-slab', 'memleak-vmalloc', 'runlatency', 'io-nullblk', 'load', 'profile', 'net']) {
       const r = result(name);
       rows.push(`${name}: rc=${r.rc} ${r.ms} ms ${r.doc ? methodText(r.doc).slice(0, 600) : '(no document)'}`);
     }
