@@ -16,6 +16,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileS
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IoDocument } from '../src/contract/io.js';
+import { startIolatBpf } from '../src/agent/iolat.js';
 import { startIoTracer } from '../src/diagnose/io/bpf.js';
 import { cleanupRun, runScenario } from '../src/simulate/index.js';
 import type { Bench } from './benches.js';
@@ -67,11 +68,24 @@ async function attached(pid: number, timeoutMs = 30_000): Promise<boolean> {
 }
 
 /** 4 KiB random reads, O_DIRECT, one job, for `secs`: IOPS and the job's CPU (usr+sys %). */
-function fio(device: string, secs: number): { iops: number; cpuPct: number } {
+function fio(device: string, secs: number): { iops: number; cpuPct: number; ios: number; bpfNs?: number } {
   const r = spawnSync('fio', ['--name=oscope-test-randread', `--filename=${device}`, '--rw=randread', '--bs=4k', '--direct=1', '--ioengine=psync', '--numjobs=1', `--runtime=${secs}`, '--time_based', '--output-format=json'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`fio failed: ${(r.stderr || '').trim().split('\n').at(-1) ?? ''}`);
-  const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: Array<{ read: { iops: number }; usr_cpu: number; sys_cpu: number }> };
-  return { iops: j.jobs[0]!.read.iops, cpuPct: j.jobs[0]!.usr_cpu + j.jobs[0]!.sys_cpu };
+  const j = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: Array<{ read: { iops: number; total_ios: number }; usr_cpu: number; sys_cpu: number }> };
+  return { iops: j.jobs[0]!.read.iops, cpuPct: j.jobs[0]!.usr_cpu + j.jobs[0]!.sys_cpu, ios: j.jobs[0]!.read.total_ios };
+}
+
+/**
+ * Nanoseconds the kernel spent in the loaded BPF programs whose name starts with `prefix` (run_time_ns
+ * of `bpftool prog show`, counted while kernel.bpf_stats_enabled is 1), per fio request. On a shared VM
+ * this is steadier than IOPS: it counts the programs' own time, whatever else runs. It includes the
+ * programs' runs for other tasks' I/O and context switches in the same window.
+ */
+function bpfNsPerRequest(prefix: string, ios: number): number | undefined {
+  const r = spawnSync('bpftool', ['prog', 'show', '--json'], { encoding: 'utf8' });
+  if (r.status !== 0 || ios <= 0) return undefined;
+  const progs = JSON.parse(r.stdout) as Array<{ name?: string; run_time_ns?: number }>;
+  return progs.filter((p) => p.name?.startsWith(prefix)).reduce((a, p) => a + (p.run_time_ns ?? 0), 0) / ios;
 }
 
 async function overhead(): Promise<void> {
@@ -92,12 +106,25 @@ async function overhead(): Promise<void> {
   try {
     spawnSync('dd', [`if=/dev/zero`, `of=${device}`, 'bs=1M', 'count=256', 'oflag=direct', 'status=none']);
     const secs = 4;
-    const rounds = 4;
-    type Variant = 'alone' | 'block' | 'all' | 'cli';
-    const res: Record<Variant, Array<{ iops: number; cpuPct: number }>> = { alone: [], block: [], all: [], cli: [] };
+    const rounds = Number(process.env.OSCOPE_BENCH_IO_ROUNDS) || 4;
+    // OSCOPE_BENCH_IO_BASE=DIR adds a variant: every detector on with DIR/io.bpf.o (A/B of a change).
+    const baseDir = process.env.OSCOPE_BENCH_IO_BASE;
+    type Variant = 'alone' | 'block' | 'all' | 'cli' | 'agent' | 'base';
+    const res: Record<Variant, Array<{ iops: number; cpuPct: number; bpfNs?: number }>> = { alone: [], block: [], all: [], cli: [], agent: [], base: [] };
     const measure = async (v: Variant): Promise<void> => {
       if (v === 'alone') {
         res.alone.push(fio(device, secs));
+        return;
+      }
+      if (v === 'agent') {
+        // The agent's always-on histogram (bpf/iolat.bpf.c, with its wake stage), as the agent starts it.
+        const t = startIolatBpf();
+        try {
+          const f = fio(device, secs);
+          res.agent.push({ ...f, bpfNs: bpfNsPerRequest('oscope_iolat', f.ios) });
+        } finally {
+          t.close();
+        }
         return;
       }
       if (v === 'cli') {
@@ -112,28 +139,47 @@ async function overhead(): Promise<void> {
         return;
       }
       // The tracer in this process, with or without the wake/iowait work in sched_switch.
-      const r = startIoTracer({ slowMs: 50, wake: v === 'all', onEvent: () => undefined });
+      const saved = process.env.OSCOPE_BPF_DIR;
+      if (v === 'base') process.env.OSCOPE_BPF_DIR = baseDir;
+      const r = startIoTracer({ slowMs: 50, wake: v !== 'block', onEvent: () => undefined });
+      if (v === 'base') {
+        if (saved === undefined) delete process.env.OSCOPE_BPF_DIR;
+        else process.env.OSCOPE_BPF_DIR = saved;
+      }
       if ('unavailable' in r) throw new Error(r.unavailable);
       try {
-        res[v].push(fio(device, secs));
+        const f = fio(device, secs);
+        res[v].push({ ...f, bpfNs: bpfNsPerRequest('oscope_io_', f.ios) });
       } finally {
         r.tracer.close();
       }
     };
+    // The programs' own run time (kernel.bpf_stats_enabled: two clock reads per program run), restored after.
+    const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
     // Rotating order (each variant first, second, ... once) so that load drifting on a shared VM hits all.
-    const order: Variant[] = ['alone', 'block', 'all', 'cli'];
-    for (let round = 0; round < rounds; round++) for (let k = 0; k < order.length; k++) await measure(order[(k + round) % order.length]!);
+    const order: Variant[] = ['alone', 'block', 'all', 'cli', 'agent', ...(baseDir ? (['base'] as const) : [])];
+    try {
+      for (let round = 0; round < rounds; round++) for (let k = 0; k < order.length; k++) await measure(order[(k + round) % order.length]!);
+    } finally {
+      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+    }
+    const ns = (v: Variant): string => {
+      const xs = res[v].flatMap((x) => (x.bpfNs === undefined ? [] : [x.bpfNs]));
+      return xs.length ? `, BPF ${median(xs).toFixed(0)} ns/request` : '';
+    };
     const iops = (v: Variant): number => median(res[v].map((x) => x.iops));
     // The issuing task's CPU per request carries the cost of the programs that run in its context.
     const us = (v: Variant): number => median(res[v].map((x) => ((x.cpuPct / 100) * 1e6) / x.iops));
     const pct = (v: Variant): string => `${(((iops('alone') - iops(v)) / iops('alone')) * 100).toFixed(1)} % lower`;
     console.log(`   4 KiB randread (fio psync, O_DIRECT, ${device} on /dev/shm), median of ${rounds} rotating rounds of ${secs} s; IOPS, fio CPU per request:`);
     console.log(`     alone                                  ${iops('alone').toFixed(0).padStart(7)} IOPS  ${us('alone').toFixed(2)} µs`);
-    console.log(`     block stages (queue/sched/device)      ${iops('block').toFixed(0).padStart(7)} IOPS  ${us('block').toFixed(2)} µs  ${pct('block')}, ratio ${ratio(iops('block'), iops('alone'))}`);
-    console.log(`     + wake stage and iowait (sched_switch) ${iops('all').toFixed(0).padStart(7)} IOPS  ${us('all').toFixed(2)} µs  ${pct('all')}, ratio ${ratio(iops('all'), iops('alone'))}`);
+    console.log(`     block stages (queue/sched/device)      ${iops('block').toFixed(0).padStart(7)} IOPS  ${us('block').toFixed(2)} µs  ${pct('block')}, ratio ${ratio(iops('block'), iops('alone'))}${ns('block')}`);
+    console.log(`     + wake stage and iowait (sched_switch) ${iops('all').toFixed(0).padStart(7)} IOPS  ${us('all').toFixed(2)} µs  ${pct('all')}, ratio ${ratio(iops('all'), iops('alone'))}${ns('all')}`);
     console.log(`     oscope io -i 120 (the CLI, every detector) ${iops('cli').toFixed(0).padStart(7)} IOPS  ${us('cli').toFixed(2)} µs  ${pct('cli')}, ratio ${ratio(iops('cli'), iops('alone'))} (target ≤ 3 %)`);
-    console.log(`     rounds (IOPS alone/block/all/cli): ${res.alone.map((a, i) => [a, res.block[i], res.all[i], res.cli[i]].map((x) => x?.iops.toFixed(0) ?? '?').join('/')).join(', ')}`);
-    console.log('     agent always-on histogram (target ≤ 1 %): not measured here (the agent\'s io histogram is on another branch)');
+    console.log(`     agent always-on histogram (iolat)      ${iops('agent').toFixed(0).padStart(7)} IOPS  ${us('agent').toFixed(2)} µs  ${pct('agent')}, ratio ${ratio(iops('agent'), iops('alone'))}${ns('agent')} (target ≤ 1 %)`);
+    if (baseDir) console.log(`     every detector, ${baseDir}/io.bpf.o ${iops('base').toFixed(0).padStart(7)} IOPS  ${us('base').toFixed(2)} µs  ${pct('base')}, ratio ${ratio(iops('base'), iops('alone'))}${ns('base')}`);
+    console.log(`     rounds (IOPS ${order.join('/')}): ${res.alone.map((_, i) => order.map((v) => res[v][i]?.iops.toFixed(0) ?? '?').join('/')).join(', ')}`);
   } finally {
     spawnSync('losetup', ['-d', device]);
     rmSync(img, { force: true });
@@ -283,7 +329,10 @@ export const ioBench: Bench = {
   run: async () => {
     if (process.geteuid?.() !== 0) throw new Error('needs root');
     if (['fio', 'biolatency', 'pidstat', 'iostat'].some((c) => !which(c))) spawnSync(join(ROOT, 'scripts', 'ensure-bench-deps.sh'), { stdio: 'inherit' });
+    // OSCOPE_BENCH_IO_PARTS=overhead,traffic runs a subset.
+    const parts = process.env.OSCOPE_BENCH_IO_PARTS?.split(',');
     for (const [name, part] of [['overhead', overhead], ['latency', latency], ['traffic', traffic], ['wall time', idle]] as const) {
+      if (parts && !parts.includes(name)) continue;
       try {
         await part();
       } catch (err) {

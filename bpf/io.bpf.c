@@ -18,7 +18,8 @@
  *   sched_switch        a thread going to sleep with in_iowait (io_schedule) is an iowait sleeper;
  *                       when a request it issued completes while it sleeps, the time from that
  *                       completion to its next switch-in is the wake stage, and the whole sleep
- *                       counts as its iowait (per thread, with the stack of its longest sleep).
+ *                       counts as its iowait (per thread, with the stack of its longest sleep, or the
+ *                       one captured last before it: stacks are sampled, see STACK_LONG_NS).
  *
  * Log2 histograms per (disk, stage); requests above slow_ns go to the ring buffer (deferred to the
  * issuer's switch-in when it sleeps for them, so the event carries the wake stage too). Requests still
@@ -64,15 +65,24 @@ struct bio_info {
   char comm[IO_COMM_LEN];
 };
 
+/* Per thread that ever slept in iowait (kept across sleeps, so a sleep costs no map update). */
 struct sleeper {
-  __u64 since;       /* when it went to sleep in iowait */
+  __u64 since;       /* when it went to sleep in iowait (0: running) */
   __u64 completed;   /* first completion of one of its requests while asleep (0: none yet) */
-  __s32 stack_id;
+  __u64 last_ns;     /* how long its previous iowait sleep lasted */
+  __s32 stack_id;    /* its last captured kernel stack (-1: none yet) */
   __u32 dev;         /* the disk of that completion */
-  __u32 has_event;
-  __u32 pad;   /* `ev` holds a slow request waiting for its wake stage */
+  __u32 has_event;   /* `ev` holds a slow request waiting for its wake stage */
+  __u32 sleeps;
   struct oio_event ev;
 };
+
+/* A sleep's kernel stack costs a stack walk, so it is taken only for a thread's first iowait sleep, after
+ * a sleep of at least this long (a thread that waited long once is likely to again: the stack that
+ * matters), and for one sleep in STACK_EVERY otherwise. A thread's longest sleep gets the stack captured
+ * last before it. */
+#define STACK_LONG_NS 1000000ULL
+#define STACK_EVERY 64
 
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -352,12 +362,7 @@ static __always_inline struct oio_req *req_entry(struct request *rq, __u64 now) 
   n.sector = BPF_CORE_READ(rq, __sector);
   n.bytes = BPF_CORE_READ(rq, __data_len);
   n.op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
-  struct oio_file_key fk = {};
-  if (bio_file(BPF_CORE_READ(rq, bio), &fk)) {
-    n.fdev = fk.dev;
-    n.fkind = fk.kind;
-    n.ino = fk.ino;
-  }
+  /* The file (ino, fdev, fkind) is looked up at completion, for slow requests only. */
   __u64 bkey = (__u64)BPF_CORE_READ(rq, bio);
   struct bio_info *b = bkey ? bpf_map_lookup_elem(&bios, &bkey) : NULL;
   if (b) {
@@ -414,6 +419,7 @@ static __always_inline int on_rq_complete(struct request *rq, int error) {
 
   __u32 pid = r->pid;
   struct sleeper *s = want_wake && pid ? bpf_map_lookup_elem(&sleepers, &pid) : NULL;
+  if (s && !s->since) s = NULL; /* not asleep now */
   if (s && !s->completed) {
     s->completed = now;
     s->dev = dev;
@@ -435,9 +441,13 @@ static __always_inline int on_rq_complete(struct request *rq, int error) {
     e.op = r->op;
     e.error = error;
     __builtin_memcpy(e.comm, r->comm, IO_COMM_LEN);
-    e.ino = r->ino;
-    e.fdev = r->fdev;
-    e.fkind = r->fkind;
+    /* block_rq_complete fires before the request's bios are ended: rq->bio is still its first. */
+    struct oio_file_key fk = {};
+    if (bio_file(BPF_CORE_READ(rq, bio), &fk)) {
+      e.ino = fk.ino;
+      e.fdev = fk.dev;
+      e.fkind = fk.kind;
+    }
     if (s && !s->has_event) {
       /* Sent at the sleeper's switch-in, with its wake stage. */
       __builtin_memcpy(&s->ev, &e, sizeof(e));
@@ -458,24 +468,43 @@ static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct
     __u32 ppid = BPF_CORE_READ(prev, pid);
     __u32 ptgid = BPF_CORE_READ(prev, tgid);
     if (ppid && (!targ_tgid || ptgid == targ_tgid)) {
-      __u32 zero = 0;
-      struct sleeper *z = bpf_map_lookup_elem(&scratch, &zero);
-      if (z) {
-        z->since = now;
-        z->completed = 0;
-        z->has_event = 0;
-        z->dev = 0;
-        z->stack_id = bpf_get_stackid(ctx, &stacks, 0);
-        bpf_map_update_elem(&sleepers, &ppid, z, BPF_ANY);
+      struct sleeper *s = bpf_map_lookup_elem(&sleepers, &ppid);
+      if (s) {
+        if (s->last_ns >= STACK_LONG_NS || s->stack_id < 0 || (s->sleeps % STACK_EVERY) == 0) {
+          __s32 id = bpf_get_stackid(ctx, &stacks, 0);
+          if (id >= 0) s->stack_id = id;
+        }
+        s->completed = 0;
+        s->has_event = 0;
+        s->dev = 0;
+        s->sleeps += 1;
+        s->since = now;
+      } else {
+        __u32 zero = 0;
+        struct sleeper *z = bpf_map_lookup_elem(&scratch, &zero);
+        if (z) {
+          z->since = now;
+          z->completed = 0;
+          z->last_ns = 0;
+          z->has_event = 0;
+          z->dev = 0;
+          z->sleeps = 1;
+          z->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+          bpf_map_update_elem(&sleepers, &ppid, z, BPF_ANY);
+        }
       }
     }
   }
+  /* A thread back from io_schedule() still has in_iowait set (io_schedule_finish clears it after the
+   * switch): every other switch-in is not ours, and costs no map lookup. */
+  if (!BPF_CORE_READ_BITFIELD_PROBED(next, in_iowait)) return 0;
   __u32 npid = BPF_CORE_READ(next, pid);
   if (!npid) return 0;
   struct sleeper *s = bpf_map_lookup_elem(&sleepers, &npid);
-  if (!s) return 0;
+  if (!s || !s->since) return 0;
   if (now > s->since) {
     __u64 slept = now - s->since;
+    s->last_ns = slept;
     struct oio_wait *w = bpf_map_lookup_elem(&waits, &npid);
     if (!w) {
       struct oio_wait nw = {};
@@ -507,7 +536,9 @@ static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct
   } else if (s->has_event) {
     if (bpf_ringbuf_output(&events, &s->ev, sizeof(s->ev), 0)) __sync_fetch_and_add(&lost_events, 1);
   }
-  bpf_map_delete_elem(&sleepers, &npid);
+  s->since = 0;
+  s->completed = 0;
+  s->has_event = 0;
   return 0;
 }
 

@@ -64,7 +64,7 @@ struct oio_req {
   __u32 op;
   __u32 pad;
   char comm[IO_COMM_LEN];
-  __u64 ino;
+  __u64 ino;       /* unused: the file is looked up at completion, for slow requests only */
   __u32 fdev;
   __u32 fkind;
 };

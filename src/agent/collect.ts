@@ -22,7 +22,7 @@ import { diskRates } from '../diagnose/io/analyze.js';
 import { type DiskStat, readDiskstats } from '../kernel/procfs/diskstats.js';
 import { type BlockDevice, listBlockDevices, readBlockDevice } from '../kernel/sysfs/block.js';
 import { type CgroupHierarchyInfo, cgroupDir, controllerHierarchy, readCgroupHierarchies } from '../kernel/cgroup/hierarchies.js';
-import { cgroupIoTotals, readCgroupIo } from '../kernel/cgroup/iostat.js';
+import { cgroupIoTotals, readCgroupIo } from '../kernel/cgroup/io-stat.js';
 import { containerLabel } from '../report/format.js';
 
 export interface MemorySnapshot {
@@ -295,7 +295,8 @@ export class Collector {
       const dir = cgroupDir(h, c.path);
       if (!dir) continue;
       try {
-        c.io = cgroupIoTotals(await readCgroupIo(this.host, dir, h.version));
+        const io = await readCgroupIo(this.host, dir, h.version);
+        if (io) c.io = cgroupIoTotals(io.devices);
       } catch {
         /* not in this hierarchy (v1 trees differ per controller), or removed meanwhile */
       }

@@ -398,7 +398,7 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
   const method: Record<string, string> = {
     latency: `${flavour} block_bio_queue/block_rq_insert/block_rq_issue/block_rq_complete: log2 histograms per disk and stage in BPF`,
     wake: `${flavour} sched_switch: threads asleep with in_iowait; completion of a request they issued → their next switch-in`,
-    iowait: `${flavour} sched_switch: time asleep with in_iowait (io_schedule) per thread, with the stack of the longest sleep`,
+    iowait: `${flavour} sched_switch: time asleep with in_iowait (io_schedule) per thread, with the stack of the longest sleep (stacks are sampled to keep sched_switch cheap: a thread's first sleep, a sleep after one of ≥ 1 ms, 1 in 64 others; a shorter sleep carries the one captured last before it)`,
     files: `${flavour} block_bio_queue: a read's bytes go to the file of its first page (page->mapping->host: dev, inode) and to its submitter, clones left out (what /proc/PID/io read_bytes counts)${
       dirtyTraced ? `; ${flavour} ${dirty === 'page' ? 'writeback_dirty_page' : 'writeback_dirty_folio'}: pages dirtied per file and per dirtier, where the kernel charges write_bytes` : ''
     }; direct I/O (O_DIRECT, a loop device's worker) is not in the files table: its pages are process memory, not the file's cache; dev:inode → path from the open files and mappings of the processes (/proc/PID/fd, /proc/PID/maps), then the kernel's dentries (the BPF inode walk)`,

@@ -22,6 +22,8 @@
  *   254:0 Total 16777216
  *   Total 16777216
  *
+ * The `…_serviced` twin of the bytes file read (same layout, in requests) gives the v1 request counts.
+ *
  * Note: on recent kernels (seen on 6.18) the v1 throttle counters only move in cgroups that have a
  * throttle limit set (blk-throttle leaves groups without limits alone); elsewhere they stay "Total 0".
  */
@@ -37,6 +39,9 @@ export interface CgroupIoDevice {
   writeBytes: number;
   /** Bytes discarded (v2 dbytes, v1 Discard); 0 when the kernel does not say. */
   discardBytes: number;
+  /** Requests, when the kernel says (v2 rios/wios; v1 from the `…_serviced` twin, see readCgroupIo). */
+  readIos?: number;
+  writeIos?: number;
   /** Every numeric key as the kernel names it (v2: rbytes, wios, cost.usage, …; v1: Read, Write, Sync, …). */
   fields: Map<string, number>;
 }
@@ -69,7 +74,17 @@ export function parseIoStat(text: string, file = 'io.stat'): CgroupIoDevice[] {
       else if (/^-?\d+(\.\d+)?$/.test(v)) fields.set(k, Number(v));
       // other values (none known today) are left out
     }
-    out.push({ device: dev!, readBytes: fields.get('rbytes') ?? 0, writeBytes: fields.get('wbytes') ?? 0, discardBytes: fields.get('dbytes') ?? 0, fields });
+    const rios = fields.get('rios');
+    const wios = fields.get('wios');
+    out.push({
+      device: dev!,
+      readBytes: fields.get('rbytes') ?? 0,
+      writeBytes: fields.get('wbytes') ?? 0,
+      discardBytes: fields.get('dbytes') ?? 0,
+      ...(rios !== undefined ? { readIos: rios } : {}),
+      ...(wios !== undefined ? { writeIos: wios } : {}),
+      fields,
+    });
   }
   return out;
 }
@@ -131,7 +146,34 @@ export async function readCgroupIo(host: Host, dir: string, version: 1 | 2): Pro
     const file = `${dir}/${source}`;
     const text = await host.tryReadText(file);
     if (text === undefined) continue;
-    return { source, devices: source === 'io.stat' ? parseIoStat(text, file) : parseBlkioServiceBytes(text, file) };
+    if (source === 'io.stat') return { source, devices: parseIoStat(text, file) };
+    const devices = parseBlkioServiceBytes(text, file);
+    const servicedFile = `${dir}/${source.replace('io_service_bytes', 'io_serviced')}`;
+    const servicedText = await host.tryReadText(servicedFile);
+    if (servicedText !== undefined) withServiced(devices, parseBlkioServiceBytes(servicedText, servicedFile));
+    return { source, devices };
   }
   return undefined;
+}
+
+/** v1: the request counts of a `…_serviced` file (parsed like the bytes one) onto the bytes rows. Pure. */
+export function withServiced(devices: CgroupIoDevice[], serviced: readonly CgroupIoDevice[]): CgroupIoDevice[] {
+  const by = new Map(serviced.map((d) => [d.device, d]));
+  for (const d of devices) {
+    const s = by.get(d.device);
+    if (!s) continue;
+    d.readIos = s.readBytes;
+    d.writeIos = s.writeBytes;
+  }
+  return devices;
+}
+
+/** Totals over the disks of one cgroup (requests 0 when the kernel did not say). Pure. */
+export function cgroupIoTotals(rows: readonly CgroupIoDevice[]): { readBytes: number; writeBytes: number; readIos: number; writeIos: number } {
+  return rows.reduce((a, r) => ({ readBytes: a.readBytes + r.readBytes, writeBytes: a.writeBytes + r.writeBytes, readIos: a.readIos + (r.readIos ?? 0), writeIos: a.writeIos + (r.writeIos ?? 0) }), {
+    readBytes: 0,
+    writeBytes: 0,
+    readIos: 0,
+    writeIos: 0,
+  });
 }
