@@ -108,15 +108,16 @@ buf = b"x" * cfg["msg"]
 conns = []
 sock = None
 if cfg["kind"] == "udp":
-    # cfg["pps"] datagrams a second in batches every 10 ms: above the shaped rate, so the qdisc stays full.
+    # cfg["pps"] datagrams a second in small batches every 2 ms: above the shaped rate and often enough
+    # that the qdisc's queue never drains between batches, so every packet waits about its full length.
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    batch = max(1, cfg["pps"] // 100)
+    batch = max(1, cfg["pps"] // 500)
     while True:
         check()
         for _ in range(batch):
             try: u.sendto(buf, (cfg["addr"], cfg["port"]))
             except OSError: pass
-        time.sleep(0.01)
+        time.sleep(0.002)
 while True:
     check()
     if cfg["kind"] == "connect":
