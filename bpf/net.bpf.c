@@ -284,3 +284,235 @@ int BPF_PROG(oscope_net_rst_rx_r, struct sock *sk) {
   tcp_count(sk, NULL, NET_TCP_RST_RECV, 0);
   return 0;
 }
+
+/* ---- latency by stage ----
+ *
+ * One LRU map keyed by the skb pointer follows a packet from the event that starts a path (net_dev_queue
+ * on send; netif_rx / napi_gro_receive_entry / netif_receive_skb_entry on receive, or netif_receive_skb
+ * for packets that enter there) to the next event; every pair is one stage sample. A start event always
+ * overwrites, so a reused skb pointer never extends a stale entry. On veth the same skb goes from one
+ * end's driver into the peer's receive path, which is a new start.
+ */
+
+enum { SK_QUEUED = 1, SK_XMIT = 2, SK_RX_IN = 3, SK_PROTO = 4, SK_SOCK = 5 };
+
+struct onet_skb_state {
+  __u64 ts;
+  struct onet_flow flow;
+  __u32 state;
+  __u32 netns;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, struct onet_skb_state);
+} skbs SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, NET_ST_COUNT);
+  __type(key, __u32);
+  __type(value, struct onet_stage);
+} stages SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct onet_lflow_key);
+  __type(value, struct onet_lflow_val);
+} lflows SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 512);
+  __type(key, __u32);
+  __type(value, struct onet_cpu_val);
+} softirq_cpu SEC(".maps");
+
+/* floor(log2(v)) without loops (libbpf-tools bits.bpf.h). */
+static __always_inline __u32 log2_u32(__u32 v) {
+  __u32 r, shift;
+  r = (v > 0xFFFF) << 4;
+  v >>= r;
+  shift = (v > 0xFF) << 3;
+  v >>= shift;
+  r |= shift;
+  shift = (v > 0xF) << 2;
+  v >>= shift;
+  r |= shift;
+  shift = (v > 0x3) << 1;
+  v >>= shift;
+  r |= shift;
+  r |= (v >> 1);
+  return r;
+}
+
+static __always_inline __u32 fine_bucket(__u64 ns) {
+  __u64 us = ns / 1000;
+  if (us < 8) return (__u32)us;
+  if (us > 0x7fffffff) return NET_FINE_BUCKETS - 1;
+  __u32 o = log2_u32((__u32)us);
+  if (o < 3) o = 3;
+  if (o > 30) o = 30;
+  __u32 idx = (o - 2) * 8 + (__u32)((us >> (o - 3)) & 7);
+  return idx < NET_FINE_BUCKETS ? idx : NET_FINE_BUCKETS - 1;
+}
+
+static __always_inline void stage_record(__u32 stage, struct onet_skb_state *s, __u64 now) {
+  __u64 d = now - s->ts;
+  if ((__s64)d < 0) return;
+  __u32 k = stage;
+  struct onet_stage *st = bpf_map_lookup_elem(&stages, &k);
+  if (!st) return;
+  __sync_fetch_and_add(&st->count, 1);
+  __sync_fetch_and_add(&st->sum_ns, d);
+  if (d > st->max_ns) st->max_ns = d;
+  __u32 b = fine_bucket(d) & (NET_FINE_BUCKETS - 1); /* 256: the mask is the bound the verifier sees */
+  __sync_fetch_and_add(&st->fine[b], 1);
+  struct onet_lflow_key fk = {};
+  fk.flow = s->flow;
+  fk.stage = stage;
+  fk.netns = s->netns;
+  struct onet_lflow_val *fv = bpf_map_lookup_elem(&lflows, &fk);
+  if (!fv) {
+    struct onet_lflow_val z = {};
+    bpf_map_update_elem(&lflows, &fk, &z, BPF_NOEXIST);
+    fv = bpf_map_lookup_elem(&lflows, &fk);
+  }
+  if (fv) {
+    __sync_fetch_and_add(&fv->count, 1);
+    __sync_fetch_and_add(&fv->sum_ns, d);
+    if (d > fv->max_ns) fv->max_ns = d;
+  }
+  if (stage == NET_ST_SOFTIRQ) {
+    __u32 cpu = bpf_get_smp_processor_id();
+    struct onet_cpu_val *cv = bpf_map_lookup_elem(&softirq_cpu, &cpu);
+    if (cv) {
+      __sync_fetch_and_add(&cv->count, 1);
+      __sync_fetch_and_add(&cv->sum_ns, d);
+      if (d > cv->max_ns) cv->max_ns = d;
+    }
+  }
+}
+
+/* The flow of a received packet whose data points at its IP header (after eth_type_trans). */
+static __always_inline void skb_flow_rx(const struct sk_buff *skb, struct onet_flow *f) {
+  if (skb_flow(skb, f)) return;
+  unsigned char *head = BPF_CORE_READ(skb, head);
+  unsigned char *data = BPF_CORE_READ(skb, data);
+  if (!head || !data || data < head) return;
+  __u8 first = 0;
+  if (bpf_probe_read_kernel(&first, 1, data)) return;
+  __u32 thoff = 0;
+  if ((first >> 4) == 4) {
+    struct iphdr ip;
+    if (bpf_probe_read_kernel(&ip, sizeof(ip), data)) return;
+    f->family = 4;
+    f->proto = ip.protocol;
+    __builtin_memcpy(f->saddr, &ip.saddr, 4);
+    __builtin_memcpy(f->daddr, &ip.daddr, 4);
+    thoff = ip.ihl * 4;
+  } else if ((first >> 4) == 6) {
+    struct ipv6hdr ip6;
+    if (bpf_probe_read_kernel(&ip6, sizeof(ip6), data)) return;
+    f->family = 6;
+    f->proto = ip6.nexthdr;
+    __builtin_memcpy(f->saddr, &ip6.saddr, 16);
+    __builtin_memcpy(f->daddr, &ip6.daddr, 16);
+    thoff = sizeof(ip6);
+  } else {
+    return;
+  }
+  if (f->proto == PROTO_TCP || f->proto == PROTO_UDP) {
+    __be16 ports[2] = {};
+    if (!bpf_probe_read_kernel(ports, sizeof(ports), data + thoff)) {
+      f->sport = bpf_ntohs(ports[0]);
+      f->dport = bpf_ntohs(ports[1]);
+    }
+  }
+}
+
+static __always_inline int lat_start(const struct sk_buff *skb, __u32 state, bool rx) {
+  if (!skb) return 0;
+  struct onet_skb_state s = {};
+  s.ts = bpf_ktime_get_ns();
+  s.state = state;
+  if (rx) skb_flow_rx(skb, &s.flow);
+  else skb_flow(skb, &s.flow);
+  if (!port_ok(&s.flow)) {
+    __u64 key = (__u64)skb;
+    bpf_map_delete_elem(&skbs, &key);
+    return 0;
+  }
+  struct net_device *dev = BPF_CORE_READ(skb, dev);
+  if (dev) s.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+  if (targ_netns && s.netns != targ_netns) return 0;
+  __u64 key = (__u64)skb;
+  bpf_map_update_elem(&skbs, &key, &s, BPF_ANY);
+  return 0;
+}
+
+/* Advances a packet: when it is in state `from`, records `stage` and moves it to `to` (0: forget it). */
+static __always_inline int lat_step(const struct sk_buff *skb, __u32 from, __u32 from2, __u32 stage, __u32 to) {
+  __u64 key = (__u64)skb;
+  struct onet_skb_state *s = bpf_map_lookup_elem(&skbs, &key);
+  if (!s) return 0;
+  if (s->state != from && s->state != from2) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  stage_record(stage, s, now);
+  if (!to) {
+    bpf_map_delete_elem(&skbs, &key);
+    return 0;
+  }
+  s->ts = now;
+  s->state = to;
+  return 0;
+}
+
+/* A receive start; a packet a veth/loopback driver hands straight to its peer ends its driver stage here. */
+static __always_inline int lat_rx_in(const struct sk_buff *skb) {
+  __u64 key = (__u64)skb;
+  struct onet_skb_state *s = bpf_map_lookup_elem(&skbs, &key);
+  if (s && s->state == SK_XMIT) stage_record(NET_ST_DRIVER, s, bpf_ktime_get_ns());
+  return lat_start(skb, SK_RX_IN, true);
+}
+
+static __always_inline int lat_rcv(const struct sk_buff *skb) {
+  __u64 key = (__u64)skb;
+  struct onet_skb_state *s = bpf_map_lookup_elem(&skbs, &key);
+  if (s && s->state == SK_RX_IN) return lat_step(skb, SK_RX_IN, SK_RX_IN, NET_ST_SOFTIRQ, SK_PROTO);
+  return lat_start(skb, SK_PROTO, true);
+}
+
+#define LAT_PROGS(SUF, TP)                                                                       \
+  SEC(TP "/net_dev_queue")                                                                        \
+  int BPF_PROG(oscope_net_l_queue##SUF, struct sk_buff *skb) { return lat_start(skb, SK_QUEUED, false); } \
+  SEC(TP "/net_dev_start_xmit")                                                                   \
+  int BPF_PROG(oscope_net_l_start##SUF, struct sk_buff *skb) {                                    \
+    return lat_step(skb, SK_QUEUED, SK_QUEUED, NET_ST_QDISC, SK_XMIT);                            \
+  }                                                                                               \
+  SEC(TP "/net_dev_xmit")                                                                         \
+  int BPF_PROG(oscope_net_l_xmit##SUF, struct sk_buff *skb) {                                     \
+    return lat_step(skb, SK_XMIT, SK_XMIT, NET_ST_DRIVER, 0);                                     \
+  }                                                                                               \
+  SEC(TP "/netif_rx")                                                                             \
+  int BPF_PROG(oscope_net_l_rx##SUF, struct sk_buff *skb) { return lat_rx_in(skb); } \
+  SEC(TP "/napi_gro_receive_entry")                                                               \
+  int BPF_PROG(oscope_net_l_gro##SUF, struct sk_buff *skb) { return lat_start(skb, SK_RX_IN, true); } \
+  SEC(TP "/netif_receive_skb_entry")                                                              \
+  int BPF_PROG(oscope_net_l_rxe##SUF, struct sk_buff *skb) { return lat_start(skb, SK_RX_IN, true); } \
+  SEC(TP "/netif_receive_skb")                                                                    \
+  int BPF_PROG(oscope_net_l_rcv##SUF, struct sk_buff *skb) { return lat_rcv(skb); }               \
+  SEC(TP "/tcp_probe")                                                                            \
+  int BPF_PROG(oscope_net_l_sock##SUF, struct sock *sk, struct sk_buff *skb) {                    \
+    return lat_step(skb, SK_PROTO, SK_PROTO, NET_ST_SOCKET, SK_SOCK);                             \
+  }                                                                                               \
+  SEC(TP "/skb_copy_datagram_iovec")                                                              \
+  int BPF_PROG(oscope_net_l_read##SUF, struct sk_buff *skb) {                                     \
+    return lat_step(skb, SK_SOCK, SK_PROTO, NET_ST_APP, 0);                                       \
+  }
+
+LAT_PROGS(, "tp_btf")
+LAT_PROGS(_r, "raw_tp")

@@ -72,4 +72,54 @@ _Static_assert(sizeof(struct onet_tcp_key) == 64, "onet_tcp_key layout changed")
 _Static_assert(sizeof(struct onet_tcp_val) == 24, "onet_tcp_val layout changed");
 #endif
 
+/* ---- latency by stage ---- */
+
+enum onet_stage_id {
+  NET_ST_QDISC = 0,   /* net_dev_queue → net_dev_start_xmit */
+  NET_ST_DRIVER = 1,  /* net_dev_start_xmit → net_dev_xmit */
+  NET_ST_SOFTIRQ = 2, /* netif_rx / napi_gro_receive_entry / netif_receive_skb_entry → netif_receive_skb */
+  NET_ST_SOCKET = 3,  /* netif_receive_skb → tcp_probe (the TCP socket took it) */
+  NET_ST_APP = 4,     /* the socket took it (or netif_receive_skb) → skb_copy_datagram_iovec (the read) */
+  NET_ST_COUNT = 5,
+};
+
+/*
+ * Log-linear µs buckets: v < 8 → v; else with o = floor(log2 v): (o - 2) * 8 + ((v >> (o - 3)) & 7),
+ * 8 sub-buckets per power of two (≤ 12.5 % wide), so percentiles are finer than the log2 histogram the
+ * document shows (which user space folds from these).
+ */
+#define NET_FINE_BUCKETS 256
+
+struct onet_stage {
+  __u64 count;
+  __u64 sum_ns;
+  __u64 max_ns;
+  __u64 fine[NET_FINE_BUCKETS];
+};
+
+struct onet_lflow_key {
+  struct onet_flow flow;
+  __u32 stage;
+  __u32 netns;
+};
+
+struct onet_lflow_val {
+  __u64 count;
+  __u64 max_ns;
+  __u64 sum_ns;
+};
+
+/* softirq stage per CPU (the CPU that processed the packet). */
+struct onet_cpu_val {
+  __u64 count;
+  __u64 sum_ns;
+  __u64 max_ns;
+};
+
+#ifndef __cplusplus
+_Static_assert(sizeof(struct onet_stage) == (NET_FINE_BUCKETS + 3) * 8, "onet_stage layout changed");
+_Static_assert(sizeof(struct onet_lflow_key) == 48, "onet_lflow_key layout changed");
+_Static_assert(sizeof(struct onet_lflow_val) == 24, "onet_lflow_val layout changed");
+#endif
+
 #endif

@@ -70,6 +70,12 @@ export const RuleSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, forS: z.number().min(0).max(86400).default(0), kind: z.literal('io_hang'), thresholdS: z.number().positive().max(86400) }).strict(),
   /** Saturated disk: requests in flight at least thresholdPct of the interval (iostat %util), one instance per disk. */
   z.object({ ...base, kind: z.literal('disk_saturated'), thresholdPct: z.number().min(0).max(100) }).strict(),
+  /** Packet drops (the host namespace's drop counters and the softnet backlog) at or above thresholdPerS over the last interval. */
+  z.object({ ...base, kind: z.literal('net_drops'), thresholdPerS: z.number().positive() }).strict(),
+  /** TCP retransmits at or above thresholdPct of the segments sent over the last interval, with at least minRetransmits. */
+  z.object({ ...base, kind: z.literal('net_retrans'), thresholdPct: z.number().positive().max(100), minRetransmits: z.number().int().min(1).default(DEFAULT_THRESHOLDS['net.retransMin']) }).strict(),
+  /** Listen queue overflows (TcpExt.ListenOverflows) at least thresholdCount over the last interval. */
+  z.object({ ...base, kind: z.literal('net_listen_overflow'), thresholdCount: z.number().int().min(1) }).strict(),
 ]);
 export type Rule = z.infer<typeof RuleSchema>;
 
@@ -98,6 +104,19 @@ export const DEFAULT_RULES: Rule[] = [
     autoDiagnose: { diagnosis: 'io', params: { intervalS: 10 } },
   },
   { id: 'io-hang', kind: 'io_hang', thresholdS: DEFAULT_THRESHOLDS['io.hangS'], forS: 0, severity: 'critical', enabled: true, autoDiagnose: { diagnosis: 'io', params: { intervalS: 5 } } },
+  // The net rules use the thresholds of `oscope net`'s findings and run `net` while the problem is live.
+  { id: 'net-drops-high', kind: 'net_drops', thresholdPerS: DEFAULT_THRESHOLDS['net.dropPerS'], forS: 60, severity: 'warning', enabled: true, autoDiagnose: { diagnosis: 'net', params: { intervalS: 10 } } },
+  {
+    id: 'net-retrans-high',
+    kind: 'net_retrans',
+    thresholdPct: DEFAULT_THRESHOLDS['net.retransPct'],
+    minRetransmits: DEFAULT_THRESHOLDS['net.retransMin'],
+    forS: 60,
+    severity: 'warning',
+    enabled: true,
+    autoDiagnose: { diagnosis: 'net', params: { intervalS: 10 } },
+  },
+  { id: 'net-listen-overflow', kind: 'net_listen_overflow', thresholdCount: DEFAULT_THRESHOLDS['net.listenOverflowMin'], forS: 0, severity: 'warning', enabled: true, autoDiagnose: { diagnosis: 'net', params: { intervalS: 5 } } },
   { id: 'disk-saturated', kind: 'disk_saturated', thresholdPct: DEFAULT_THRESHOLDS['io.utilPct'], forS: 120, severity: 'warning', enabled: true, autoDiagnose: { diagnosis: 'io', params: { intervalS: 10 } } },
 ];
 
@@ -140,7 +159,47 @@ function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observa
     const from = s.ts - windowS * 1000;
     return history.find((h) => h.ts >= from && h.ts < s.ts);
   };
+  // The previous snapshot with net counters: the net rules compare over the last interval.
+  const prevNet = (): { n: NonNullable<Snapshot['net']>; dtS: number } | undefined => {
+    for (let i = history.length - 1; i >= 0; i--) {
+      const h = history[i]!;
+      if (h.ts < s.ts && h.net) return { n: h.net, dtS: Math.max(1e-3, (s.ts - h.ts) / 1000) };
+    }
+    return undefined;
+  };
+  const d = (a: number, b: number): number => Math.max(0, b - a);
   switch (rule.kind) {
+    case 'net_drops': {
+      const p = prevNet();
+      if (!s.net || !p) return [];
+      let drops = d(p.n.softnetDropped, s.net.softnetDropped);
+      let top = 'softnet.backlog';
+      let topN = drops;
+      for (const [k, v] of Object.entries(s.net.drops)) {
+        const x = d(p.n.drops[k] ?? v, v);
+        drops += x;
+        if (x > topN) {
+          top = k;
+          topN = x;
+        }
+      }
+      const perS = drops / p.dtS;
+      return perS >= rule.thresholdPerS ? [{ key: '', labels: {}, value: perS, message: msg('net_drops', { perS: round1(perS), drops, counter: top, counterDrops: topN, thresholdPerS: rule.thresholdPerS }) }] : [];
+    }
+    case 'net_retrans': {
+      const p = prevNet();
+      if (!s.net || !p) return [];
+      const retr = d(p.n.retransSegs, s.net.retransSegs);
+      const sent = d(p.n.outSegs, s.net.outSegs);
+      const pct = sent > 0 ? (retr / sent) * 100 : 0;
+      return retr >= rule.minRetransmits && pct >= rule.thresholdPct ? [{ key: '', labels: {}, value: pct, message: msg('net_retrans', { retransmits: retr, segments: sent, retransPct: round1(pct), thresholdPct: rule.thresholdPct }) }] : [];
+    }
+    case 'net_listen_overflow': {
+      const p = prevNet();
+      if (!s.net || !p) return [];
+      const ov = d(p.n.listenOverflows, s.net.listenOverflows);
+      return ov >= rule.thresholdCount ? [{ key: '', labels: {}, value: ov, message: msg('net_listen_overflow', { overflows: ov, listenDrops: d(p.n.listenDrops, s.net.listenDrops), seconds: Math.round(p.dtS) }) }] : [];
+    }
     case 'memory_usage': {
       if (m.totalBytes <= 0) return [];
       const pct = ((m.totalBytes - m.availableBytes) / m.totalBytes) * 100;

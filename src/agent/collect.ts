@@ -24,6 +24,55 @@ import { type BlockDevice, listBlockDevices, readBlockDevice } from '../kernel/s
 import { type CgroupHierarchyInfo, cgroupDir, controllerHierarchy, readCgroupHierarchies } from '../kernel/cgroup/hierarchies.js';
 import { cgroupIoTotals, readCgroupIo } from '../kernel/cgroup/io-stat.js';
 import { containerLabel } from '../report/format.js';
+import { readNetDev } from '../kernel/procfs/net/dev.js';
+import { readNetstat, readSnmp } from '../kernel/procfs/net/snmp.js';
+import { readSoftnetStat } from '../kernel/procfs/net/softnet.js';
+import { parseSockstat } from '../kernel/procfs/sockstat.js';
+
+/** The counters behind net drops (Proto.Field of /proc/net/snmp and TcpExt.* of netstat): the reason label of oscope_net_drops_total. */
+export const NET_DROP_COUNTERS = ['TcpExt.ListenDrops', 'TcpExt.TCPBacklogDrop', 'TcpExt.TCPRcvQDrop', 'TcpExt.PFMemallocDrop', 'TcpExt.TCPMinTTLDrop', 'TcpExt.TCPDeferAcceptDrop', 'TcpExt.TCPZeroWindowDrop', 'TcpExt.TCPOFODrop', 'Ip.InDiscards', 'Ip.OutDiscards', 'Udp.InErrors', 'Udp.RcvbufErrors', 'Udp.SndbufErrors'] as const;
+
+/** The host namespace's network counters since boot (cheap: five /proc files). */
+export interface NetSnapshot {
+  /** NET_DROP_COUNTERS as read (absent ones left out). */
+  drops: Record<string, number>;
+  retransSegs: number;
+  outSegs: number;
+  listenOverflows: number;
+  listenDrops: number;
+  /** softnet_stat summed over the CPUs. */
+  softnetDropped: number;
+  softnetSqueezed: number;
+  /** Per interface (lo excluded): errors and drops, rx and tx. */
+  interfaces: { name: string; rxErrors: number; txErrors: number; rxDropped: number; txDropped: number }[];
+  /** TCP buffer memory (sockstat TCP mem pages × page size), and sockets in use. */
+  tcpMemBytes: number | null;
+  tcpSockets: number | null;
+}
+
+export async function readNetSnapshot(host: Host): Promise<NetSnapshot> {
+  const [snmp, netstat, softnet, dev, ss, ps] = await Promise.all([readSnmp(host), readNetstat(host), readSoftnetStat(host), readNetDev(host), host.tryReadText('/proc/net/sockstat'), pageSize(host)]);
+  const all = new Map([...snmp, ...netstat]);
+  const drops: Record<string, number> = {};
+  for (const k of NET_DROP_COUNTERS) {
+    const v = all.get(k);
+    if (v !== undefined) drops[k] = v;
+  }
+  const sock = ss !== undefined ? parseSockstat(ss, '/proc/net/sockstat') : undefined;
+  const mem = sock?.get('TCP', 'mem');
+  return {
+    drops,
+    retransSegs: snmp.get('Tcp.RetransSegs') ?? 0,
+    outSegs: snmp.get('Tcp.OutSegs') ?? 0,
+    listenOverflows: netstat.get('TcpExt.ListenOverflows') ?? 0,
+    listenDrops: netstat.get('TcpExt.ListenDrops') ?? 0,
+    softnetDropped: softnet.reduce((a, c) => a + c.dropped, 0),
+    softnetSqueezed: softnet.reduce((a, c) => a + c.timeSqueeze, 0),
+    interfaces: dev.filter((d) => d.name !== 'lo').map((d) => ({ name: d.name, rxErrors: d.rxErrors, txErrors: d.txErrors, rxDropped: d.rxDropped, txDropped: d.txDropped })),
+    tcpMemBytes: mem !== undefined ? mem * ps : null,
+    tcpSockets: sock?.get('TCP', 'inuse') ?? null,
+  };
+}
 
 export interface MemorySnapshot {
   totalBytes: number;
@@ -95,6 +144,8 @@ export interface Snapshot {
   disks?: DiskSnapshot[];
   /** Block I/O latency per disk and stage (BPF); null when the source is unavailable. */
   ioLatency?: IoLatencyReading | null;
+  /** The host namespace's network counters; absent when unreadable (and in old tests). */
+  net?: NetSnapshot;
   /** Sources that failed this time (name → reason); the rest of the snapshot is still good. */
   errors: Record<string, string>;
   durationMs: number;
@@ -207,6 +258,8 @@ export class Collector {
       }
     }
 
+    const net = await readNetSnapshot(this.host).catch(fail('net'));
+
     const psi: PsiSnapshot[] = [];
     for (const r of ['memory', 'cpu', 'io'] as const) {
       const p = await readPsi(this.host, r).catch(fail(`psi.${r}`));
@@ -246,7 +299,7 @@ export class Collector {
         fail('zombies')(err);
       }
     }
-    return { ts, memory, cgroups, zombies, psi, leak, runqueue, logAnomalies, disks, ioLatency, errors, durationMs: performance.now() - t0 };
+    return { ts, memory, cgroups, zombies, psi, leak, runqueue, logAnomalies, disks, ioLatency, ...(net ? { net } : {}), errors, durationMs: performance.now() - t0 };
   }
 
   /** Whole disks over the interval since the previous reading (the first reading has rates of 0). */

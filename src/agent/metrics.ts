@@ -5,7 +5,7 @@
  * cgroup that disappeared are dropped at the next collection.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type DiskSnapshot, MEMORY_COMPONENTS, type Snapshot } from './collect.js';
+import { type DiskSnapshot, MEMORY_COMPONENTS, type NetSnapshot, type Snapshot } from './collect.js';
 import { PROM_LE_S, regroup } from './runqueue.js';
 
 /**
@@ -112,6 +112,17 @@ export class AgentMetrics {
   private readonly logAnomalies: Counter<'rule' | 'severity'>;
   readonly collectorUp: Gauge<'source'>;
   private readonly dropped: Counter<'kind'>;
+  private readonly netDrops: Counter<'reason'>;
+  private readonly netRetrans: Counter;
+  private readonly netOutSegs: Counter;
+  private readonly netListenOverflows: Counter;
+  private readonly netListenDrops: Counter;
+  private readonly netSoftnetDropped: Counter;
+  private readonly netSoftnetSqueezed: Counter;
+  private readonly netIfErrors: Counter<'interface' | 'direction'>;
+  private readonly netIfDropped: Counter<'interface' | 'direction'>;
+  private readonly netTcpMem: Gauge;
+  private readonly netTcpSockets: Gauge;
   private readonly droppedSeen: Record<string, number> = {};
 
   constructor(opts: { processMetrics?: boolean } = {}) {
@@ -163,6 +174,17 @@ export class AgentMetrics {
     this.diskInflight = new Gauge({ name: 'oscope_disk_inflight_requests', help: 'Requests in flight at the last reading (/sys/block/DISK/inflight).', labelNames: d, registers: r });
     this.diskQueueDepth = new Gauge({ name: 'oscope_disk_queue_depth', help: 'Mean requests in flight over the last interval (iostat aqu-sz).', labelNames: d, registers: r });
     this.diskStalled = new Gauge({ name: 'oscope_disk_stalled_seconds', help: 'Requests in flight and none completed for this long (a lower bound; 0 when the disk makes progress).', labelNames: d, registers: r });
+    this.netDrops = new Counter({ name: 'oscope_net_drops_total', help: 'Packets dropped since boot in the host network namespace, by the kernel counter that counts them (reason: TcpExt.ListenDrops, TcpExt.TCPBacklogDrop, Ip.InDiscards, Udp.RcvbufErrors, …).', labelNames: ['reason'], registers: r });
+    this.netRetrans = new Counter({ name: 'oscope_net_tcp_retransmits_total', help: 'TCP segments retransmitted since boot (Tcp.RetransSegs).', registers: r });
+    this.netOutSegs = new Counter({ name: 'oscope_net_tcp_out_segments_total', help: 'TCP segments sent since boot (Tcp.OutSegs).', registers: r });
+    this.netListenOverflows = new Counter({ name: 'oscope_net_listen_overflows_total', help: 'Connections refused because an accept queue was full (TcpExt.ListenOverflows).', registers: r });
+    this.netListenDrops = new Counter({ name: 'oscope_net_listen_drops_total', help: 'SYNs dropped at a listener (TcpExt.ListenDrops).', registers: r });
+    this.netSoftnetDropped = new Counter({ name: 'oscope_net_softnet_dropped_total', help: 'Packets dropped because a CPU receive backlog was full (softnet_stat, all CPUs).', registers: r });
+    this.netSoftnetSqueezed = new Counter({ name: 'oscope_net_softnet_squeezed_total', help: 'Times net_rx_action ran out of budget with work left (softnet_stat time_squeeze, all CPUs).', registers: r });
+    this.netIfErrors = new Counter({ name: 'oscope_net_interface_errors_total', help: 'Interface errors since boot (/proc/net/dev), by direction (rx, tx).', labelNames: ['interface', 'direction'], registers: r });
+    this.netIfDropped = new Counter({ name: 'oscope_net_interface_dropped_total', help: 'Interface drops since boot (/proc/net/dev), by direction (rx, tx).', labelNames: ['interface', 'direction'], registers: r });
+    this.netTcpMem = new Gauge({ name: 'oscope_net_tcp_memory_bytes', help: 'TCP socket buffer memory in use (sockstat TCP mem pages × page size).', registers: r });
+    this.netTcpSockets = new Gauge({ name: 'oscope_net_tcp_sockets', help: 'TCP sockets in use (sockstat TCP inuse).', registers: r });
     this.diskReadBytes = new Counter({ name: 'oscope_disk_read_bytes_total', help: 'Bytes read from the disk since boot (/proc/diskstats sectors read × 512).', labelNames: d, registers: r });
     this.diskWrittenBytes = new Counter({ name: 'oscope_disk_written_bytes_total', help: 'Bytes written to the disk since boot (/proc/diskstats sectors written × 512).', labelNames: d, registers: r });
     this.diskIos = new Counter({ name: 'oscope_disk_ios_total', help: 'Requests completed since boot, by op (read, write, discard, flush).', labelNames: ['disk', 'op'], registers: r });
@@ -245,8 +267,30 @@ export class AgentMetrics {
       this.cgIoWritten.inc(l, c.io.writeBytes);
     }
     if (s.logAnomalies) for (const c of s.logAnomalies.counts) this.logAnomalies.inc({ rule: c.rule, severity: c.level }, c.count);
+    if (s.net) this.updateNet(s.net);
     this.duration.observe(s.durationMs / 1000);
     for (const src of Object.keys(s.errors)) this.collectErrors.inc({ source: src });
+  }
+
+  /** Kernel counters since boot: each series is reset and set to the value read (a counter resets with the host). */
+  private updateNet(n: NetSnapshot): void {
+    for (const m of [this.netDrops, this.netRetrans, this.netOutSegs, this.netListenOverflows, this.netListenDrops, this.netSoftnetDropped, this.netSoftnetSqueezed, this.netIfErrors, this.netIfDropped]) m.reset();
+    for (const [reason, v] of Object.entries(n.drops)) this.netDrops.inc({ reason }, v);
+    this.netDrops.inc({ reason: 'softnet.backlog' }, n.softnetDropped);
+    this.netRetrans.inc(n.retransSegs);
+    this.netOutSegs.inc(n.outSegs);
+    this.netListenOverflows.inc(n.listenOverflows);
+    this.netListenDrops.inc(n.listenDrops);
+    this.netSoftnetDropped.inc(n.softnetDropped);
+    this.netSoftnetSqueezed.inc(n.softnetSqueezed);
+    for (const i of n.interfaces) {
+      this.netIfErrors.inc({ interface: i.name, direction: 'rx' }, i.rxErrors);
+      this.netIfErrors.inc({ interface: i.name, direction: 'tx' }, i.txErrors);
+      this.netIfDropped.inc({ interface: i.name, direction: 'rx' }, i.rxDropped);
+      this.netIfDropped.inc({ interface: i.name, direction: 'tx' }, i.txDropped);
+    }
+    if (n.tcpMemBytes !== null) this.netTcpMem.set(n.tcpMemBytes);
+    if (n.tcpSockets !== null) this.netTcpSockets.set(n.tcpSockets);
   }
 
   private updateDisks(disks: DiskSnapshot[]): void {

@@ -142,10 +142,11 @@ export type NetReset = z.infer<typeof NetResetSchema>;
 export const NetStageSchema = z
   .object({ count, p50Ms: ms, p99Ms: ms, maxMs: ms, meanMs: ms, histogram: z.array(count) })
   .strict()
-  .describe('a log2-µs histogram of one stage; p50/p99 are bucket middles');
+  .describe('one stage: histogram[i] counts packets in [2^i, 2^(i+1)) µs (slot 0 also < 1 µs); p50/p99 interpolated in BPF buckets 8 per power of two (≤ 12.5 % wide)');
 export type NetStage = z.infer<typeof NetStageSchema>;
 
 export const NetSlowFlowSchema = z.object({ ...flow, stage: z.string(), maxMs: ms, count }).strict();
+export type NetSlowFlow = z.infer<typeof NetSlowFlowSchema>;
 
 export const NetLatencySchema = z
   .object({

@@ -5,7 +5,7 @@
 import { NET_SCHEMA, type NetDocument } from '../contract/net.js';
 import type { NetAnalysis } from '../diagnose/net/analyze.js';
 import { localizeFindings } from './finding.js';
-import { containerLabel, formatBytes } from './format.js';
+import { containerLabel, formatBytes, formatDurationMs } from './format.js';
 import { type Lang, t } from './i18n/index.js';
 import { type Style, renderCoverage, renderFindings, section, table } from './text.js';
 
@@ -89,6 +89,21 @@ export function renderNetText(doc: NetDocument, lang: Lang, s: Style): string {
   out.push(table(['COUNT', 'FLOW', 'STATE', 'CA STATE', 'WHERE'], doc.tcp.retransmits.map((r) => [String(r.count), flowText(r), r.state, r.caState ?? '-', r.container ? containerLabel(r.container) : String(r.netns)]), s));
   out.push(section(t(lang, 'net.section.resets'), s));
   out.push(table(['COUNT', 'DIR', 'FLOW', 'STATE', 'REASON', 'WHERE'], doc.tcp.resets.map((r) => [String(r.count), r.direction, flowText(r), r.state, r.reason || '-', r.container ? containerLabel(r.container) : String(r.netns)]), s));
+
+  const L = doc.latency;
+  const stages: Array<[string, (typeof L.tx)['qdisc']]> = [
+    ['tx qdisc', L.tx.qdisc],
+    ['tx driver', L.tx.driver],
+    ['rx softirq', L.rx.softirq],
+    ['rx socket', L.rx.socket],
+    ['rx app', L.rx.app],
+  ];
+  if (stages.some(([, st]) => st.count > 0)) {
+    out.push(section(t(lang, 'net.section.latency'), s));
+    out.push(table(['STAGE', 'PACKETS', 'P50', 'P99', 'MAX', 'MEAN'], stages.map(([n, st]) => [n, String(st.count), formatDurationMs(st.p50Ms), formatDurationMs(st.p99Ms), formatDurationMs(st.maxMs), formatDurationMs(st.meanMs)]), s));
+    if (L.verdict) out.push(`  → ${L.verdict}`);
+    if (L.slowest.length > 0) out.push(table(['STAGE', 'FLOW', 'MAX', 'PACKETS'], L.slowest.slice(0, 10).map((f) => [f.stage, flowText(f), formatDurationMs(f.maxMs), String(f.count)]), s));
+  }
 
   out.push(section(t(lang, 'net.section.sockets'), s));
   out.push(

@@ -50,12 +50,15 @@ test('every metric in the alert rules and the dashboard is exported by the agent
     const rules = deploy('prometheus', 'oscope-alerts.yml');
     const dash = deploy('grafana', 'oscope-memory.json');
     const ioDash = deploy('grafana', 'oscope-io.json');
+    const netDash = deploy('grafana', 'oscope-net.json');
     JSON.parse(dash);
     JSON.parse(ioDash);
+    JSON.parse(netDash);
     for (const [file, text] of [
       ['oscope-alerts.yml', rules],
       ['oscope-memory.json', dash],
       ['oscope-io.json', ioDash],
+      ['oscope-net.json', netDash],
     ] as const) {
       for (const m of referenced(text)) assert.ok(have.has(m), `${file} uses ${m}, which the agent does not export`);
     }
@@ -67,6 +70,14 @@ test('every metric in the alert rules and the dashboard is exported by the agent
     for (const m of ['oscope_disk_latency_seconds', 'oscope_disk_ios_total', 'oscope_disk_read_bytes_total', 'oscope_disk_written_bytes_total', 'oscope_disk_await_seconds', 'oscope_disk_inflight_requests', 'oscope_cgroup_io_read_bytes_total']) {
       assert.ok(referenced(ioDash).has(m), `an I/O dashboard panel on ${m}`);
     }
+    // Network: the counters the net alert rules and the network dashboard read.
+    const netMetrics = ['oscope_net_drops_total', 'oscope_net_tcp_retransmits_total', 'oscope_net_tcp_out_segments_total', 'oscope_net_listen_overflows_total', 'oscope_net_softnet_dropped_total', 'oscope_net_softnet_squeezed_total', 'oscope_net_interface_errors_total', 'oscope_net_tcp_memory_bytes'];
+    for (const m of netMetrics) {
+      assert.ok(have.has(m), `the agent exports ${m}`);
+      assert.ok(referenced(netDash).has(m), `a network dashboard panel on ${m}`);
+    }
+    for (const m of ['oscope_net_drops_total', 'oscope_net_tcp_retransmits_total', 'oscope_net_listen_overflows_total', 'oscope_net_softnet_dropped_total']) assert.ok(referenced(rules).has(m), `an alert rule on ${m}`);
+    for (const a of ['OscopeNetDropsHigh', 'OscopeNetRetransHigh', 'OscopeNetListenOverflow']) assert.match(rules, new RegExp(`alert: ${a}$`, 'm'));
     // The stage histogram, from the (stub) BPF map, with disk and stage labels.
     const body = await (await fetch(`http://127.0.0.1:${agent.address!.port}/metrics`)).text();
     assert.match(body, /^oscope_disk_latency_seconds_count\{disk="[^"]+",stage="device"\} 6$/m);

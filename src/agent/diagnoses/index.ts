@@ -8,6 +8,7 @@ import { inspectDiagnosis } from './inspect.js';
 import { ioDiagnosis } from './io.js';
 import { memDiagnosis } from './mem.js';
 import { filecacheDiagnosis, memleakEntry, runlatencyDiagnosis } from './more.js';
+import { netDiagnosis } from './net.js';
 
 export interface RegistryOptions {
   /** The agent's memory history, for memleak's instant check (`check: true`). */
@@ -22,5 +23,6 @@ export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
     .register(runlatencyDiagnosis)
     .register(inspectDiagnosis)
     .register(ioDiagnosis)
-    .register(healthDiagnosis);
+    .register(healthDiagnosis)
+    .register(netDiagnosis);
 }

@@ -12,6 +12,7 @@ import type {
   NetReset,
   NetRetransmit,
   NetSoftnet,
+  NetSlowFlow,
   NetStage,
 } from '../../contract/net.js';
 import { containerLabel } from '../../contract/label.js';
@@ -20,7 +21,7 @@ import type { SnmpCounters } from '../../kernel/procfs/net/snmp.js';
 import type { SoftnetStat } from '../../kernel/procfs/net/softnet.js';
 import { tcpStateName } from '../../kernel/procfs/net/tcp.js';
 import type { Thresholds } from '../thresholds.js';
-import { TCP_CA_STATES, protoName } from './bpf.js';
+import { NET_FINE_BUCKETS, NET_STAGES, type NetStageName, type RawLatency, type RawStage, TCP_CA_STATES, fineBucketLowUs, protoName } from './bpf.js';
 import type { CapturedNamespace, NetCapture, NetProcess } from './collect.js';
 
 const r2 = (n: number): number => Math.round(n * 100) / 100;
@@ -171,6 +172,91 @@ export function tcpTables(c: NetCapture): { retransmits: NetRetransmit[]; resets
 }
 
 const EMPTY_STAGE: NetStage = { count: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0, histogram: [] };
+const r3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+/** A quantile (ms) of a fine histogram: linear inside the bucket that holds it, capped at the max. */
+export function stageQuantileMs(st: RawStage, q: number): number {
+  if (st.count <= 0) return 0;
+  const total = st.fine.reduce((a, b) => a + b, 0);
+  if (total <= 0) return 0;
+  const want = q * total;
+  let cum = 0;
+  for (let i = 0; i < st.fine.length; i++) {
+    const n = st.fine[i]!;
+    if (n <= 0) continue;
+    if (cum + n >= want) {
+      const lo = fineBucketLowUs(i);
+      const hi = i + 1 < NET_FINE_BUCKETS ? fineBucketLowUs(i + 1) : lo * 2;
+      const us = lo + (hi - lo) * ((want - cum) / n);
+      return r3(Math.min(us / 1000, st.maxNs / 1e6));
+    }
+    cum += n;
+  }
+  return r3(st.maxNs / 1e6);
+}
+
+/** The document's stage: p50/p99 from the fine buckets, the histogram folded to log2 µs slots. */
+export function stageOf(st: RawStage | undefined): NetStage {
+  if (!st || st.count <= 0) return EMPTY_STAGE;
+  const histogram: number[] = [];
+  st.fine.forEach((n, i) => {
+    if (n <= 0) return;
+    const lo = fineBucketLowUs(i);
+    const slot = lo < 2 ? 0 : Math.min(31, Math.floor(Math.log2(lo)));
+    while (histogram.length <= slot) histogram.push(0);
+    histogram[slot]! += n;
+  });
+  return { count: st.count, p50Ms: stageQuantileMs(st, 0.5), p99Ms: stageQuantileMs(st, 0.99), maxMs: r3(st.maxNs / 1e6), meanMs: r3(st.sumNs / st.count / 1e6), histogram };
+}
+
+export interface NetLatencyTables {
+  tx: { qdisc: NetStage; driver: NetStage };
+  rx: { softirq: NetStage; socket: NetStage; app: NetStage };
+  slowest: NetSlowFlow[];
+  verdict: string | null;
+  /** The stage with the most time (p99 × count), and for softirq the CPU with the slowest mean. */
+  worst?: { stage: NetStageName; cpu?: number };
+}
+
+export const STAGE_VERDICTS: Record<NetStageName, string> = {
+  qdisc: 'packets queue in the qdisc',
+  driver: 'the driver takes packets late',
+  softirq: 'softirq processing is delayed',
+  socket: 'TCP processing of received segments is slow',
+  app: 'the application reads late',
+};
+
+export function latencyTables(l: RawLatency | undefined, top: number, latencyMs: number): NetLatencyTables {
+  if (!l) return { tx: { qdisc: EMPTY_STAGE, driver: EMPTY_STAGE }, rx: { softirq: EMPTY_STAGE, socket: EMPTY_STAGE, app: EMPTY_STAGE }, slowest: [], verdict: null };
+  const st = Object.fromEntries(NET_STAGES.map((n) => [n, stageOf(l.stages[n])])) as Record<NetStageName, NetStage>;
+  const slowest: NetSlowFlow[] = l.flows
+    .filter((f) => f.flow.family !== 0)
+    .sort((a, b) => b.maxNs - a.maxNs)
+    .slice(0, top)
+    .map((f) => ({ src: f.flow.src, dst: f.flow.dst, sport: f.flow.sport, dport: f.flow.dport, netns: f.netns, stage: f.stage, maxMs: r3(f.maxNs / 1e6), count: f.count }));
+  // The verdict: the stage whose p99 is highest, when it is above a tenth of the finding threshold.
+  let worst: NetStageName | undefined;
+  for (const n of NET_STAGES) if (st[n].count > 0 && (!worst || st[n].p99Ms > st[worst].p99Ms)) worst = n;
+  let verdict: string | null = null;
+  let cpu: number | undefined;
+  if (worst && st[worst].p99Ms >= latencyMs / 10) {
+    verdict = STAGE_VERDICTS[worst];
+    if (worst === 'softirq') {
+      const c = [...l.softirqCpus].sort((a, b) => b.sumNs / b.count - a.sumNs / a.count)[0];
+      if (c) {
+        cpu = c.cpu;
+        verdict += ` on CPU ${c.cpu}`;
+      }
+    }
+  }
+  return {
+    tx: { qdisc: st.qdisc, driver: st.driver },
+    rx: { softirq: st.softirq, socket: st.socket, app: st.app },
+    slowest,
+    verdict,
+    ...(worst ? { worst: { stage: worst, ...(cpu !== undefined ? { cpu } : {}) } } : {}),
+  };
+}
 
 interface Owner {
   sockets: number;
@@ -283,7 +369,7 @@ export interface NetAnalysis {
   counters: { namespaces: NetNamespaceCounters[]; softnet: NetSoftnet[] };
   drops: NetDrop[];
   tcp: { retransmits: NetRetransmit[]; resets: NetReset[] };
-  latency: { tx: { qdisc: NetStage; driver: NetStage }; rx: { softirq: NetStage; socket: NetStage; app: NetStage }; slowest: []; verdict: null };
+  latency: Omit<NetLatencyTables, 'worst'>;
   sockets: ReturnType<typeof socketTables>;
   lostEvents: number;
   findings: RawFinding[];
@@ -299,6 +385,7 @@ export function analyzeNet(c: NetCapture, t: Thresholds, top = 20): NetAnalysis 
   const drops = groupDrops(c);
   const tcp = tcpTables(c);
   const sockets = socketTables(c);
+  const lat = latencyTables(c.latency, top, t['net.latencyMs']);
   const findings: RawFinding[] = [];
   const iv = Math.max(c.intervalS, 1e-3);
   const nsOf = (inode: number): NetNamespaceCounters | undefined => namespaces.find((n) => n.netns.inode === inode);
@@ -441,13 +528,48 @@ export function analyzeNet(c: NetCapture, t: Thresholds, top = 20): NetAnalysis 
       });
     }
   }
+  // Latency by stage (the tracer): a stage whose p99 is above net.latencyMs.
+  const slowFlow = (stage: NetStageName): NetSlowFlow | undefined => lat.slowest.find((f) => f.stage === stage);
+  const flowText = (f: NetSlowFlow | undefined): string => (f ? `${f.src}:${f.sport} → ${f.dst}:${f.dport}` : '-');
+  const q = lat.tx.qdisc;
+  if (q.count > 0 && q.p99Ms >= t['net.latencyMs']) {
+    const f = slowFlow('qdisc');
+    findings.push({
+      id: 'net.latency.qdisc',
+      severity: 'warning',
+      params: { where: f ? nsLabel(nsOf(f.netns)) : '-', p50Ms: q.p50Ms, p99Ms: q.p99Ms, maxMs: q.maxMs, packets: q.count, thresholdMs: t['net.latencyMs'], flow: flowText(f) },
+      evidence: { stage: q, flows: lat.slowest.filter((x) => x.stage === 'qdisc').slice(0, 5) },
+    });
+  }
+  const app = lat.rx.app;
+  if (app.count > 0 && app.p99Ms >= t['net.latencyMs'] && !findings.some((f) => f.id === 'net.latency.app')) {
+    const f = slowFlow('app');
+    const p = f ? [...sockets.byProcess].find((x) => x.netns === f.netns && (x.maxRecvQPort === f.dport || x.maxRecvQPort === f.sport)) : undefined;
+    findings.push({
+      id: 'net.latency.app',
+      severity: 'warning',
+      params: { comm: p?.comm ?? '-', pid: p?.pid ?? 0, recvQBytes: p?.maxRecvQBytes ?? 0, port: String(f?.dport ?? 0), totalRecvQBytes: p?.recvQBytes ?? 0, thresholdBytes: t['net.recvQBytes'], where: f ? nsLabel(nsOf(f.netns)) : '-', pruned: namespaces.reduce((a, n) => a + (n.tcpExt['PruneCalled'] ?? 0) + (n.tcpExt['TCPRcvQDrop'] ?? 0), 0) },
+      evidence: { stage: app, flows: lat.slowest.filter((x) => x.stage === 'app').slice(0, 5) },
+    });
+  }
+  const sq = lat.rx.softirq;
+  if (sq.count > 0 && sq.p99Ms >= t['net.latencyMs'] && !findings.some((f) => f.id === 'net.latency.softirq')) {
+    const cpu = lat.worst?.cpu ?? 0;
+    const sn = softnet.find((s) => s.cpu === cpu);
+    findings.push({
+      id: 'net.latency.softirq',
+      severity: 'warning',
+      params: { cpu, dropped: softnet.reduce((a, s) => a + s.dropped, 0), squeezes: softnet.reduce((a, s) => a + s.timeSqueeze, 0), cpuDropped: sn?.dropped ?? 0, cpuSqueezes: sn?.timeSqueeze ?? 0 },
+      evidence: { stage: sq, flows: lat.slowest.filter((x) => x.stage === 'softirq').slice(0, 5) },
+    });
+  }
   return {
     intervalS: r2(c.intervalS),
     thresholds: netThresholds(t),
     counters: { namespaces, softnet },
     drops: drops.slice(0, Math.max(top, 50)),
     tcp: { retransmits: tcp.retransmits.slice(0, top), resets: tcp.resets.slice(0, top) },
-    latency: { tx: { qdisc: EMPTY_STAGE, driver: EMPTY_STAGE }, rx: { softirq: EMPTY_STAGE, socket: EMPTY_STAGE, app: EMPTY_STAGE }, slowest: [], verdict: null },
+    latency: { tx: lat.tx, rx: lat.rx, slowest: lat.slowest, verdict: lat.verdict },
     sockets: { ...sockets, byProcess: sockets.byProcess.slice(0, top), byContainer: sockets.byContainer.slice(0, top) },
     lostEvents: c.lostEvents,
     findings,

@@ -135,6 +135,88 @@ export function decodeTcpEvent(key: Buffer, v: Buffer): RawTcpEvent | undefined 
   };
 }
 
+/** Latency stages, in the order of enum onet_stage_id. */
+export const NET_STAGES = ['qdisc', 'driver', 'softirq', 'socket', 'app'] as const;
+export type NetStageName = (typeof NET_STAGES)[number];
+export const NET_FINE_BUCKETS = 256;
+/** struct onet_stage: count, sum_ns, max_ns, fine[256]. */
+export const NET_STAGE_SIZE = (NET_FINE_BUCKETS + 3) * 8;
+/** struct onet_lflow_key (48) / onet_lflow_val (24). */
+export const NET_LFLOW_KEY_LAYOUT = { flow: 0, stage: 40, netns: 44, size: 48 } as const;
+export const NET_LFLOW_VAL_LAYOUT = { count: 0, maxNs: 8, sumNs: 16, size: 24 } as const;
+
+/** The lower bound (µs) of a fine bucket (bpf/net.h): v < 8 → v; else (o-2)*8 + ((v >> (o-3)) & 7). */
+export function fineBucketLowUs(i: number): number {
+  if (i < 8) return i;
+  const o = Math.floor(i / 8) + 2;
+  return (8 + (i % 8)) * 2 ** (o - 3);
+}
+/** The bucket of a value in µs (the BPF rule, for tests). */
+export function fineBucketOf(us: number): number {
+  if (us < 8) return Math.floor(us);
+  const o = Math.floor(Math.log2(us));
+  return Math.min(NET_FINE_BUCKETS - 1, (o - 2) * 8 + (Math.floor(us / 2 ** (o - 3)) & 7));
+}
+
+export interface RawStage {
+  count: number;
+  sumNs: number;
+  maxNs: number;
+  fine: number[];
+}
+
+export function decodeStage(v: Buffer): RawStage {
+  if (v.length < NET_STAGE_SIZE) throw new Error('net stage entry is too short');
+  const fine: number[] = [];
+  for (let i = 0; i < NET_FINE_BUCKETS; i++) fine.push(Number(v.readBigUInt64LE(24 + i * 8)));
+  return { count: Number(v.readBigUInt64LE(0)), sumNs: Number(v.readBigUInt64LE(8)), maxNs: Number(v.readBigUInt64LE(16)), fine };
+}
+
+export interface RawLatencyFlow {
+  flow: RawFlow;
+  stage: NetStageName;
+  netns: number;
+  count: number;
+  maxNs: number;
+  sumNs: number;
+}
+
+export function decodeLatencyFlow(key: Buffer, v: Buffer): RawLatencyFlow | undefined {
+  const K = NET_LFLOW_KEY_LAYOUT;
+  const V = NET_LFLOW_VAL_LAYOUT;
+  if (key.length < K.size || v.length < V.size) throw new Error('net latency flow entry is too short');
+  const stage = NET_STAGES[key.readUInt32LE(K.stage)];
+  if (!stage) return undefined;
+  return {
+    flow: decodeFlow(key, K.flow),
+    stage,
+    netns: key.readUInt32LE(K.netns),
+    count: Number(v.readBigUInt64LE(V.count)),
+    maxNs: Number(v.readBigUInt64LE(V.maxNs)),
+    sumNs: Number(v.readBigUInt64LE(V.sumNs)),
+  };
+}
+
+export interface RawLatency {
+  stages: Record<NetStageName, RawStage>;
+  flows: RawLatencyFlow[];
+  /** softirq stage per CPU that processed the packet. */
+  softirqCpus: { cpu: number; count: number; sumNs: number; maxNs: number }[];
+}
+
+/** Latency programs: name (tp_btf) → tracepoint; the raw_tp twin is `${name}_r`. */
+export const NET_LATENCY_TRACEPOINTS: Record<string, string> = {
+  oscope_net_l_queue: 'net_dev_queue',
+  oscope_net_l_start: 'net_dev_start_xmit',
+  oscope_net_l_xmit: 'net_dev_xmit',
+  oscope_net_l_rx: 'netif_rx',
+  oscope_net_l_gro: 'napi_gro_receive_entry',
+  oscope_net_l_rxe: 'netif_receive_skb_entry',
+  oscope_net_l_rcv: 'netif_receive_skb',
+  oscope_net_l_sock: 'tcp_probe',
+  oscope_net_l_read: 'skb_copy_datagram_iovec',
+};
+
 /** enum tcp_ca_state (include/net/tcp.h ... uapi/linux/tcp.h). */
 export const TCP_CA_STATES = ['Open', 'Disorder', 'CWR', 'Recovery', 'Loss'] as const;
 
@@ -151,6 +233,8 @@ export interface NetTracerOptions {
   port?: number;
   /** Only this namespace (inode). */
   netns?: number;
+  /** Attach the latency-by-stage programs (default true). */
+  latency?: boolean;
 }
 
 export interface NetTracer {
@@ -160,6 +244,8 @@ export interface NetTracer {
   tcp(): RawTcpEvent[];
   stack(id: number): bigint[];
   lostEvents(): number;
+  /** Latency by stage; undefined when its programs did not attach. */
+  latency(): RawLatency | undefined;
   close(): void;
 }
 
@@ -171,7 +257,7 @@ function errText(err: unknown): string {
 function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', o: NetTracerOptions): BpfObject {
   const obj = openObject(path);
   try {
-    for (const name of Object.keys(NET_TRACEPOINTS)) {
+    for (const name of [...Object.keys(NET_TRACEPOINTS), ...(o.latency === false ? [] : Object.keys(NET_LATENCY_TRACEPOINTS))]) {
       obj.setAutoload(name, flavour === 'tp_btf');
       obj.setAutoload(`${name}_r`, flavour === 'raw_tp');
     }
@@ -220,12 +306,27 @@ export function startNetTracer(o: NetTracerOptions): { tracer: NetTracer } | { u
     loaded.close();
     return { unavailable: `the net BPF programs did not attach (${failed.join('; ')})` };
   }
+  const latFailed: string[] = [];
+  if (o.latency !== false) {
+    for (const [name, tp] of Object.entries(NET_LATENCY_TRACEPOINTS)) {
+      try {
+        if (flavour === 'tp_btf') loaded.program(name).attachTrace();
+        else loaded.program(`${name}_r`).attachRawTracepoint(tp);
+      } catch (err) {
+        latFailed.push(`${tp}: ${errText(err)}`);
+      }
+    }
+  }
+  const latencyOn = o.latency !== false && latFailed.length < Object.keys(NET_LATENCY_TRACEPOINTS).length;
   const coverage: Coverage[] = [];
+  if (o.latency !== false && latFailed.length) coverage.push({ section: 'latency', status: latencyOn ? 'partial' : 'unavailable', reason: `tracepoints not attached: ${latFailed.join('; ')}` });
   for (const f of failed) coverage.push({ section: f.startsWith('kfree_skb') ? 'drops' : 'tcp', status: 'unavailable', reason: f });
   const method: Record<string, string> = {
     drops: `${flavour} skb:kfree_skb: every freed-but-dropped skb counted in BPF by (location, reason, namespace, socket cgroup); the reason named from the running kernel's BTF enum skb_drop_reason, the location and a sample stack symbolised with /proc/kallsyms, the sample flow from the IP/TCP/UDP headers`,
     tcp: `${flavour} tcp:tcp_retransmit_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset counted per flow in BPF, with the TCP state and icsk_ca_state of the socket at the last event; reset reasons from the BTF enum sk_rst_reason`,
   };
+  if (latencyOn)
+    method.latency = `${flavour} tracepoints, one LRU map keyed by the skb pointer: tx qdisc = net:net_dev_queue → net:net_dev_start_xmit, tx driver = net_dev_start_xmit → net:net_dev_xmit (or the peer's netif_rx on veth); rx softirq = net:netif_rx / napi_gro_receive_entry / netif_receive_skb_entry → net:netif_receive_skb (the backlog/NAPI wait), rx socket = netif_receive_skb → tcp:tcp_probe (TCP only: the established socket took the segment), rx app = the socket took it (UDP: netif_receive_skb) → skb:skb_copy_datagram_iovec (the read); log-linear µs buckets in BPF (8 per power of two) for p50/p99, folded to log2 for the histogram`;
   let closed = false;
   const tracer: NetTracer = {
     method,
@@ -238,6 +339,29 @@ export function startNetTracer(o: NetTracerOptions): { tracer: NetTracer } | { u
       if (closed || off === undefined) return 0;
       const v = loaded.map('.bss').lookup(Buffer.alloc(4));
       return v && v.length >= off + 8 ? Number(v.readBigUInt64LE(off)) : 0;
+    },
+    latency: () => {
+      if (closed || !latencyOn) return undefined;
+      const stages = {} as Record<NetStageName, RawStage>;
+      const sm = loaded.map('stages');
+      NET_STAGES.forEach((name, i) => {
+        const k = Buffer.alloc(4);
+        k.writeUInt32LE(i);
+        const v = sm.lookup(k);
+        stages[name] = v ? decodeStage(v) : { count: 0, sumNs: 0, maxNs: 0, fine: new Array<number>(NET_FINE_BUCKETS).fill(0) };
+      });
+      const flows = loaded.map('lflows').dump().entries.flatMap((e) => decodeLatencyFlow(e.key, e.value) ?? []);
+      const softirqCpus: RawLatency['softirqCpus'] = [];
+      const cm = loaded.map('softirq_cpu');
+      for (let cpu = 0; cpu < 512; cpu++) {
+        const k = Buffer.alloc(4);
+        k.writeUInt32LE(cpu);
+        const v = cm.lookup(k);
+        if (!v || v.length < 24) break;
+        const count = Number(v.readBigUInt64LE(0));
+        if (count > 0) softirqCpus.push({ cpu, count, sumNs: Number(v.readBigUInt64LE(8)), maxNs: Number(v.readBigUInt64LE(16)) });
+      }
+      return { stages, flows, softirqCpus };
     },
     close: () => {
       if (closed) return;

@@ -23,7 +23,7 @@ import { type KallsymsTable, readKallsyms } from '../../kernel/syms/kallsyms.js'
 import { abortableSleep } from '../../util/sleep.js';
 import { cgroup2Mount, walkCgroup2 } from '../latency/run.js';
 import type { Thresholds } from '../thresholds.js';
-import { type NetTracer, type NetTracerOptions, type RawDrop, type RawTcpEvent, startNetTracer } from './bpf.js';
+import { type NetTracer, type NetTracerOptions, type RawDrop, type RawLatency, type RawTcpEvent, startNetTracer } from './bpf.js';
 import type { NetParams } from './params.js';
 
 export class NetScopeError extends Error {
@@ -95,6 +95,8 @@ export interface NetCapture {
   pageSizeBytes: number;
   drops?: CapturedDrop[];
   tcpEvents?: CapturedTcpEvent[];
+  /** Latency by stage from the tracer. */
+  latency?: RawLatency;
   lostEvents: number;
   method: Record<string, string>;
   coverage: Coverage[];
@@ -269,7 +271,9 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
     let drops: CapturedDrop[] | undefined;
     let tcpEvents: CapturedTcpEvent[] | undefined;
     let lostEvents = 0;
+    let latency: RawLatency | undefined;
     if (tracer) {
+      latency = tracer.latency();
       const rawDrops = tracer.drops();
       const rawTcp = tracer.tcp();
       lostEvents = tracer.lostEvents();
@@ -362,7 +366,8 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
     }
     if (nsDenied > 0) coverage.push({ section: 'counters', status: 'partial', reason: `${nsDenied} network namespaces could not be read through /proc/PID/net (needs root)` });
     if (fdDenied > 0) coverage.push({ section: 'sockets', status: 'partial', reason: `${fdDenied} processes' /proc/PID/fd could not be read (needs root): their sockets count as unowned` });
-    coverage.push({ section: 'latency', status: 'unavailable', reason: 'latency by stage (net_dev_queue → net_dev_start_xmit, netif_receive_skb → socket → read) is not implemented yet' });
+    if (!tracer) coverage.push({ section: 'latency', status: 'unavailable', reason: 'latency by stage needs the BPF tracer (net, tcp and skb tracepoints)' });
+    else if (latency) coverage.push({ section: 'latency.rx.socket', status: 'partial', reason: 'the socket stage is TCP only (tcp:tcp_probe); UDP packets go from netif_receive_skb straight to the app stage, which then includes their protocol processing; qdisc_dequeue is not separated from the qdisc stage' });
     coverage.push({ section: 'sockets.udp', status: 'unavailable', reason: 'UDP and UNIX sockets are not counted yet (TCP only)' });
     const tcpMem = await readTcpMem(host);
     const mo = Number((await host.tryReadText('/proc/sys/net/ipv4/tcp_max_orphans'))?.trim());
@@ -380,6 +385,7 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
       pageSizeBytes: await pageSize(host),
       ...(drops ? { drops } : {}),
       ...(tcpEvents ? { tcpEvents } : {}),
+      ...(latency ? { latency } : {}),
       lostEvents,
       method,
       coverage,

@@ -15,7 +15,7 @@ import { irqOff } from './irq-off.js';
 import { ioBurst, ioHang, ioSlow } from './io.js';
 import { cpuThrottle, forkStorm, loadDState } from './load.js';
 import { cpuHog } from './cpu-hog.js';
-import { netDrop, netListenOverflow, netSlowReader } from './net.js';
+import { netDrop, netListenOverflow, netSlowReader, netDelay } from './net.js';
 
-export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, ioBurst, loadDState, forkStorm, cpuThrottle, cpuHog, netDrop, netListenOverflow, netSlowReader];
+export const SCENARIOS = [shmLeak, sysvOrphan, memcgZombie, dentryBloat, filecache, slabLeak, pageLeak, vmallocLeak, runqHog, softirqStorm, kernelBusy, irqOff, ioSlow, ioHang, ioBurst, loadDState, forkStorm, cpuThrottle, cpuHog, netDrop, netListenOverflow, netSlowReader, netDelay];
 for (const s of SCENARIOS) registerScenario(s);

@@ -11,6 +11,10 @@
  *                               NETFILTER_DROP in nf_hook_slow, and retransmits on the client.
  *   net-listen-overflow         a listener with backlog 1 that never accepts, and a client that keeps
  *                               connecting: ListenOverflows/ListenDrops and TCP_LISTEN_OVERFLOW drops.
+ *   net-delay --ms N            a tbf qdisc on the client's veth (rate 8 Mbit/s, burst 1600 B,
+ *                               latency N ms: a queue of N ms worth of bytes) and a client that sends
+ *                               UDP above that rate, so every packet waits about N ms in the qdisc
+ *                               (this kernel has no netem, fq or EDT: tbf's full queue is the hold).
  *   net-slow-reader             a server that accepts and then never reads (8 MiB receive buffer) and
  *                               a client that sends as fast as it can: the server's Recv-Q fills.
  */
@@ -64,6 +68,15 @@ function buildPair(ctx: ScenarioContext): Pair {
 /** kind sink: accept and read everything; noaccept: listen(backlog) and never accept; slow: accept, never read. */
 const SERVER = String.raw`
 import socket, threading
+if cfg["kind"] == "udpsink":
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind((cfg["addr"], cfg["port"]))
+    u.settimeout(0.5)
+    out({"ready": True, "pid": os.getpid()})
+    while True:
+        try: u.recv(65536)
+        except socket.timeout: pass
+        check()
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 if cfg["rcvbuf"]: s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, cfg["rcvbuf"])
@@ -94,6 +107,17 @@ out({"ready": True, "pid": os.getpid()})
 buf = b"x" * cfg["msg"]
 conns = []
 sock = None
+if cfg["kind"] == "udp":
+    # cfg["pps"] datagrams a second in small batches every 2 ms: above the shaped rate and often enough
+    # that the qdisc's queue never drains between batches, so every packet waits about its full length.
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    batch = max(1, cfg["pps"] // 500)
+    while True:
+        check()
+        for _ in range(batch):
+            try: u.sendto(buf, (cfg["addr"], cfg["port"]))
+            except OSError: pass
+        time.sleep(0.002)
 while True:
     check()
     if cfg["kind"] == "connect":
@@ -201,5 +225,33 @@ export const netSlowReader: Scenario = {
     const port = ctx.opts.port!;
     const pids = await startPair(ctx, p, { kind: 'slow', port, rcvbuf: ctx.opts.rcvbuf! }, { kind: 'stream', port, msg: 65536, gapMs: 0 });
     return { count: 1, unit: 'connection', bytes: 2 * ctx.opts.rcvbuf!, details: { serverNetns: p.server, clientNetns: p.client, port, ...pids } };
+  },
+};
+
+/** tbf's rate for net-delay: 8 Mbit/s = 1 MB/s, so N ms of queue is N KB (with 1000-byte datagrams, N packets). */
+export const NET_DELAY_RATE_BPS = 1_000_000;
+
+export const netDelay: Scenario = {
+  name: 'net-delay',
+  area: 'net',
+  description: `a tbf qdisc on a veth in a namespace of its own holds every packet of a UDP client (${NET_CLIENT}) about N ms before the driver takes it`,
+  sizeFlag: '--ms',
+  options: [
+    { key: 'ms', flag: '--ms <n>', type: 'count', description: 'the time each packet waits in the qdisc (5 to 1000 ms)', default: 20 },
+    { key: 'port', flag: '--port <n>', type: 'count', description: 'the UDP port the client sends to (1 to 65535)', default: 5204 },
+  ],
+  memoryBytes: () => 0,
+  check: (o) => {
+    if (!Number.isInteger(o.ms) || o.ms! < 5 || o.ms! > 1000) return '--ms must be a whole number of milliseconds from 5 to 1000';
+    if (!Number.isInteger(o.port) || o.port! < 1 || o.port! > 65535) return '--port must be a port number from 1 to 65535';
+    if (!hasCommand('tc')) return 'this scenario needs tc (apt install iproute2)';
+    return netCheck();
+  },
+  start: async (ctx): Promise<ScenarioResult> => {
+    const p = buildPair(ctx);
+    const { ms, port } = ctx.opts as { ms: number; port: number };
+    run('ip', ['netns', 'exec', p.client, 'tc', 'qdisc', 'add', 'dev', 'osc-c0', 'root', 'tbf', 'rate', `${NET_DELAY_RATE_BPS * 8}bit`, 'burst', '1600', 'latency', `${ms}ms`]);
+    const pids = await startPair(ctx, p, { kind: 'udpsink', port }, { kind: 'udp', port, msg: 1000, pps: 2 * (NET_DELAY_RATE_BPS / 1000) });
+    return { count: 1, unit: 'qdisc', bytes: 0, details: { serverNetns: p.server, clientNetns: p.client, port, ms, qdisc: `tbf rate ${NET_DELAY_RATE_BPS * 8}bit burst 1600 latency ${ms}ms on osc-c0`, ...pids } };
   },
 };

@@ -137,3 +137,22 @@ test('net-slow-reader: the server is named with its Recv-Q', { skip: needsRoot }
     assert.match(f.title, new RegExp(`osc-net-server \\[${serverPid}\\]`));
   });
 });
+
+test('net-delay: the qdisc stage is named, its p50 within 20 % of the injected hold', { skip: needsRoot || bpfMissing }, async () => {
+  const host = new LiveHost();
+  const ms = 30;
+  await withScenario('net-delay', { ms, port: 5304 }, async (run) => {
+    const cli = String(run.created.details!.clientNetns);
+    await sleep(500);
+    const th = resolveThresholds();
+    const cap = await collectNet(host, NetParamsSchema.parse({ intervalS: 2, port: 5304, netns: `/run/netns/${cli}` }), th);
+    const doc = NetDocumentSchema.parse(netDocument(analyzeNet(cap, th), 'en'));
+    const q = doc.latency.tx.qdisc;
+    assert.ok(q.count >= 20, `only ${q.count} packets through the qdisc stage`);
+    assert.ok(Math.abs(q.p50Ms - ms) <= 0.2 * ms, `qdisc p50 ${q.p50Ms} ms, injected ${ms} ms`);
+    assert.match(doc.latency.verdict ?? '', /qdisc/);
+    const f = doc.findings.find((x) => x.id === 'net.latency.qdisc');
+    assert.ok(f, `net.latency.qdisc among ${doc.findings.map((x) => x.id).join(', ')}`);
+    assert.ok(doc.latency.slowest.some((s) => s.stage === 'qdisc' && s.dport === 5304), 'the slowest flows name the port');
+  });
+});

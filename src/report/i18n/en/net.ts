@@ -51,10 +51,10 @@ export const net: Catalog = {
       ],
     },
     'net.latency.qdisc': {
-      title: 'Packets wait {p99Ms} in the qdisc of {iface}',
-      conclusion: 'Packets sent on {iface} waited in its qdisc {p50Ms} at the median and {p99Ms} at p99 (threshold {thresholdMs}) before the driver took them.',
+      title: 'Packets wait {p99Ms} in a qdisc in {where}',
+      conclusion: 'Packets sent in {where} waited in a qdisc {p50Ms} at the median and {p99Ms} at p99 (max {maxMs}; {packets} packets; threshold {thresholdMs}) before the driver took them; the slowest flow: {flow}.',
       suggestions: [
-        'A shaping qdisc (tbf, htb, a cgroup or container limit) holds packets: `tc -s qdisc show dev {iface}` shows its rate, backlog and drops.',
+        'A shaping qdisc (tbf, htb, a cgroup or container limit) holds packets: `tc -s qdisc show` in {where} shows its rate, backlog and drops.',
         'If nothing should shape this traffic, remove or raise the limit; for bufferbloat use fq_codel or fq.',
       ],
     },

@@ -49,10 +49,10 @@ export const net: Catalog = {
       ],
     },
     'net.latency.qdisc': {
-      title: '数据包在 {iface} 的 qdisc 中等待 {p99Ms}',
-      conclusion: '在 {iface} 上发送的数据包在驱动取走之前，在其 qdisc 中等待的中位数为 {p50Ms}，p99 为 {p99Ms}（阈值 {thresholdMs}）。',
+      title: '数据包在 {where} 的 qdisc 中等待 {p99Ms}',
+      conclusion: '在 {where} 中发送的数据包在驱动取走之前，在 qdisc 中等待的中位数为 {p50Ms}，p99 为 {p99Ms}（最大 {maxMs}；{packets} 个包；阈值 {thresholdMs}）；最慢的流：{flow}。',
       suggestions: [
-        '有整形 qdisc（tbf、htb、cgroup 或容器限速）在扣留数据包：`tc -s qdisc show dev {iface}` 可查看其速率、积压和丢包。',
+        '有整形 qdisc（tbf、htb、cgroup 或容器限速）在扣留数据包：在 {where} 中 `tc -s qdisc show` 可查看其速率、积压和丢包。',
         '如果这些流量不应被整形，请删除或提高限制；针对缓冲膨胀请使用 fq_codel 或 fq。',
       ],
     },
