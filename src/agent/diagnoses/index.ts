@@ -5,6 +5,7 @@ import type { MemHistoryPoint } from '../local.js';
 import { DiagnosisRegistry } from '../registry.js';
 import { inspectDiagnosis } from './inspect.js';
 import { ioDiagnosis } from './io.js';
+import { loadDiagnosis, profileDiagnosis } from './load.js';
 import { memDiagnosis } from './mem.js';
 import { filecacheDiagnosis, memleakEntry, runlatencyDiagnosis } from './more.js';
 
@@ -20,5 +21,7 @@ export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
     .register(memleakEntry(opts.history))
     .register(runlatencyDiagnosis)
     .register(inspectDiagnosis)
-    .register(ioDiagnosis);
+    .register(ioDiagnosis)
+    .register(loadDiagnosis)
+    .register(profileDiagnosis);
 }
