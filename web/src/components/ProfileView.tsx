@@ -7,7 +7,7 @@
  * thousand rectangles at most, and frames narrower than half a pixel are not drawn.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { ProfileDocument, ProfileFunction, ProfileProcess, ProfileStack } from '@contract';
+import type { ProfileDocument, ProfileFunction, ProfileProcess, ProfileStack, SampleProfile } from '@contract';
 import { containerLabel, formatCount, formatDurationMs, formatPct, formatShare } from '@format';
 import { type T, useI18n } from '../i18n.js';
 import { DataTable, type Column } from './DataTable.js';
@@ -102,9 +102,9 @@ function layout(root: FlameNode, zoom: number[], width: number): { rects: Rect[]
   return { rects, depth: maxDepth + 1, zoomNode };
 }
 
-export function FlameGraph({ doc, search }: { doc: ProfileDocument; search: string }) {
+export function FlameGraph({ stacks, unit, search }: { stacks: readonly ProfileStack[]; unit: ProfileDocument['unit']; search: string }) {
   const { t } = useI18n();
-  const root = useMemo(() => flameTree(doc.stacks), [doc.stacks]);
+  const root = useMemo(() => flameTree(stacks), [stacks]);
   const [zoom, setZoom] = useState<number[]>([]);
   const [hover, setHover] = useState<FlameNode>();
   const box = useRef<HTMLDivElement>(null);
@@ -119,7 +119,7 @@ export function FlameGraph({ doc, search }: { doc: ProfileDocument; search: stri
   }, []);
   const { rects, depth, zoomNode } = useMemo(() => layout(root, zoom, width), [root, zoom, width]);
   const needle = search.trim().toLowerCase();
-  const value = (v: number): string => (doc.unit === 'us' ? formatDurationMs(v / 1000) : `${formatCount(v)} ${t('profile.unit.samples')}`);
+  const value = (v: number): string => (unit === 'us' ? formatDurationMs(v / 1000) : `${formatCount(v)} ${t('profile.unit.samples')}`);
 
   return (
     <div ref={box} className="flame" data-testid="flame-graph">
@@ -163,6 +163,48 @@ export function FlameGraph({ doc, search }: { doc: ProfileDocument; search: stri
 
 function unitLabel(t: T, doc: ProfileDocument): string {
   return doc.unit === 'us' ? t('profile.unit.us') : t('profile.unit.samples');
+}
+
+/**
+ * The node's continuous profile over the samples shown (the agent's `--profile-hz` windows, merged):
+ * one flame graph with search, or nothing when the agent does not profile.
+ */
+export function ContinuousProfileCard({ samples }: { samples: readonly { data: { profiles?: SampleProfile[] } }[] }) {
+  const { t } = useI18n();
+  const [search, setSearch] = useState('');
+  const merged = useMemo(() => {
+    const byKey = new Map<string, ProfileStack>();
+    let windows = 0;
+    let total = 0;
+    for (const s of samples) {
+      for (const p of s.data.profiles ?? []) {
+        windows++;
+        total += p.samples;
+        for (const st of p.stacks) {
+          const frames = st.f.map((i) => p.names[i] ?? '?');
+          const key = frames.join('\u0000');
+          const e = byKey.get(key);
+          if (e) e.count += st.n;
+          else byKey.set(key, { frames, count: st.n });
+        }
+      }
+    }
+    return { stacks: [...byKey.values()], windows, total };
+  }, [samples]);
+  const matched = useMemo(() => matchedShare(merged.stacks, search), [merged.stacks, search]);
+  if (merged.windows === 0) return null;
+  return (
+    <div className="card" data-testid="node-profile">
+      <div className="card-head">
+        <h2>{t('profile.continuous')}</h2>
+        <span className="muted small">{t('profile.continuousSummary', { windows: merged.windows, samples: formatCount(merged.total) })}</span>
+        <div className="spacer" />
+        <input type="search" value={search} placeholder={t('profile.search')} onChange={(e) => setSearch(e.target.value)} data-testid="node-flame-search" aria-label={t('profile.search')} />
+        {search.trim() !== '' && <span className="pill">{t('profile.matched', { share: formatShare(matched), unit: t('profile.unit.samples') })}</span>}
+      </div>
+      <FlameGraph stacks={merged.stacks} unit="samples" search={search} />
+    </div>
+  );
 }
 
 export function ProfileView({ doc }: { doc: ProfileDocument }) {
@@ -209,7 +251,7 @@ export function ProfileView({ doc }: { doc: ProfileDocument }) {
             </span>
           )}
         </div>
-        {doc.stacks.length === 0 ? <p className="muted">{t('profile.noSamples')}</p> : <FlameGraph doc={doc} search={search} />}
+        {doc.stacks.length === 0 ? <p className="muted">{t('profile.noSamples')}</p> : <FlameGraph stacks={doc.stacks} unit={doc.unit} search={search} />}
       </div>
 
       <div className="grid2">

@@ -4,6 +4,7 @@ import { formatBytes } from '@format';
 import { ApiError, api } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
 import { DisksCard, LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
+import { ContinuousProfileCard } from '../components/ProfileView.js';
 import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
 import { formatAge, formatSpan, formatTime } from '../time.js';
@@ -311,6 +312,8 @@ export function NodePage({ nodeId }: { nodeId: string }) {
       </div>
 
       <DisksCard samples={samples.data ?? []} />
+
+      <ContinuousProfileCard samples={samples.data ?? []} />
 
       <div className="grid2">
         <RunqueueCard samples={samples.data ?? []} />
