@@ -28,11 +28,12 @@ import { LocalServer } from './local-server.js';
 import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
 import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
+import { ContinuousProfiler, type ContinuousProfilerOptions } from './profiler.js';
 import { IoLatencySource, type StartIolatTracer } from './iolat.js';
 
 /** An optional collector and whether it works here. */
 export interface CoverageNote {
-  source: 'runqueue' | 'kernel_log' | 'io_latency';
+  source: 'runqueue' | 'kernel_log' | 'io_latency' | 'profile';
   status: 'up' | 'unavailable' | 'off';
   reason?: string;
 }
@@ -67,6 +68,10 @@ export interface AgentOptions {
   kernelLogPollMs?: number;
   /** The health score every tick (default on; false = off). */
   health?: boolean;
+  /** Continuous profiling at this rate (samples/s per CPU), one window a minute (src/agent/profiler.ts); undefined = off. */
+  profileHz?: number;
+  /** For tests: the continuous profiler's window length and window function. */
+  profiler?: Pick<ContinuousProfilerOptions, 'windowS' | 'window'>;
 }
 
 export interface RunningAgent {
@@ -156,6 +161,15 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       coverage.push({ source: 'io_latency', status: 'unavailable', reason: r.unavailable });
       log(`no block I/O latency histogram: ${r.unavailable}`);
     }
+  }
+  let profiler: ContinuousProfiler | undefined;
+  if (opts.profileHz === undefined) coverage.push({ source: 'profile', status: 'off' });
+  else {
+    const p = new ContinuousProfiler(opts.host, { hz: opts.profileHz, log, ...opts.profiler }).start();
+    profiler = p;
+    cleanups.push(() => p.stop());
+    coverage.push({ source: 'profile', status: 'up' });
+    log(`continuous profiling at ${opts.profileHz} Hz`);
   }
   let kernelLog: KernelLogSource | undefined;
   if (opts.kernelLog === false) coverage.push({ source: 'kernel_log', status: 'off' });
@@ -253,7 +267,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     for (const f of evaluator.firing()) metrics.alertFiring.inc({ rule: f.rule, severity: f.severity });
     for (const e of events) log(`alert ${e.state}: ${e.rule}: ${e.message}`);
     if (client) {
-      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap), ...(healthNow ? { health: healthSummary(healthNow) } : {}) } });
+      const profiles = profiler?.take() ?? [];
+      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
       client.enqueueAlerts(events.map(({ ruleDef: _r, ...e }) => e));
       metrics.outboxItems.set(client.pending);
       try {

@@ -108,6 +108,21 @@ export const SampleDiskSchema = z.object({
 export type SampleDisk = z.infer<typeof SampleDiskSchema>;
 
 /**
+ * One window of the agent's continuous profile (src/agent/profiler.ts): on-CPU stacks at a low rate,
+ * frames as indexes into `names` (root first), the heaviest stacks only (`otherSamples` the rest).
+ */
+export const SampleProfileSchema = z.object({
+  startTs: isoTime,
+  intervalS: z.number().nonnegative(),
+  hz: z.number().int().nonnegative(),
+  samples: z.number().int().nonnegative(),
+  otherSamples: z.number().int().nonnegative(),
+  names: z.array(z.string()),
+  stacks: z.array(z.object({ f: z.array(z.number().int().nonnegative()), n: z.number().int().nonnegative() })),
+});
+export type SampleProfile = z.infer<typeof SampleProfileSchema>;
+
+/**
  * The compact metrics sample an agent sends every interval (a few hundred bytes plus the top cgroups).
  * Every field is optional for the console: older agents send fewer.
  */
@@ -127,6 +142,8 @@ export const NodeSampleDataSchema = z.object({
   cgroups: z.array(SampleCgroupSchema).optional(),
   /** The node's health score of this tick (agents that compute it). */
   health: HealthSummarySchema.nullable().optional(),
+  /** Continuous-profile windows finished since the previous sample (`oscope agent --profile-hz`). */
+  profiles: z.array(SampleProfileSchema).optional(),
 });
 export type NodeSampleData = z.infer<typeof NodeSampleDataSchema>;
 

@@ -306,6 +306,67 @@ test('web UI: log in, see the node, run the memory panorama, read it in two lang
     }
     await shot(page, '13-io', '[data-testid=io-stages]');
 
+    // Load and Profile from the node page (5 s and 10 s): the load view's charts and tables, then the
+    // flame graph (hover shows a share, search highlights frames, a click zooms) while a busy loop of
+    // this test's own runs.
+    const runFromNode = async (name: string, option: string): Promise<void> => {
+      await page.getByTestId('nav-fleet').click();
+      await link.click();
+      await page.getByTestId('node-title').waitFor();
+      const button = page.getByTestId(`run-${name}`);
+      await waitFor(`the ${name} button to be enabled`, async () => ((await button.isEnabled()) ? true : undefined), 30_000, logs);
+      await page.getByTestId(`opt-${name}`).selectOption({ label: option });
+      await button.click();
+      // The task either opens its result or fails with a sentence on the node page.
+      const outcome = await waitFor(
+        `the ${name} result`,
+        async () => {
+          if (/#\/tasks\//.test(page.url())) return 'done';
+          const err = page.locator('.card p.error');
+          return (await err.count()) > 0 ? `failed: ${await err.first().innerText()}` : undefined;
+        },
+        RUN_TIMEOUT_MS,
+        logs,
+      );
+      assert.equal(outcome, 'done', `the ${name} task ${outcome}`);
+      await page.getByTestId('conclusions').waitFor();
+    };
+    await runFromNode('load', 'sample 5 s');
+    assert.match(await page.getByTestId('result-title').innerText(), /Load/);
+    await page.getByTestId('chart-load-loadavg').locator('canvas').waitFor();
+    await page.getByTestId('chart-load-cpu').locator('canvas').waitFor();
+    await page.getByTestId('load-tasks-table').waitFor();
+    await page.getByTestId('load-dstacks-table').waitFor();
+    await page.getByTestId('load-queues-table').locator('tbody tr').first().waitFor();
+    await shot(page, '14-load');
+
+    if (process.geteuid?.() === 0) {
+      const spinner = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true });
+      try {
+        await runFromNode('profile', 'on-CPU 10 s at 49 Hz');
+      } finally {
+        if (spinner.pid) process.kill(-spinner.pid, 'SIGKILL');
+      }
+      assert.match(await page.getByTestId('result-title').innerText(), /Profile/);
+      const flame = page.getByTestId('flame-graph');
+      await flame.waitFor();
+      const frames = flame.locator('g.flame-frame');
+      assert.ok((await frames.count()) >= 2, 'the flame graph draws the root and frames under it');
+      await frames.nth(1).hover();
+      assert.match(await page.getByTestId('flame-hover').innerText(), /of all/);
+      const fnRows = page.getByTestId('profile-functions-table').locator('tbody tr');
+      await fnRows.first().waitFor();
+      const top = (await fnRows.first().locator('td').first().innerText()).trim();
+      await page.getByTestId('flame-search').fill(top);
+      assert.match(await page.getByTestId('flame-matched').innerText(), /matched: [\d.]+%/);
+      assert.ok((await flame.locator('g.flame-hit').count()) >= 1, `searching "${top}" highlights its frames`);
+      await shot(page, '15-profile', '[data-testid=profile-flame]');
+      await page.getByTestId('flame-search').fill('');
+      await frames.nth(1).click();
+      assert.equal(await page.getByTestId('flame-reset').isEnabled(), true, 'a click zooms in');
+      await page.getByTestId('flame-reset').click();
+    }
+
     assert.deepEqual(pageErrors, [], 'no script errors in the page');
   } catch (err) {
     // Keep what the browser showed, for the failure message.

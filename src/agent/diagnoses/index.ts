@@ -6,6 +6,7 @@ import { DiagnosisRegistry } from '../registry.js';
 import { healthDiagnosis } from './health.js';
 import { inspectDiagnosis } from './inspect.js';
 import { ioDiagnosis } from './io.js';
+import { loadDiagnosis, profileDiagnosis } from './load.js';
 import { memDiagnosis } from './mem.js';
 import { filecacheDiagnosis, memleakEntry, runlatencyDiagnosis } from './more.js';
 import { netDiagnosis } from './net.js';
@@ -24,5 +25,7 @@ export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
     .register(inspectDiagnosis)
     .register(ioDiagnosis)
     .register(healthDiagnosis)
-    .register(netDiagnosis);
+    .register(netDiagnosis)
+    .register(loadDiagnosis)
+    .register(profileDiagnosis);
 }

@@ -1,4 +1,5 @@
 /** `oscope agent`: the always-on collector, /metrics endpoint, alert rules and diagnosis runner. */
+import { PROFILE_DEFAULT_HZ, PROFILE_MAX_AGENT_HZ } from '../../agent/profiler.js';
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
@@ -26,6 +27,7 @@ interface AgentFlags {
   webhook?: string;
   exitWithParent?: boolean;
   stateDir: string;
+  profileHz?: string;
 }
 
 /** The default state directory: $OSCOPE_STATE_DIR, else /run/oscope. */
@@ -90,6 +92,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
     .option('--no-metrics', 'do not serve /metrics')
     .option('--config <file>', `JSON with {"rules": [...], "webhook": "https://..."} (default ${DEFAULT_AGENT_CONFIG} when present)`)
     .option('--webhook <url>', 'POST alert events to this URL too')
+    .option('--profile-hz <rate>', `continuous profiling: on-CPU stacks at this rate (e.g. ${PROFILE_DEFAULT_HZ}; at most ${PROFILE_MAX_AGENT_HZ}), one window a minute, sent with the samples (default off)`)
     .option('--state-dir <dir>', 'outbox file and local control socket (agent.sock) directory ($OSCOPE_STATE_DIR)', defaultStateDir())
     .addOption(new Option('--exit-with-parent', 'exit when the parent process dies (used by `oscope console --local-agent`)').hideHelp())
     .action(async (flags: AgentFlags, cmd: Command) => {
@@ -97,6 +100,8 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
       const intervalMs = parseDuration(flags.interval, '--interval');
       if (intervalMs < 1000) throw new UserError('--interval must be at least 1s', EXIT.usage);
       const listen = flags.metrics ? parseListen(flags.listen) : undefined;
+      const profileHz = flags.profileHz === undefined ? undefined : Number(flags.profileHz);
+      if (profileHz !== undefined && (!/^\d+$/.test(flags.profileHz!) || profileHz < 1 || profileHz > PROFILE_MAX_AGENT_HZ)) throw new UserError(`--profile-hz takes a rate from 1 to ${PROFILE_MAX_AGENT_HZ} samples per second, got "${flags.profileHz}"`, EXIT.usage);
       let token = flags.token ?? process.env.OSCOPE_AGENT_TOKEN;
       if (flags.tokenFile) {
         try {
@@ -140,6 +145,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
           webhook: flags.webhook ?? cfg.webhook,
           stateDir,
           history,
+          ...(profileHz !== undefined ? { profileHz } : {}),
         });
       const stateDirError = (err: unknown): string | undefined => {
         if (err instanceof AgentInUseError) return err.message;

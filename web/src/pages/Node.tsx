@@ -4,6 +4,7 @@ import { formatBytes } from '@format';
 import { ApiError, api } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
 import { DisksCard, HealthCard, LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
+import { ContinuousProfileCard } from '../components/ProfileView.js';
 import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
 import { formatAge, formatSpan, formatTime } from '../time.js';
@@ -13,7 +14,7 @@ import { go, href } from '../router.js';
 import { MemBar, usedBytes } from './Fleet.js';
 
 /** The one-click diagnoses, in the order of the buttons. */
-export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect', 'io'] as const;
+export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect', 'io', 'load', 'profile'] as const;
 const ACTIVE = new Set(['queued', 'running']);
 
 export function diagLabel(t: (k: Key) => string, name: string): string {
@@ -52,6 +53,16 @@ const OPTIONS: Record<string, { key: Key; params: Record<string, unknown> }[]> =
     { key: 'opt.io.10', params: { intervalS: 10 } },
     { key: 'opt.io.5', params: { intervalS: 5 } },
     { key: 'opt.io.30', params: { intervalS: 30 } },
+  ],
+  load: [
+    { key: 'opt.load.5', params: { intervalS: 5 } },
+    { key: 'opt.load.10', params: { intervalS: 10 } },
+    { key: 'opt.load.30', params: { intervalS: 30 } },
+  ],
+  profile: [
+    { key: 'opt.profile.10', params: { intervalS: 10, hz: 49, offCpu: false } },
+    { key: 'opt.profile.30', params: { intervalS: 30, hz: 49, offCpu: false } },
+    { key: 'opt.profile.offcpu', params: { intervalS: 10, offCpu: true } },
   ],
   inspect: [
     { key: 'opt.inspect.24h', params: { sinceH: 24 } },
@@ -301,6 +312,8 @@ export function NodePage({ nodeId }: { nodeId: string }) {
       </div>
 
       <DisksCard samples={samples.data ?? []} />
+
+      <ContinuousProfileCard samples={samples.data ?? []} />
 
       <div className="grid2">
         <RunqueueCard samples={samples.data ?? []} />

@@ -6,9 +6,11 @@ import { FileCacheView } from '../components/FileCacheView.js';
 import { Findings } from '../components/Findings.js';
 import { InspectView } from '../components/InspectView.js';
 import { IoView } from '../components/IoView.js';
+import { LoadView } from '../components/LoadView.js';
 import { RunlatencyView } from '../components/Latency.js';
 import { Coverage, MemCharts, MemTables } from '../components/MemReport.js';
 import { MemleakView } from '../components/MemleakView.js';
+import { ProfileView } from '../components/ProfileView.js';
 import { useLoad } from '../hooks.js';
 import { useI18n } from '../i18n.js';
 import { go, href } from '../router.js';
@@ -52,9 +54,9 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
     case 'oscope.io/v1':
       return <IoView doc={doc} />;
     case 'oscope.load/v1':
-      // No dedicated view yet (the console part of issue 15): the generic sections.
-      return <AutoSections doc={doc} />;
-    case 'oscope.profile/v1': // no flame graph view yet (issue 15's console part)
+      return <LoadView doc={doc} />;
+    case 'oscope.profile/v1':
+      return <ProfileView doc={doc} />;
     case 'oscope.net/v1': // no dedicated view yet (issue 14's console part)
       return <AutoSections doc={doc} />;
   }
