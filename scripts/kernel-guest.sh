@@ -9,9 +9,9 @@
 #
 # Everything lives under WORKDIR (a temporary directory the caller makes and removes): the .deb, the
 # unpacked kernel and modules, the initramfs, the guest's console log and the script's output. No disk
-# image of the host is made: the guest mounts the host's / read-only (9p) and chroots into it, with its
-# own tmpfs on /tmp, /run, /var/tmp and the unpacked modules bind-mounted on /lib/modules/VERSION.
-# WORKDIR/out is shared read-write: the script writes its results there.
+# image of the host is made: the guest mounts the host's / read-only (9p) under an overlay whose writes
+# stay in guest memory, chroots into it, and has the unpacked modules on /lib/modules/VERSION.
+# WORKDIR/out is shared read-write at /oscope-out: the script writes its results there.
 #
 # TCG, not KVM: this VM's KVM is paravirtual and /dev/kvm is absent; a stock kernel boots under TCG in
 # about 10 s to a shell. KVM is used when /dev/kvm is there.
@@ -63,7 +63,6 @@ mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144,cache=loose host /l
 # A writable view of the host's / whose writes stay in the guest's memory: overlayfs, tmpfs upper.
 mount -t tmpfs -o size=75% rw /rw && mkdir -p /rw/upper /rw/work
 mount -t overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work overlay /host || { echo "oscope-guest: overlay mount failed"; poweroff -f; }
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /host/tmp 2>/dev/null || true
 ver=$(uname -r)
 script=$(sed -n 's/.*oscope.script=\([^ ]*\).*/\1/p' /proc/cmdline)
 workdir=$(sed -n 's/.*oscope.work=\([^ ]*\).*/\1/p' /proc/cmdline)
@@ -79,12 +78,15 @@ mount -t debugfs debugfs /host/sys/kernel/debug 2>/dev/null
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 mount -t cgroup2 cgroup2 /host/sys/fs/cgroup 2>/dev/null
 mount -t tmpfs tmpfs /host/run
-# /host/tmp is the shared out directory (WORKDIR/out on the host): the script writes its results there.
+# The shared out directory (WORKDIR/out on the host) at /oscope-out: the script and its results. Not on
+# /tmp, which stays the host's (read-only below the overlay): a checkout may live there.
+mkdir -p /host/oscope-out
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out /host/oscope-out || { echo "oscope-guest: out mount failed"; poweroff -f; }
 mkdir -p /host/lib/modules/$ver
 mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 mods /host/lib/modules/$ver
 echo "oscope-guest: up, running $script"
-chroot /host /bin/bash -c "cd /; export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp; bash $script >/tmp/guest.stdout 2>/tmp/guest.stderr; echo \$? >/tmp/guest.rc"
-echo "oscope-guest: done rc=$(cat /host/tmp/guest.rc 2>/dev/null)"
+chroot /host /bin/bash -c "cd /; export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp; bash $script >/oscope-out/guest.stdout 2>/oscope-out/guest.stderr; echo \$? >/oscope-out/guest.rc"
+echo "oscope-guest: done rc=$(cat /host/oscope-out/guest.rc 2>/dev/null)"
 sync
 poweroff -f
 EOF
@@ -102,14 +104,14 @@ run)
   cpus=${OSCOPE_GUEST_CPUS:-2}
   timeout=${OSCOPE_GUEST_TIMEOUT:-900}
   rm -f "$work/out/guest.rc" "$work/out/guest.stdout" "$work/out/guest.stderr"
-  # In the guest /tmp is WORKDIR/out, so the script goes there.
+  # In the guest WORKDIR/out is /oscope-out, so the script goes there.
   cp "$script" "$work/out/guest-script.sh"
   set +e
   timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
     -machine q35,accel=$accel -cpu max -smp "$cpus" -m "$mem" \
     -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$work/root/boot/vmlinuz-$ver" -initrd "$work/initramfs.gz" \
-    -append "console=ttyS0 quiet panic=-1 oscope.script=/tmp/guest-script.sh oscope.work=$work" \
+    -append "console=ttyS0 quiet panic=-1 oscope.script=/oscope-out/guest-script.sh oscope.work=$work" \
     -virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
     -virtfs local,path="$work/out",mount_tag=out,security_model=none,multidevs=remap \
     -virtfs local,path="$work/root/lib/modules/$ver",mount_tag=mods,security_model=none,readonly=on \
