@@ -13,14 +13,14 @@ import { collectIo, IoScopeError } from '../../diagnose/io/collect.js';
 import { analyzeIo } from '../../diagnose/io/analyze.js';
 import { IoParamsSchema, type IoParams } from '../../diagnose/io/params.js';
 import { readCapture, recordCapture } from '../../host/bundle.js';
-import { HostError, type Host } from '../../host/host.js';
+import type { Host } from '../../host/host.js';
 import { IoCaptureSchema } from '../../diagnose/io/capture.js';
 import { resolveThresholds, type Thresholds } from '../../diagnose/thresholds.js';
-import { ParseError } from '../../kernel/errors.js';
 import { t } from '../../report/i18n/index.js';
 import { ioDocument, renderIoText } from '../../report/io.js';
 import { styleFrom } from '../../report/text.js';
 import { EXIT, UserError } from '../errors.js';
+import { runInterval } from '../interval.js';
 import { collectKeyValue, thresholdsFrom } from '../options.js';
 import type { RegisterCommand } from './index.js';
 
@@ -131,24 +131,11 @@ export const registerIo: RegisterCommand = (program, ctx) => {
           params.bpf = false;
         }
       }
-      const ac = new AbortController();
-      const onSig = (): void => ac.abort();
-      process.once('SIGINT', onSig);
-      process.once('SIGTERM', onSig);
       if (!c.json && c.tty) c.err(t(c.lang, 'io.watching', { intervalS: String(params.intervalS) }));
-      try {
-        const capture = await collectIo(host, params, th, { signal: ac.signal });
-        const doc = ioDocument(analyzeIo(capture, th, params.top), c.lang);
-        c.out(c.json ? JSON.stringify(doc, null, 2) : renderIoText(doc, c.lang, styleFrom(c.color)));
-      } catch (err) {
-        if (err instanceof IoScopeError) throw new UserError(err.message, err.kind === 'usage' ? EXIT.usage : EXIT.unsupported);
-        if (err instanceof HostError && err.denied) throw new UserError(`oscope io needs root to read ${err.path}: run it with sudo`, EXIT.permission);
-        if (err instanceof HostError && err.notFound) throw new UserError(`${err.path} is missing: this kernel does not provide it`, EXIT.unsupported);
-        if (err instanceof ParseError) throw new UserError(err.message, EXIT.failure);
-        throw err;
-      } finally {
-        process.off('SIGINT', onSig);
-        process.off('SIGTERM', onSig);
-      }
+      await runInterval('io', IoScopeError, async (signal) => {
+          const capture = await collectIo(host, params, th, { signal });
+          const doc = ioDocument(analyzeIo(capture, th, params.top), c.lang);
+          c.out(c.json ? JSON.stringify(doc, null, 2) : renderIoText(doc, c.lang, styleFrom(c.color)));
+      });
     });
 };

@@ -7,12 +7,12 @@
 import { analyzeLoad } from '../../diagnose/load/analyze.js';
 import { collectLoad, LoadScopeError } from '../../diagnose/load/collect.js';
 import { LoadParamsSchema, type LoadParams } from '../../diagnose/load/params.js';
-import { HostError } from '../../host/host.js';
-import { ParseError } from '../../kernel/errors.js';
+
 import { t } from '../../report/i18n/index.js';
 import { loadDocument, renderLoadText } from '../../report/load.js';
 import { styleFrom } from '../../report/text.js';
 import { EXIT, UserError } from '../errors.js';
+import { runInterval } from '../interval.js';
 import { collectKeyValue, thresholdsFrom } from '../options.js';
 import type { RegisterCommand } from './index.js';
 
@@ -74,24 +74,11 @@ export const registerLoad: RegisterCommand = (program, ctx) => {
       const th = thresholdsFrom({ ...flags, threshold: (flags.threshold ?? []).flatMap((x) => x.split(',')).filter((x) => x.trim() !== '') });
       const host = await c.host();
       if (!host.live) throw new UserError('oscope load samples the live host over an interval: it cannot run on a bundle (--from)', EXIT.usage);
-      const ac = new AbortController();
-      const onSig = (): void => ac.abort();
-      process.once('SIGINT', onSig);
-      process.once('SIGTERM', onSig);
       if (!c.json && c.tty) c.err(t(c.lang, 'load.watching', { intervalS: String(params.intervalS) }));
-      try {
-        const capture = await collectLoad(host, params, { signal: ac.signal });
-        const doc = loadDocument(analyzeLoad(capture, th, params.top), c.lang);
-        c.out(c.json ? JSON.stringify(doc, null, 2) : renderLoadText(doc, c.lang, styleFrom(c.color)));
-      } catch (err) {
-        if (err instanceof LoadScopeError) throw new UserError(err.message, err.kind === 'usage' ? EXIT.usage : EXIT.unsupported);
-        if (err instanceof HostError && err.denied) throw new UserError(`oscope load needs root to read ${err.path}: run it with sudo`, EXIT.permission);
-        if (err instanceof HostError && err.notFound) throw new UserError(`${err.path} is missing: this kernel does not provide it`, EXIT.unsupported);
-        if (err instanceof ParseError) throw new UserError(err.message, EXIT.failure);
-        throw err;
-      } finally {
-        process.off('SIGINT', onSig);
-        process.off('SIGTERM', onSig);
-      }
+      await runInterval('load', LoadScopeError, async (signal) => {
+          const capture = await collectLoad(host, params, { signal });
+          const doc = loadDocument(analyzeLoad(capture, th, params.top), c.lang);
+          c.out(c.json ? JSON.stringify(doc, null, 2) : renderLoadText(doc, c.lang, styleFrom(c.color)));
+      });
     });
 };

@@ -8,12 +8,11 @@
 import { collectNet, NetScopeError } from '../../diagnose/net/collect.js';
 import { analyzeNet } from '../../diagnose/net/analyze.js';
 import { NetParamsSchema, type NetParams } from '../../diagnose/net/params.js';
-import { HostError } from '../../host/host.js';
-import { ParseError } from '../../kernel/errors.js';
 import { t } from '../../report/i18n/index.js';
 import { netDocument, renderNetText } from '../../report/net.js';
 import { styleFrom } from '../../report/text.js';
 import { EXIT, UserError } from '../errors.js';
+import { runInterval } from '../interval.js';
 import { collectKeyValue, thresholdsFrom } from '../options.js';
 import type { RegisterCommand } from './index.js';
 
@@ -78,24 +77,11 @@ export const registerNet: RegisterCommand = (program, ctx) => {
       const th = thresholdsFrom({ ...flags, threshold: (flags.threshold ?? []).flatMap((x) => x.split(',')).filter((x) => x.trim() !== '') });
       const host = await c.host();
       if (!host.live && c.from) throw new UserError('oscope net measures the live host over an interval: it cannot run on a bundle (--from)', EXIT.usage);
-      const ac = new AbortController();
-      const onSig = (): void => ac.abort();
-      process.once('SIGINT', onSig);
-      process.once('SIGTERM', onSig);
       if (!c.json && c.tty) c.err(t(c.lang, 'net.watching', { intervalS: String(params.intervalS) }));
-      try {
-        const capture = await collectNet(host, params, th, { signal: ac.signal });
-        const doc = netDocument(analyzeNet(capture, th, params.top), c.lang);
-        c.out(c.json ? JSON.stringify(doc, null, 2) : renderNetText(doc, c.lang, styleFrom(c.color)));
-      } catch (err) {
-        if (err instanceof NetScopeError) throw new UserError(err.message, err.kind === 'usage' ? EXIT.usage : EXIT.unsupported);
-        if (err instanceof HostError && err.denied) throw new UserError(`oscope net needs root to read ${err.path}: run it with sudo`, EXIT.permission);
-        if (err instanceof HostError && err.notFound) throw new UserError(`${err.path} is missing: this kernel does not provide it`, EXIT.unsupported);
-        if (err instanceof ParseError) throw new UserError(err.message, EXIT.failure);
-        throw err;
-      } finally {
-        process.off('SIGINT', onSig);
-        process.off('SIGTERM', onSig);
-      }
+      await runInterval('net', NetScopeError, async (signal) => {
+          const capture = await collectNet(host, params, th, { signal });
+          const doc = netDocument(analyzeNet(capture, th, params.top), c.lang);
+          c.out(c.json ? JSON.stringify(doc, null, 2) : renderNetText(doc, c.lang, styleFrom(c.color)));
+      });
     });
 };
