@@ -7,7 +7,6 @@
 import { analyzeLoad } from '../../diagnose/load/analyze.js';
 import { collectLoad, LoadScopeError } from '../../diagnose/load/collect.js';
 import { LoadParamsSchema, type LoadParams } from '../../diagnose/load/params.js';
-
 import { t } from '../../report/i18n/index.js';
 import { loadDocument, renderLoadText } from '../../report/load.js';
 import { styleFrom } from '../../report/text.js';
