@@ -124,6 +124,39 @@ struct {
   __type(value, struct cpu_state);
 } cpu_states SEC(".maps");
 
+/* Stack words of irqoff events whose unwind stopped short (struct rl_scan in runlatency.h); user space
+ * deletes each one as it reads its event, LRU drops what nobody read. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 256);
+  __type(key, struct rl_scan_key);
+  __type(value, struct rl_scan);
+} scans SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct rl_scan);
+} scan_buf SEC(".maps");
+
+/* When the unwinder gave fewer than RL_SCAN_MIN_FRAMES frames, keeps the interrupted stack's first
+ * words for the event (ts, cpu). */
+static __always_inline void scan_short_stack(struct bpf_perf_event_data *ctx, __u64 ts, __u32 cpu) {
+  __u32 zero = 0;
+  struct rl_scan *b = bpf_map_lookup_elem(&scan_buf, &zero);
+  if (!b) return;
+  long n = bpf_get_stack(ctx, b->words, RL_SCAN_MIN_FRAMES * sizeof(__u64), 0);
+  if (n < 0 || n >= (long)(RL_SCAN_MIN_FRAMES * sizeof(__u64))) return;
+  void *sp = (void *)PT_REGS_SP(&ctx->regs);
+  /* Near the top of the task's stack the whole window may not be mapped: then its first third. */
+  if (bpf_probe_read_kernel(b->words, sizeof(b->words), sp) &&
+      bpf_probe_read_kernel(b->words, sizeof(b->words) / 3, sp))
+    return;
+  struct rl_scan_key k = {.ts_ns = ts, .cpu = cpu};
+  bpf_map_update_elem(&scans, &k, b, BPF_ANY);
+}
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 16384);
@@ -521,6 +554,7 @@ int oscope_rl_tick(struct bpf_perf_event_data *ctx) {
         e->latency_ns = now - since;
         e->cpu = cpu;
         e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+        scan_short_stack(ctx, now, cpu);
         e->extra = overdue && overdue < now ? (__u32)((now - overdue) / 1000) : 0;
         set_victim(e, cur);
         e->culprit_pid = pid;

@@ -43,6 +43,21 @@ struct rl_event {
 _Static_assert(sizeof(struct rl_event) == 120, "rl_event layout changed: update RL_EVENT_LAYOUT");
 #endif
 
+/* The interrupted kernel stack's first words, saved for an irqoff event (cpu-clock) whose unwound
+ * stack stopped within RL_SCAN_MIN_FRAMES frames: a paravirtual irq-enable written in assembly without
+ * unwind data (pvm_irq_enable, xen_irq_enable) ends the ORC walk at its own frame. User space picks the
+ * kernel text addresses out of these words (the kernel's "?" frames of an oops). */
+#define RL_SCAN_WORDS 48
+#define RL_SCAN_MIN_FRAMES 3
+struct rl_scan_key {
+  __u64 ts_ns; /* the event's ts_ns */
+  __u32 cpu;
+  __u32 pad;
+};
+struct rl_scan {
+  __u64 words[RL_SCAN_WORDS];
+};
+
 struct rl_hist_key {
   __u64 cgroup_id;
   __u32 cpu;

@@ -30,11 +30,11 @@ export function softirqName(vec: number): string {
  * One tracer record as a report event. `wallOffsetMs` = wall clock − CLOCK_MONOTONIC (ms); `stackOf`
  * symbolises a stack id ([] when unknown).
  */
-export function toLatencyEvent(r: RawLatencyEvent, wallOffsetMs: number, stackOf: (id: number) => string[]): LatencyEvent {
+export function toLatencyEvent(r: RawLatencyEvent, wallOffsetMs: number, stackOf: (id: number, scan?: readonly bigint[]) => string[]): LatencyEvent {
   const at = new Date(Number(r.tsNs / 1000n) / 1000 + wallOffsetMs).toISOString();
   const task: TaskRef = { pid: r.tgid, comm: r.comm };
   const culprit: TaskRef | null = r.culpritPid !== 0 ? { pid: r.culpritTgid, comm: r.culpritComm } : null;
-  const base = { cpu: r.cpu, latencyMs: round2(r.latencyNs / 1e6), at, stack: r.stackId >= 0 ? stackOf(r.stackId) : [] };
+  const base = { cpu: r.cpu, latencyMs: round2(r.latencyNs / 1e6), at, stack: r.stackId >= 0 || r.scan ? stackOf(r.stackId, r.scan) : [] };
   switch (r.kind) {
     case 'runqueue':
     case 'nosched':
@@ -155,11 +155,15 @@ function tally(events: readonly LatencyEvent[], key: (e: LatencyEvent) => TaskRe
   return [...m.values()].sort((a, b) => b.totalMs - a.totalMs);
 }
 
-/** The first frame that is not the sampling/IRQ-return machinery: where the CPU was busy. */
+/**
+ * The first frame that is not the sampling/IRQ-return or irq-enable machinery: where the CPU was busy.
+ * Scanned frames ("? name+0x..") count, without their mark.
+ */
 export function topFrame(stack: readonly string[]): string {
-  const skip = /^(bpf_|__bpf|perf_|__perf|hrtimer|__hrtimer|__sysvec|sysvec_|asm_sysvec|irq_exit|__irq_exit|handle_softirqs|__do_softirq|do_softirq|tick_|update_process_times|sched_tick|cpu_clock_event|__raw_spin_unlock_irqrestore|_raw_spin_unlock_irqrestore|_raw_spin_unlock_irq)/;
-  for (const f of stack) if (!skip.test(f)) return f.split('+')[0]!;
-  return stack[0]?.split('+')[0] ?? '-';
+  const skip = /^(bpf_|__bpf|perf_|__perf|hrtimer|__hrtimer|__sysvec|sysvec_|asm_sysvec|irq_exit|__irq_exit|handle_softirqs|__do_softirq|do_softirq|tick_|update_process_times|sched_tick|cpu_clock_event|__raw_spin_unlock_irqrestore|_raw_spin_unlock_irqrestore|_raw_spin_unlock_irq|(__raw_callee_save_)?(native|pvm|xen|pv|arch_local)_irq_(enable|restore)|__raw_callee_save_|__pv_queued_spin_unlock|.*_save_fl\b)/;
+  const name = (f: string): string => f.replace(/^\? /, '').split('+')[0]!;
+  for (const f of stack) if (!skip.test(f.replace(/^\? /, ''))) return name(f);
+  return stack[0] ? name(stack[0]) : '-';
 }
 
 function findingFor(kind: LatencyKind, events: LatencyEvent[], thresholdMs: number): RawFinding {

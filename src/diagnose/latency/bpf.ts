@@ -64,6 +64,19 @@ export interface RawLatencyEvent {
   culpritComm: string;
   /** IRQ handler name. */
   name: string;
+  /**
+   * irqoff (cpu-clock): the interrupted stack's first words when the unwinder stopped within a couple of
+   * frames (struct rl_scan in bpf/runlatency.h); the symboliser picks the kernel text addresses.
+   */
+  scan?: bigint[];
+}
+
+/** The words of a struct rl_scan value, trailing zeros dropped. */
+export function decodeScan(value: Buffer): bigint[] {
+  const out: bigint[] = [];
+  for (let off = 0; off + 8 <= value.length; off += 8) out.push(value.readBigUInt64LE(off));
+  while (out.length && out[out.length - 1] === 0n) out.pop();
+  return out;
 }
 
 export function decodeLatencyEvent(b: Buffer): RawLatencyEvent {
@@ -367,7 +380,19 @@ export function startBpfTracer(o: TracerOptions): { tracer: LatencyTracer } | { 
     onRecords: (recs) => {
       for (const r of recs) {
         try {
-          o.onEvent(decodeLatencyEvent(r));
+          const e = decodeLatencyEvent(r);
+          if (e.kind === 'irqoff' && !closed) {
+            const key = Buffer.alloc(16);
+            key.writeBigUInt64LE(e.tsNs, 0);
+            key.writeUInt32LE(e.cpu, 8);
+            const scans = obj.map('scans');
+            const v = scans.lookup(key);
+            if (v) {
+              e.scan = decodeScan(v);
+              scans.delete(key);
+            }
+          }
+          o.onEvent(e);
         } catch {
           /* a malformed record: skip */
         }

@@ -7,6 +7,7 @@
 import { isAbsolute, join } from 'node:path';
 import { identifyContainer } from '../../containers/identify.js';
 import type { Host } from '../../host/host.js';
+import { scannedFrames } from '../../kernel/bpf/stacks.js';
 import { type CgroupLayout, readCgroupHierarchies, v1ControllerHierarchies } from '../../kernel/cgroup/hierarchies.js';
 import { type KallsymsTable, readKallsyms } from '../../kernel/syms/kallsyms.js';
 import type { Thresholds } from '../thresholds.js';
@@ -366,9 +367,13 @@ export class LatencySession {
     else this.emit(e);
   }
 
-  private stackOf = (id: number): string[] => {
-    const addrs = this.tracer.stack(id);
-    return this.syms ? this.syms.symbolize(addrs).map((f) => f.text) : addrs.map((a) => `0x${a.toString(16)}`);
+  private stackOf = (id: number, scan?: readonly bigint[]): string[] => {
+    const addrs = id >= 0 ? this.tracer.stack(id) : [];
+    if (!this.syms) return addrs.map((a) => `0x${a.toString(16)}`);
+    const frames = this.syms.symbolize(addrs).map((f) => f.text);
+    // The unwinder stopped early (an irq-enable without unwind data): the scanned frames follow.
+    if (scan && frames.length < 3) frames.push(...scannedFrames(scan, this.syms).map((f) => f.text));
+    return frames;
   };
 
   private emit(r: RawLatencyEvent): void {

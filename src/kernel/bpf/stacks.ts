@@ -32,3 +32,23 @@ export function readStack(stacks: BpfMap, id: number): bigint[] {
 export function readKernelStack(stacks: BpfMap, id: number, syms: KallsymsTable): SymbolizedFrame[] {
   return syms.symbolize(readStack(stacks, id));
 }
+
+/**
+ * The kernel text addresses among raw stack words, innermost first, as "? name+0x1a" frames (the kernel's
+ * own mark for a frame found by scanning, not by unwinding). For where the unwinder stops early: a word
+ * counts when it falls inside a text symbol past its first byte (a return address never points at a
+ * function's entry); repeats of the frame before are dropped. At most `max` frames.
+ */
+export function scannedFrames(words: readonly bigint[], syms: KallsymsTable, max = 16): SymbolizedFrame[] {
+  const out: SymbolizedFrame[] = [];
+  for (const w of words) {
+    if (out.length >= max) break;
+    if (w < 0xffff800000000000n) continue;
+    const s = syms.lookup(w);
+    if (!s || s.offset === 0n || !/^[tT]$/.test(s.type)) continue;
+    const f = syms.symbolize([w])[0]!;
+    if (out.length && out[out.length - 1]!.address === w) continue;
+    out.push({ ...f, text: `? ${f.text}` });
+  }
+  return out;
+}

@@ -67,6 +67,9 @@ test('toLatencyEvent names victims and culprits per kind', () => {
   const hi = toLatencyEvent(decodeLatencyEvent(encode({ kindCode: RL_KIND.hardirq, extra: 24, name: 'virtio0-input', tgid: 1, comm: 'x', stackId: 2 })), 0, stackOf);
   assert.deepEqual([hi.kind, hi.culprit?.comm, hi.stack.length], ['hardirq', 'irq:24:virtio0-input', 2]);
   assert.equal(topFrame(hi.stack), 'do_thing');
+  // A paravirtual irq-enable without unwind data ends the unwound stack; the scanned frames name the section.
+  assert.equal(topFrame(['__raw_callee_save_pvm_irq_enable+0x11', '? _raw_spin_unlock_irq+0x12', '? pagetypeinfo_showfree_print+0x88']), 'pagetypeinfo_showfree_print');
+  assert.equal(topFrame(['pvm_irq_enable+0x9']), 'pvm_irq_enable');
 });
 
 test('histograms merge per CPU and per cgroup with percentiles from log2 buckets', () => {

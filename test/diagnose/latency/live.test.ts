@@ -188,6 +188,24 @@ test('irq-off: /proc/pagetypeinfo walks over fragmented free lists are reported 
   }
 });
 
+/**
+ * A process that sleeps 1 ms at a time for 20 s on CPU, and forks nothing: node itself (a `python3` on
+ * PATH can be a pyenv shim whose hook scripts, forked after the move, join the cgroup too).
+ */
+function spawnSleeper(): ReturnType<typeof spawn> {
+  const js = 'const end = Date.now() + 20000; const tick = () => { if (Date.now() < end) setTimeout(tick, 1); }; tick();';
+  return spawn('taskset', ['-c', String(CPU), process.execPath, '-e', js], { stdio: 'ignore' });
+}
+
+/** /proc/PID/cgroup on one line, for a failure's message. */
+function procCgroups(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, 'utf8').trim().replace(/\n/g, ' | ');
+  } catch {
+    return '(gone)';
+  }
+}
+
 /** Ids of the loaded oscope_rl_ programs (any owner: other people's agents run them too). */
 function rlProgIds(): number[] {
   const r = spawnSync('bpftool', ['--json', 'prog', 'show'], { encoding: 'utf8' });
@@ -289,12 +307,12 @@ test('--cgroup: only tasks of that cgroup v2, with its own histogram', { skip },
   const cg = join(mount, name);
   const run = await runScenario('runq-hog', { cpu: CPU, burstMs: 60, gapMs: 200 });
   mkdirSync(cg);
-  const sleeper = spawn('taskset', ['-c', String(CPU), 'python3', '-c', 'import time\nfor i in range(20000): time.sleep(0.001)'], { stdio: 'ignore' });
+  const sleeper = spawnSleeper();
   try {
     writeFileSync(join(cg, 'cgroup.procs'), String(sleeper.pid));
     const a = await runLatency(new LiveHost(), { durationS: 2, thresholds: { ...OFF, runqueue: 30 }, samplePeriodMs: 1, filters: { cgroup: `/${name}` } });
     assert.ok(a.events.length > 0, 'no events for the sleeper in the cgroup');
-    for (const e of a.events) assert.equal(e.pid, sleeper.pid);
+    for (const e of a.events) assert.equal(e.pid, sleeper.pid, `event of ${e.comm}[${e.pid}] ${JSON.stringify(e)} cgroups ${procCgroups(e.pid)}`);
     assert.ok(a.events.some((e) => e.culprit?.comm === RUNQ_HOG_CULPRIT));
     assert.deepEqual(a.histograms.runqueue.perCgroup.map((h) => h.cgroup), [`/${name}`]);
   } finally {
@@ -321,13 +339,13 @@ test('--cgroup on cgroup v1 (memory:/path and /sys/fs/cgroup/memory/path): only 
   const cg = join(h.mount, name);
   const run = await runScenario('runq-hog', { cpu: CPU, burstMs: 60, gapMs: 200 });
   mkdirSync(cg);
-  const sleeper = spawn('taskset', ['-c', String(CPU), 'python3', '-c', 'import time\nfor i in range(20000): time.sleep(0.001)'], { stdio: 'ignore' });
+  const sleeper = spawnSleeper();
   try {
     writeFileSync(join(cg, 'cgroup.procs'), String(sleeper.pid));
     for (const filter of [`memory:/${name}`, cg]) {
       const a = await runLatency(new LiveHost(), { durationS: 1.5, thresholds: { ...OFF, runqueue: 30 }, samplePeriodMs: 1, filters: { cgroup: filter } });
       assert.ok(a.events.length > 0, `no events for the sleeper in ${filter}`);
-      for (const e of a.events) assert.equal(e.pid, sleeper.pid, `${filter}: event of ${e.comm}[${e.pid}]`);
+      for (const e of a.events) assert.equal(e.pid, sleeper.pid, `${filter}: event of ${e.comm}[${e.pid}] ${JSON.stringify(e)} cgroups ${procCgroups(e.pid)}, sleeper ${procCgroups(sleeper.pid!)}`);
       assert.ok(a.events.some((e) => e.culprit?.comm === RUNQ_HOG_CULPRIT));
       assert.deepEqual(a.histograms.runqueue.perCgroup.map((x) => x.cgroup), [`memory:/${name}`]);
       assert.ok(a.coverage.some((c) => c.section === 'filter' && c.reason === `cgroup v1 memory:/${name}`));

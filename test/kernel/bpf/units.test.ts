@@ -6,12 +6,14 @@ import {
   SELFTEST_EVENT_LAYOUT,
   decodeSelftestEvent,
   decodeStack,
+  scannedFrames,
   encodeGlobal,
   parseTaskIterOutput,
   perCpu,
   splitBatch,
   sumPerCpuU64,
 } from '../../../src/kernel/bpf/index.js';
+import { parseKallsyms } from '../../../src/kernel/syms/kallsyms.js';
 import { REPO_ROOT } from '../../helpers.js';
 
 test('bpf units: the TypeScript event layout matches bpf/selftest.h', () => {
@@ -78,4 +80,22 @@ test('bpf units: selftest events and iterator lines decode', () => {
     { tgid: 1, pid: 1, comm: 'systemd' },
     { tgid: 42, pid: 43, comm: 'kworker/0:1 x' },
   ]);
+});
+
+test('scannedFrames: kernel text words past a function entry, as "?" frames, innermost first', () => {
+  const syms = parseKallsyms(
+    ['ffffffff81000000 T _raw_spin_unlock_irq', 'ffffffff81000100 t pagetypeinfo_showfree_print', 'ffffffff81000400 T seq_read_iter', 'ffffffff82000000 D some_data'].join('\n'),
+  );
+  const words = [
+    0x10n, // a saved register
+    0xffffffff81000012n,
+    0xffffffff81000012n, // the same word twice: one frame
+    0xffffffff82000010n, // data, not text
+    0xffffffff81000400n, // a function's entry: not a return address
+    0xffffffff81000188n,
+    0xffff888012345678n, // a heap pointer
+    0xffffffff81000433n,
+  ];
+  assert.deepEqual(scannedFrames(words, syms).map((f) => f.text), ['? _raw_spin_unlock_irq+0x12', '? pagetypeinfo_showfree_print+0x88', '? seq_read_iter+0x33']);
+  assert.equal(scannedFrames(words, syms, 1).length, 1);
 });
