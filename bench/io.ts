@@ -1,7 +1,9 @@
 /**
  * `oscope io` against the tools a user would pick instead, in one run (issue 13, Performance):
- *   1. overhead: a 4 KiB random-read fio job (psync, O_DIRECT) on a loop device of the bench, IOPS alone
- *      and with `oscope io` tracing (every detector on), interleaved rounds, medians (target ≤ 3 %);
+ *   1. overhead: a 4 KiB random-read fio job (psync, O_DIRECT) on a file on the host's disk (the target:
+ *      what a real device costs per request) and on a RAM-backed loop device (the worst case), IOPS alone
+ *      and with `oscope io` tracing (every detector on) and the agent's histogram, rotating rounds, medians
+ *      (targets ≤ 3 % and ≤ 1 %);
  *   2. the same injected latency (io-slow, a FUSE-backed loop device whose every request takes 10 ms):
  *      oscope's device-stage histogram against libbpf-tools `biolatency` on the same disk;
  *   3. the same traffic (io-burst, a buffered writer and a cache-dropped reader at 4 MiB/s each):
@@ -88,101 +90,152 @@ function bpfNsPerRequest(prefix: string, ios: number): number | undefined {
   return progs.filter((p) => p.name?.startsWith(prefix)).reduce((a, p) => a + (p.run_time_ns ?? 0), 0) / ios;
 }
 
-async function overhead(): Promise<void> {
-  if (!which('fio')) {
-    console.log('   overhead: fio not installed (apt install fio)');
-    return;
-  }
+/** Where fio reads: a file on the disk this host's / is on (the target), or a loop device on /dev/shm (the worst case). */
+interface FioTarget {
+  label: string;
+  path: string;
+  cleanup: () => void;
+}
+
+function diskTarget(): FioTarget {
+  const path = '/var/tmp/oscope-test-bench-io.dat';
+  // Random data, written once and synced: reads go to the disk (O_DIRECT), not to zero-page shortcuts.
+  spawnSync('dd', ['if=/dev/urandom', `of=${path}`, 'bs=1M', 'count=512', 'conv=fsync', 'status=none']);
+  const dev = spawnSync('findmnt', ['-n', '-o', 'SOURCE', '--target', '/var/tmp'], { encoding: 'utf8' }).stdout.trim() || 'the root disk';
+  return { label: `a 512 MiB file on ${dev} (the host's disk)`, path, cleanup: () => rmSync(path, { force: true }) };
+}
+
+function ramLoopTarget(): FioTarget | string {
   const img = '/dev/shm/oscope-test-bench-io.img';
   writeFileSync(img, '');
   truncateSync(img, 256 * 1024 * 1024);
   const lo = spawnSync('losetup', ['-f', '--show', img], { encoding: 'utf8' });
   if (lo.status !== 0) {
     rmSync(img, { force: true });
-    console.log(`   overhead: losetup failed: ${lo.stderr.trim()}`);
-    return;
+    return `losetup failed: ${lo.stderr.trim()}`;
   }
   const device = lo.stdout.trim();
-  try {
-    spawnSync('dd', [`if=/dev/zero`, `of=${device}`, 'bs=1M', 'count=256', 'oflag=direct', 'status=none']);
-    const secs = 4;
-    const rounds = Number(process.env.OSCOPE_BENCH_IO_ROUNDS) || 4;
-    // OSCOPE_BENCH_IO_BASE=DIR adds a variant: every detector on with DIR/io.bpf.o (A/B of a change).
-    const baseDir = process.env.OSCOPE_BENCH_IO_BASE;
-    type Variant = 'alone' | 'block' | 'all' | 'cli' | 'agent' | 'base';
-    const res: Record<Variant, Array<{ iops: number; cpuPct: number; bpfNs?: number }>> = { alone: [], block: [], all: [], cli: [], agent: [], base: [] };
-    const measure = async (v: Variant): Promise<void> => {
-      if (v === 'alone') {
-        res.alone.push(fio(device, secs));
-        return;
-      }
-      if (v === 'agent') {
-        // The agent's always-on histogram (bpf/iolat.bpf.c, with its wake stage), as the agent starts it.
-        const t = startIolatBpf();
-        try {
-          const f = fio(device, secs);
-          res.agent.push({ ...f, bpfNs: bpfNsPerRequest('oscope_iolat', f.ios) });
-        } finally {
-          t.close();
-        }
-        return;
-      }
-      if (v === 'cli') {
-        const tracer = spawn(process.execPath, [BIN, 'io', '-i', '120', '--json'], { stdio: 'ignore' });
-        try {
-          if (!(await attached(tracer.pid!))) throw new Error('oscope io did not attach its tracer');
-          res.cli.push(fio(device, secs));
-        } finally {
-          tracer.kill('SIGINT');
-          await done(tracer);
-        }
-        return;
-      }
-      // The tracer in this process, with or without the wake/iowait work in sched_switch.
-      const saved = process.env.OSCOPE_BPF_DIR;
-      if (v === 'base') process.env.OSCOPE_BPF_DIR = baseDir;
-      const r = startIoTracer({ slowMs: 50, wake: v !== 'block', onEvent: () => undefined });
-      if (v === 'base') {
-        if (saved === undefined) delete process.env.OSCOPE_BPF_DIR;
-        else process.env.OSCOPE_BPF_DIR = saved;
-      }
-      if ('unavailable' in r) throw new Error(r.unavailable);
-      try {
-        const f = fio(device, secs);
-        res[v].push({ ...f, bpfNs: bpfNsPerRequest('oscope_io_', f.ios) });
-      } finally {
-        r.tracer.close();
-      }
+  spawnSync('dd', ['if=/dev/zero', `of=${device}`, 'bs=1M', 'count=256', 'oflag=direct', 'status=none']);
+  return {
+    label: `${device} on /dev/shm (RAM-backed: the worst case, each request a few µs)`,
+    path: device,
+    cleanup: () => {
+      spawnSync('losetup', ['-d', device]);
+      rmSync(img, { force: true });
+    },
+  };
+}
+
+type Variant = 'alone' | 'block' | 'all' | 'cli' | 'agent' | 'agentw' | 'base';
+
+/**
+ * IOPS of fio alone and with each tracer, rotating rounds, medians; kernel.bpf_stats_enabled stays 0
+ * during these (its two clock reads per program run would count against the tracers). One more round
+ * per traced variant with the stats on gives the programs' own time per request.
+ */
+async function overheadOn(t: FioTarget, secs: number, rounds: number): Promise<void> {
+  // OSCOPE_BENCH_IO_BASE=DIR adds a variant: every detector on with DIR/io.bpf.o (A/B of a change).
+  const baseDir = process.env.OSCOPE_BENCH_IO_BASE;
+  const res: Record<Variant, Array<{ iops: number; cpuPct: number }>> = { alone: [], block: [], all: [], cli: [], agent: [], agentw: [], base: [] };
+  const bpfNs: Partial<Record<Variant, number>> = {};
+  const measure = async (v: Variant, stats: boolean): Promise<void> => {
+    const keep = (f: { iops: number; cpuPct: number; ios: number }, prefix: string): void => {
+      if (stats) bpfNs[v] = bpfNsPerRequest(prefix, f.ios);
+      else res[v].push(f);
     };
-    // The programs' own run time (kernel.bpf_stats_enabled: two clock reads per program run), restored after.
-    const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
-    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
-    // Rotating order (each variant first, second, ... once) so that load drifting on a shared VM hits all.
-    const order: Variant[] = ['alone', 'block', 'all', 'cli', 'agent', ...(baseDir ? (['base'] as const) : [])];
-    try {
-      for (let round = 0; round < rounds; round++) for (let k = 0; k < order.length; k++) await measure(order[(k + round) % order.length]!);
-    } finally {
-      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+    if (v === 'alone') {
+      res.alone.push(fio(t.path, secs));
+      return;
     }
-    const ns = (v: Variant): string => {
-      const xs = res[v].flatMap((x) => (x.bpfNs === undefined ? [] : [x.bpfNs]));
-      return xs.length ? `, BPF ${median(xs).toFixed(0)} ns/request` : '';
-    };
-    const iops = (v: Variant): number => median(res[v].map((x) => x.iops));
-    // The issuing task's CPU per request carries the cost of the programs that run in its context.
-    const us = (v: Variant): number => median(res[v].map((x) => ((x.cpuPct / 100) * 1e6) / x.iops));
-    const pct = (v: Variant): string => `${(((iops('alone') - iops(v)) / iops('alone')) * 100).toFixed(1)} % lower`;
-    console.log(`   4 KiB randread (fio psync, O_DIRECT, ${device} on /dev/shm), median of ${rounds} rotating rounds of ${secs} s; IOPS, fio CPU per request:`);
-    console.log(`     alone                                  ${iops('alone').toFixed(0).padStart(7)} IOPS  ${us('alone').toFixed(2)} µs`);
-    console.log(`     block stages (queue/sched/device)      ${iops('block').toFixed(0).padStart(7)} IOPS  ${us('block').toFixed(2)} µs  ${pct('block')}, ratio ${ratio(iops('block'), iops('alone'))}${ns('block')}`);
-    console.log(`     + wake stage and iowait (sched_switch) ${iops('all').toFixed(0).padStart(7)} IOPS  ${us('all').toFixed(2)} µs  ${pct('all')}, ratio ${ratio(iops('all'), iops('alone'))}${ns('all')}`);
-    console.log(`     oscope io -i 120 (the CLI, every detector) ${iops('cli').toFixed(0).padStart(7)} IOPS  ${us('cli').toFixed(2)} µs  ${pct('cli')}, ratio ${ratio(iops('cli'), iops('alone'))} (target ≤ 3 %)`);
-    console.log(`     agent always-on histogram (iolat)      ${iops('agent').toFixed(0).padStart(7)} IOPS  ${us('agent').toFixed(2)} µs  ${pct('agent')}, ratio ${ratio(iops('agent'), iops('alone'))}${ns('agent')} (target ≤ 1 %)`);
-    if (baseDir) console.log(`     every detector, ${baseDir}/io.bpf.o ${iops('base').toFixed(0).padStart(7)} IOPS  ${us('base').toFixed(2)} µs  ${pct('base')}, ratio ${ratio(iops('base'), iops('alone'))}${ns('base')}`);
-    console.log(`     rounds (IOPS ${order.join('/')}): ${res.alone.map((_, i) => order.map((v) => res[v][i]?.iops.toFixed(0) ?? '?').join('/')).join(', ')}`);
+    if (v === 'agent' || v === 'agentw') {
+      // The agent's always-on histogram (bpf/iolat.bpf.c) as the agent starts it; agentw: with --io-wake.
+      const tr = startIolatBpf({ wake: v === 'agentw' });
+      try {
+        keep(fio(t.path, secs), 'oscope_iolat');
+      } finally {
+        tr.close();
+      }
+      return;
+    }
+    if (v === 'cli') {
+      const tracer = spawn(process.execPath, [BIN, 'io', '-i', '120', '--json'], { stdio: 'ignore' });
+      try {
+        if (!(await attached(tracer.pid!))) throw new Error('oscope io did not attach its tracer');
+        keep(fio(t.path, secs), 'oscope_io_');
+      } finally {
+        tracer.kill('SIGINT');
+        await done(tracer);
+      }
+      return;
+    }
+    // The tracer in this process, with or without the wake/iowait work in sched_switch.
+    const saved = process.env.OSCOPE_BPF_DIR;
+    if (v === 'base') process.env.OSCOPE_BPF_DIR = baseDir;
+    const r = startIoTracer({ slowMs: 50, wake: v !== 'block', onEvent: () => undefined });
+    if (v === 'base') {
+      if (saved === undefined) delete process.env.OSCOPE_BPF_DIR;
+      else process.env.OSCOPE_BPF_DIR = saved;
+    }
+    if ('unavailable' in r) throw new Error(r.unavailable);
+    try {
+      keep(fio(t.path, secs), 'oscope_io_');
+    } finally {
+      r.tracer.close();
+    }
+  };
+  // Rotating order (each variant first, second, ... once) so that load drifting on a shared VM hits all.
+  const order: Variant[] = ['alone', 'block', 'all', 'cli', 'agent', 'agentw', ...(baseDir ? (['base'] as const) : [])];
+  const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  for (let round = 0; round < rounds; round++) for (let k = 0; k < order.length; k++) await measure(order[(k + round) % order.length]!, false);
+  const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+  writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+  try {
+    for (const v of order) if (v !== 'alone') await measure(v, true);
   } finally {
-    spawnSync('losetup', ['-d', device]);
-    rmSync(img, { force: true });
+    writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+  }
+  const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  const ns = (v: Variant): string => (bpfNs[v] === undefined ? '' : `, BPF ${bpfNs[v]!.toFixed(0)} ns/request`);
+  const iops = (v: Variant): number => median(res[v].map((x) => x.iops));
+  // The issuing task's CPU per request carries the cost of the programs that run in its context.
+  const us = (v: Variant): number => median(res[v].map((x) => ((x.cpuPct / 100) * 1e6) / x.iops));
+  const pct = (v: Variant): string => `${(((iops('alone') - iops(v)) / iops('alone')) * 100).toFixed(1)} % lower`;
+  const row = (name: string, v: Variant, extra = ''): void => {
+    console.log(`     ${name.padEnd(44)} ${iops(v).toFixed(0).padStart(7)} IOPS  ${us(v).toFixed(2)} µs${v === 'alone' ? '' : `  ${pct(v)}, ratio ${ratio(iops(v), iops('alone'))}${ns(v)}${extra}`}`);
+  };
+  console.log(`   4 KiB randread (fio psync, O_DIRECT, QD 1) on ${t.label}; median of ${rounds} rotating rounds of ${secs} s (load ${load0} → ${load1}); IOPS, fio CPU per request:`);
+  row('alone', 'alone');
+  row('block stages (queue/sched/device)', 'block');
+  row('+ wake stage and iowait (sched_switch)', 'all');
+  row('oscope io -i 120 (the CLI, every detector)', 'cli', ' (target ≤ 3 %)');
+  row('agent always-on histogram (iolat)', 'agent', ' (target ≤ 1 %)');
+  row('agent with --io-wake (+ sched_switch)', 'agentw');
+  if (baseDir) row(`every detector, ${baseDir}/io.bpf.o`, 'base');
+  console.log(`     rounds (IOPS ${order.join('/')}): ${res.alone.map((_, i) => order.map((v) => res[v][i]?.iops.toFixed(0) ?? '?').join('/')).join(', ')}`);
+}
+
+async function overhead(): Promise<void> {
+  if (!which('fio')) {
+    console.log('   overhead: fio not installed (apt install fio)');
+    return;
+  }
+  const secs = Number(process.env.OSCOPE_BENCH_IO_SECS) || 4;
+  const rounds = Number(process.env.OSCOPE_BENCH_IO_ROUNDS) || 4;
+  const disk = diskTarget();
+  try {
+    await overheadOn(disk, secs, rounds);
+  } finally {
+    disk.cleanup();
+  }
+  const ram = ramLoopTarget();
+  if (typeof ram === 'string') {
+    console.log(`   overhead on a RAM-backed loop device: ${ram}`);
+    return;
+  }
+  try {
+    await overheadOn(ram, secs, rounds);
+  } finally {
+    ram.cleanup();
   }
 }
 

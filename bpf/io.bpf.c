@@ -32,6 +32,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "io.h"
+#include "rd.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -165,28 +166,29 @@ struct request___o {
   struct gendisk *rq_disk;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u32 rq_dev(struct request *rq) {
+static __always_inline __u32 rq_dev(struct request *rq, const bool btf) {
   struct gendisk *disk = NULL;
   if (bpf_core_field_exists(((struct request___o *)rq)->rq_disk))
-    disk = BPF_CORE_READ((struct request___o *)rq, rq_disk);
+    disk = RD(btf, (struct request___o *)rq, rq_disk);
   else
-    disk = BPF_CORE_READ(rq, q, disk);
+    disk = RD(btf, rq, q, disk);
   if (!disk) return 0;
-  __u32 major = BPF_CORE_READ(disk, major);
-  __u32 minor = BPF_CORE_READ(disk, first_minor);
+  __u32 major = RD(btf, disk, major);
+  __u32 minor = RD(btf, disk, first_minor);
   return (major << 20) | minor;
 }
 
-static __always_inline __u64 task_cgid(struct task_struct *t) {
-  if (targ_ssid < 0) return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+static __always_inline __u64 task_cgid(struct task_struct *t, const bool btf) {
+  if (targ_ssid < 0) return RD(btf, t, cgroups, dfl_cgrp, kn, id);
   __u32 ssid = (__u32)targ_ssid;
   if (ssid >= IO_MAX_SSID) return 0;
-  struct css_set *cs = BPF_CORE_READ(t, cgroups);
+  struct css_set *cs = RD(btf, t, cgroups);
   struct cgroup_subsys_state *css = NULL;
   if (!cs) return 0;
-  bpf_core_read(&css, sizeof(css), &cs->subsys[ssid]);
+  /* A variable index: through a number, which both program types may offset. */
+  bpf_core_read(&css, sizeof(css), &((struct css_set *)(unsigned long)cs)->subsys[ssid]);
   if (!css) return 0;
-  return BPF_CORE_READ(css, cgroup, kn, id);
+  return RD(btf, css, cgroup, kn, id);
 }
 
 /* Kernels before 6.x kept the folio order in a byte of the second page. */
@@ -195,37 +197,40 @@ struct folio___o {
 } __attribute__((preserve_access_index));
 
 /* The file a page cache page belongs to; false for anonymous, movable or unmapped pages. */
-static __always_inline bool page_file(struct page *page, struct oio_file_key *k) {
+static __always_inline bool page_file(struct page *page, struct oio_file_key *k, const bool btf) {
   if (!page) return false;
-  unsigned long head = BPF_CORE_READ(page, compound_head);
+  unsigned long head = RD(btf, page, compound_head);
   if (head & 1) page = (struct page *)(head - 1);
-  unsigned long mapping = (unsigned long)BPF_CORE_READ(page, mapping);
+  unsigned long mapping = (unsigned long)RD(btf, page, mapping);
   if (!mapping || (mapping & PAGE_MAPPING_FLAGS)) return false;
-  struct inode *inode = BPF_CORE_READ((struct address_space *)mapping, host);
+  struct inode *inode = RD(btf, (struct address_space *)mapping, host);
   if (!inode) return false;
-  struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+  struct super_block *sb = RD(btf, inode, i_sb);
   if (!sb) return false;
-  if (BPF_CORE_READ(sb, s_magic) == BDEVFS_MAGIC) {
-    k->dev = BPF_CORE_READ(inode, i_rdev);
+  if (RD(btf, sb, s_magic) == BDEVFS_MAGIC) {
+    k->dev = RD(btf, inode, i_rdev);
     k->kind = IO_FILE_BDEV;
     k->ino = 0;
   } else {
-    k->dev = BPF_CORE_READ(sb, s_dev);
+    k->dev = RD(btf, sb, s_dev);
     k->kind = IO_FILE_INODE;
-    k->ino = BPF_CORE_READ(inode, i_ino);
+    k->ino = RD(btf, inode, i_ino);
   }
   return true;
 }
 
 /* The file of a bio's first page. */
-static __always_inline bool bio_file(struct bio *bio, struct oio_file_key *k) {
-  if (!bio || !BPF_CORE_READ(bio, bi_vcnt)) return false;
-  struct bio_vec *bv = BPF_CORE_READ(bio, bi_io_vec);
+static __always_inline bool bio_file(struct bio *bio, struct oio_file_key *k, const bool btf) {
+  if (!bio || !RD(btf, bio, bi_vcnt)) return false;
+  struct bio_vec *bv = RD(btf, bio, bi_io_vec);
   if (!bv) return false;
-  return page_file(BPF_CORE_READ(bv, bv_page), k);
+  /* The page's words (compound_head, mapping) carry flag bits: numbers, read with probes in both. */
+  return page_file(RD(btf, bv, bv_page), k, false);
 }
 
-static __always_inline void file_add(struct oio_file_key *k, __u32 tgid, __u64 cgid, __u64 read, __u64 dirtied) {
+/* `dirtied`: bytes of the file's page cache the task dirtied, or with `direct`, bytes it wrote to the file
+ * directly (O_DIRECT): both are the file's written bytes, only the first is the task's dirtied bytes. */
+static __always_inline void file_add(struct oio_file_key *k, __u32 tgid, __u64 cgid, __u64 read, __u64 dirtied, const bool direct) {
   struct oio_task *t = bpf_map_lookup_elem(&tasks, &tgid);
   if (!t) {
     struct oio_task nt = {.cgroup_id = cgid};
@@ -235,7 +240,7 @@ static __always_inline void file_add(struct oio_file_key *k, __u32 tgid, __u64 c
   }
   if (t) {
     __sync_fetch_and_add(&t->read_bytes, read);
-    __sync_fetch_and_add(&t->dirtied_bytes, dirtied);
+    if (!direct) __sync_fetch_and_add(&t->dirtied_bytes, dirtied);
   } else {
     __sync_fetch_and_add(&files_dropped, 1);
   }
@@ -268,51 +273,90 @@ static __always_inline void file_add(struct oio_file_key *k, __u32 tgid, __u64 c
 }
 
 /* The disk (dev_t of the whole disk) a super block sits on; 0 when it has none (nfs, btrfs, tmpfs). */
-static __always_inline __u32 sb_disk(struct super_block *sb) {
-  struct gendisk *disk = BPF_CORE_READ(sb, s_bdev, bd_disk);
+static __always_inline __u32 sb_disk(struct super_block *sb, const bool btf) {
+  struct gendisk *disk = RD(btf, sb, s_bdev, bd_disk);
   if (!disk) return 0;
-  return (BPF_CORE_READ(disk, major) << 20) | BPF_CORE_READ(disk, first_minor);
+  return (RD(btf, disk, major) << 20) | RD(btf, disk, first_minor);
 }
 
 /* A folio of `nr` pages of `mapping` became dirty, in the dirtier's context (folio_account_dirtied). */
-static __always_inline int on_dirty(struct page *page, struct address_space *mapping, __u64 nr) {
+static __always_inline int on_dirty(struct page *page, struct address_space *mapping, __u64 nr, const bool btf) {
   if (!want_files || !mapping) return 0;
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32;
   if (targ_tgid && tgid != targ_tgid) return 0;
-  struct inode *inode = BPF_CORE_READ(mapping, host);
+  struct inode *inode = RD(btf, mapping, host);
   if (!inode) return 0;
-  struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+  struct super_block *sb = RD(btf, inode, i_sb);
   if (!sb) return 0;
   struct oio_file_key k = {};
-  if (BPF_CORE_READ(sb, s_magic) == BDEVFS_MAGIC) {
-    k.dev = BPF_CORE_READ(inode, i_rdev);
+  if (RD(btf, sb, s_magic) == BDEVFS_MAGIC) {
+    k.dev = RD(btf, inode, i_rdev);
     k.kind = IO_FILE_BDEV;
     if (targ_dev && k.dev != targ_dev) return 0; /* (a partition of the disk is left out too) */
   } else {
     /* What the kernel charges: mappings that write back (not tmpfs, ramfs, ...). */
-    struct backing_dev_info *bdi = BPF_CORE_READ(sb, s_bdi);
-    if (!bdi || !(BPF_CORE_READ(bdi, capabilities) & BDI_CAP_WRITEBACK)) return 0;
-    if (targ_dev && sb_disk(sb) != targ_dev) return 0;
-    k.dev = BPF_CORE_READ(sb, s_dev);
+    struct backing_dev_info *bdi = RD(btf, sb, s_bdi);
+    if (!bdi || !(RD(btf, bdi, capabilities) & BDI_CAP_WRITEBACK)) return 0;
+    if (targ_dev && sb_disk(sb, btf) != targ_dev) return 0;
+    k.dev = RD(btf, sb, s_dev);
     k.kind = IO_FILE_INODE;
-    k.ino = BPF_CORE_READ(inode, i_ino);
+    k.ino = RD(btf, inode, i_ino);
   }
-  file_add(&k, tgid, task_cgid(bpf_get_current_task_btf()), 0, nr * page_size);
+  file_add(&k, tgid, task_cgid(bpf_get_current_task_btf(), btf), 0, nr * page_size, false);
   return 0;
 }
 
 /* Pages in a folio: 1, or 2^order for a large one (PG_head set). */
-static __always_inline __u64 folio_pages(struct folio *folio) {
+static __always_inline __u64 folio_pages(struct folio *folio, const bool btf) {
   unsigned long flags = 0;
   bpf_core_read(&flags, sizeof(flags), &folio->flags);
   if (!(flags & (1UL << bpf_core_enum_value(enum pageflags, PG_head)))) return 1;
   __u32 order = 0;
   if (bpf_core_field_exists(folio->_flags_1))
-    order = BPF_CORE_READ(folio, _flags_1) & 0xff;
+    order = RD(btf, folio, _flags_1) & 0xff;
   else if (bpf_core_field_exists(((struct folio___o *)folio)->_folio_order))
-    order = BPF_CORE_READ((struct folio___o *)folio, _folio_order);
+    order = RD(btf, (struct folio___o *)folio, _folio_order);
   return order < 20 ? 1ULL << order : 1;
+}
+
+/* Kernels before 6.0 kept the direction in iov_iter.type (WRITE = 1: the iterator is the data's source). */
+struct iov_iter___o {
+  unsigned int type;
+} __attribute__((preserve_access_index));
+
+/*
+ * Direct I/O through iomap (ext4, xfs, btrfs, gfs2, ...): iomap_dio_rw_begin, in the issuer's context,
+ * with the file and the bytes asked for. Its bios carry the process's own pages, so the bio hook cannot
+ * name the file: this does, for reads and for writes.
+ */
+static __always_inline int on_dio_begin(struct kiocb *iocb, struct iov_iter *iter, const bool btf) {
+  if (!want_files || !iocb || !iter) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (targ_tgid && tgid != targ_tgid) return 0;
+  struct inode *inode = RD(btf, iocb, ki_filp, f_inode);
+  if (!inode) return 0;
+  struct super_block *sb = RD(btf, inode, i_sb);
+  if (!sb) return 0;
+  if (targ_dev && sb_disk(sb, btf) != targ_dev) return 0;
+  __u64 bytes = RD(btf, iter, count);
+  bool write;
+  if (bpf_core_field_exists(iter->data_source))
+    write = RD(btf, iter, data_source);
+  else
+    write = RD(btf, (struct iov_iter___o *)iter, type) & 1;
+  if (!write) {
+    /* A read stops at the end of the file (dd's last read asks for a whole block and gets 0). */
+    __s64 size = RD(btf, inode, i_size);
+    __s64 pos = RD(btf, iocb, ki_pos);
+    __u64 left = size > pos ? (__u64)(size - pos) : 0;
+    if (bytes > left) bytes = left;
+  }
+  if (!bytes) return 0;
+  struct oio_file_key k = {.dev = RD(btf, sb, s_dev), .kind = IO_FILE_INODE, .ino = RD(btf, inode, i_ino)};
+  file_add(&k, tgid, task_cgid(bpf_get_current_task_btf(), btf), write ? 0 : bytes, write ? bytes : 0, true);
+  return 0;
 }
 
 static __always_inline void hist_add(__u32 dev, __u32 stage, __u64 delta) {
@@ -321,7 +365,7 @@ static __always_inline void hist_add(__u32 dev, __u32 stage, __u64 delta) {
   if (h) hist_record(h, delta);
 }
 
-static __always_inline int on_bio_queue(struct bio *bio) {
+static __always_inline int on_bio_queue(struct bio *bio, const bool btf) {
   __u64 key = (__u64)bio;
   struct task_struct *t = bpf_get_current_task_btf();
   struct bio_info b = {};
@@ -329,17 +373,17 @@ static __always_inline int on_bio_queue(struct bio *bio) {
   __u64 id = bpf_get_current_pid_tgid();
   b.pid = (__u32)id;
   b.tgid = id >> 32;
-  b.cgroup_id = task_cgid(t);
+  b.cgroup_id = task_cgid(t, btf);
   bpf_get_current_comm(&b.comm, sizeof(b.comm));
   bpf_map_update_elem(&bios, &key, &b, BPF_ANY);
-  if (want_files && (BPF_CORE_READ(bio, bi_opf) & REQ_OP_MASK) == 0 /* REQ_OP_READ */ &&
-      !(BPF_CORE_READ(bio, bi_flags) & (1 << BIO_CLONED_BIT)) &&
+  if (want_files && (RD(btf, bio, bi_opf) & REQ_OP_MASK) == 0 /* REQ_OP_READ */ &&
+      !(RD(btf, bio, bi_flags) & (1 << BIO_CLONED_BIT)) &&
       (!targ_tgid || b.tgid == targ_tgid)) {
     struct oio_file_key k = {};
     __u32 disk = 0;
-    struct gendisk *gd = BPF_CORE_READ(bio, bi_bdev, bd_disk);
-    if (gd) disk = (BPF_CORE_READ(gd, major) << 20) | BPF_CORE_READ(gd, first_minor);
-    if ((!targ_dev || disk == targ_dev) && bio_file(bio, &k)) file_add(&k, b.tgid, b.cgroup_id, BPF_CORE_READ(bio, bi_iter.bi_size), 0);
+    struct gendisk *gd = RD(btf, bio, bi_bdev, bd_disk);
+    if (gd) disk = (RD(btf, gd, major) << 20) | RD(btf, gd, first_minor);
+    if ((!targ_dev || disk == targ_dev) && bio_file(bio, &k, btf)) file_add(&k, b.tgid, b.cgroup_id, RD(btf, bio, bi_iter.bi_size), 0, false);
   }
   return 0;
 }
@@ -351,19 +395,19 @@ static __always_inline int on_bio_merge(struct bio *bio) {
 }
 
 /* The request's entry, created from its first bio (or from the current task when that bio is unknown). */
-static __always_inline struct oio_req *req_entry(struct request *rq, __u64 now) {
+static __always_inline struct oio_req *req_entry(struct request *rq, __u64 now, const bool btf) {
   __u64 key = (__u64)rq;
   struct oio_req *r = bpf_map_lookup_elem(&reqs, &key);
   if (r) return r;
-  __u32 dev = rq_dev(rq);
+  __u32 dev = rq_dev(rq, btf);
   if (targ_dev && dev != targ_dev) return NULL;
   struct oio_req n = {};
   n.dev = dev;
-  n.sector = BPF_CORE_READ(rq, __sector);
-  n.bytes = BPF_CORE_READ(rq, __data_len);
-  n.op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
+  n.sector = RD(btf, rq, __sector);
+  n.bytes = RD(btf, rq, __data_len);
+  n.op = RD(btf, rq, cmd_flags) & REQ_OP_MASK;
   /* The file (ino, fdev, fkind) is looked up at completion, for slow requests only. */
-  __u64 bkey = (__u64)BPF_CORE_READ(rq, bio);
+  __u64 bkey = (__u64)RD(btf, rq, bio);
   struct bio_info *b = bkey ? bpf_map_lookup_elem(&bios, &bkey) : NULL;
   if (b) {
     n.bio_ns = b->ts <= now ? b->ts : 0;
@@ -376,30 +420,30 @@ static __always_inline struct oio_req *req_entry(struct request *rq, __u64 now) 
     __u64 id = bpf_get_current_pid_tgid();
     n.pid = (__u32)id;
     n.tgid = id >> 32;
-    n.cgroup_id = task_cgid(bpf_get_current_task_btf());
+    n.cgroup_id = task_cgid(bpf_get_current_task_btf(), btf);
     bpf_get_current_comm(&n.comm, sizeof(n.comm));
   }
   bpf_map_update_elem(&reqs, &key, &n, BPF_ANY);
   return bpf_map_lookup_elem(&reqs, &key);
 }
 
-static __always_inline int on_rq_insert(struct request *rq) {
+static __always_inline int on_rq_insert(struct request *rq, const bool btf) {
   __u64 now = bpf_ktime_get_ns();
-  struct oio_req *r = req_entry(rq, now);
+  struct oio_req *r = req_entry(rq, now, btf);
   if (r && !r->insert_ns) r->insert_ns = now;
   return 0;
 }
 
-static __always_inline int on_rq_issue(struct request *rq) {
+static __always_inline int on_rq_issue(struct request *rq, const bool btf) {
   __u64 now = bpf_ktime_get_ns();
-  struct oio_req *r = req_entry(rq, now);
+  struct oio_req *r = req_entry(rq, now, btf);
   if (!r) return 0;
   r->issue_ns = now;
   /* A request issued again after a requeue keeps its first insert. */
   return 0;
 }
 
-static __always_inline int on_rq_complete(struct request *rq, int error) {
+static __always_inline int on_rq_complete(struct request *rq, int error, const bool btf) {
   __u64 key = (__u64)rq;
   struct oio_req *r = bpf_map_lookup_elem(&reqs, &key);
   if (!r) return 0;
@@ -443,7 +487,7 @@ static __always_inline int on_rq_complete(struct request *rq, int error) {
     __builtin_memcpy(e.comm, r->comm, IO_COMM_LEN);
     /* block_rq_complete fires before the request's bios are ended: rq->bio is still its first. */
     struct oio_file_key fk = {};
-    if (bio_file(BPF_CORE_READ(rq, bio), &fk)) {
+    if (bio_file(RD(btf, rq, bio), &fk, btf)) {
       e.ino = fk.ino;
       e.fdev = fk.dev;
       e.fkind = fk.kind;
@@ -460,13 +504,15 @@ static __always_inline int on_rq_complete(struct request *rq, int error) {
   return 0;
 }
 
-static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct task_struct *next) {
+static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct task_struct *next, const bool btf) {
   if (!want_wake) return 0;
-  __u64 now = bpf_ktime_get_ns();
+  /* Most switches are neither into nor out of io_schedule(): they read two bits and leave. */
+  __u64 now = 0;
   /* prev goes to sleep in io_schedule(): an iowait sleeper. */
-  if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait)) {
-    __u32 ppid = BPF_CORE_READ(prev, pid);
-    __u32 ptgid = BPF_CORE_READ(prev, tgid);
+  if (RD_BITFIELD(btf, prev, in_iowait)) {
+    now = bpf_ktime_get_ns();
+    __u32 ppid = RD(btf, prev, pid);
+    __u32 ptgid = RD(btf, prev, tgid);
     if (ppid && (!targ_tgid || ptgid == targ_tgid)) {
       struct sleeper *s = bpf_map_lookup_elem(&sleepers, &ppid);
       if (s) {
@@ -497,19 +543,20 @@ static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct
   }
   /* A thread back from io_schedule() still has in_iowait set (io_schedule_finish clears it after the
    * switch): every other switch-in is not ours, and costs no map lookup. */
-  if (!BPF_CORE_READ_BITFIELD_PROBED(next, in_iowait)) return 0;
-  __u32 npid = BPF_CORE_READ(next, pid);
+  if (!RD_BITFIELD(btf, next, in_iowait)) return 0;
+  __u32 npid = RD(btf, next, pid);
   if (!npid) return 0;
   struct sleeper *s = bpf_map_lookup_elem(&sleepers, &npid);
   if (!s || !s->since) return 0;
+  if (!now) now = bpf_ktime_get_ns();
   if (now > s->since) {
     __u64 slept = now - s->since;
     s->last_ns = slept;
     struct oio_wait *w = bpf_map_lookup_elem(&waits, &npid);
     if (!w) {
       struct oio_wait nw = {};
-      nw.tgid = BPF_CORE_READ(next, tgid);
-      nw.cgroup_id = task_cgid(next);
+      nw.tgid = RD(btf, next, tgid);
+      nw.cgroup_id = task_cgid(next, btf);
       nw.max_stack_id = -1;
       BPF_CORE_READ_STR_INTO(&nw.comm, next, comm);
       bpf_map_update_elem(&waits, &npid, &nw, BPF_NOEXIST);
@@ -545,7 +592,7 @@ static __always_inline int on_switch(void *ctx, struct task_struct *prev, struct
 /* ---- tp_btf (preferred) ---- */
 
 SEC("tp_btf/block_bio_queue")
-int BPF_PROG(oscope_io_bioq, struct bio *bio) { return on_bio_queue(bio); }
+int BPF_PROG(oscope_io_bioq, struct bio *bio) { return on_bio_queue(bio, true); }
 
 SEC("tp_btf/block_bio_backmerge")
 int BPF_PROG(oscope_io_bmerge, struct bio *bio) { return on_bio_merge(bio); }
@@ -554,24 +601,27 @@ SEC("tp_btf/block_bio_frontmerge")
 int BPF_PROG(oscope_io_fmerge, struct bio *bio) { return on_bio_merge(bio); }
 
 SEC("tp_btf/block_rq_insert")
-int BPF_PROG(oscope_io_insert, struct request *rq) { return on_rq_insert(rq); }
+int BPF_PROG(oscope_io_insert, struct request *rq) { return on_rq_insert(rq, true); }
 
 SEC("tp_btf/block_rq_issue")
-int BPF_PROG(oscope_io_issue, struct request *rq) { return on_rq_issue(rq); }
+int BPF_PROG(oscope_io_issue, struct request *rq) { return on_rq_issue(rq, true); }
 
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(oscope_io_done, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq, error); }
+int BPF_PROG(oscope_io_done, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq, error, true); }
 
 SEC("tp_btf/writeback_dirty_folio")
-int BPF_PROG(oscope_io_dirty, struct folio *folio, struct address_space *mapping) { return on_dirty((struct page *)folio, mapping, folio_pages(folio)); }
+int BPF_PROG(oscope_io_dirty, struct folio *folio, struct address_space *mapping) { return on_dirty((struct page *)folio, mapping, folio_pages(folio, true), true); }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(oscope_io_switch, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(ctx, prev, next); }
+int BPF_PROG(oscope_io_switch, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(ctx, prev, next, true); }
+
+SEC("tp_btf/iomap_dio_rw_begin")
+int BPF_PROG(oscope_io_dio, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags, size_t done_before) { return on_dio_begin(iocb, iter, true); }
 
 /* ---- raw_tp (fallback) ---- */
 
 SEC("raw_tp/block_bio_queue")
-int BPF_PROG(oscope_io_bioq_r, struct bio *bio) { return on_bio_queue(bio); }
+int BPF_PROG(oscope_io_bioq_r, struct bio *bio) { return on_bio_queue(bio, false); }
 
 SEC("raw_tp/block_bio_backmerge")
 int BPF_PROG(oscope_io_bmerge_r, struct bio *bio) { return on_bio_merge(bio); }
@@ -580,20 +630,23 @@ SEC("raw_tp/block_bio_frontmerge")
 int BPF_PROG(oscope_io_fmerge_r, struct bio *bio) { return on_bio_merge(bio); }
 
 SEC("raw_tp/block_rq_insert")
-int BPF_PROG(oscope_io_insert_r, struct request *rq) { return on_rq_insert(rq); }
+int BPF_PROG(oscope_io_insert_r, struct request *rq) { return on_rq_insert(rq, false); }
 
 SEC("raw_tp/block_rq_issue")
-int BPF_PROG(oscope_io_issue_r, struct request *rq) { return on_rq_issue(rq); }
+int BPF_PROG(oscope_io_issue_r, struct request *rq) { return on_rq_issue(rq, false); }
 
 SEC("raw_tp/block_rq_complete")
-int BPF_PROG(oscope_io_done_r, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq, error); }
+int BPF_PROG(oscope_io_done_r, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq, error, false); }
 
 SEC("raw_tp/writeback_dirty_folio")
-int BPF_PROG(oscope_io_dirty_r, struct folio *folio, struct address_space *mapping) { return on_dirty((struct page *)folio, mapping, folio_pages(folio)); }
+int BPF_PROG(oscope_io_dirty_r, struct folio *folio, struct address_space *mapping) { return on_dirty((struct page *)folio, mapping, folio_pages(folio, false), false); }
 
 /* Kernels before 5.18: one page at a time. */
 SEC("raw_tp/writeback_dirty_page")
-int BPF_PROG(oscope_io_dirtyp_r, struct page *page, struct address_space *mapping) { return on_dirty(page, mapping, 1); }
+int BPF_PROG(oscope_io_dirtyp_r, struct page *page, struct address_space *mapping) { return on_dirty(page, mapping, 1, false); }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(oscope_io_switch_r, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(ctx, prev, next); }
+int BPF_PROG(oscope_io_switch_r, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(ctx, prev, next, false); }
+
+SEC("raw_tp/iomap_dio_rw_begin")
+int BPF_PROG(oscope_io_dio_r, struct kiocb *iocb, struct iov_iter *iter, unsigned int dio_flags, size_t done_before) { return on_dio_begin(iocb, iter, false); }

@@ -102,8 +102,10 @@ struct oio_file_key {
 };
 
 /* read: bytes of reads submitted to the block layer for the file's page cache (cache misses and
- * readahead: what /proc/PID/io read_bytes counts); dirtied: bytes of its page cache dirtied (what
- * /proc/PID/io write_bytes counts for buffered writes; writeback writes them later). */
+ * readahead: what /proc/PID/io read_bytes counts) plus its direct reads; dirtied: bytes of its page
+ * cache dirtied (what /proc/PID/io write_bytes counts for buffered writes; writeback writes them later)
+ * plus its direct writes (O_DIRECT): the file's written bytes. A task's own dirtied_bytes (struct
+ * oio_task) leave the direct writes out. */
 struct oio_file {
   __u64 read_bytes;
   __u64 dirtied_bytes;

@@ -21,6 +21,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "iolat.h"
+#include "rd.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -80,15 +81,15 @@ struct request___o {
   struct gendisk *rq_disk;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u32 rq_dev(struct request *rq) {
+static __always_inline __u32 rq_dev(struct request *rq, const bool btf) {
   struct gendisk *disk = NULL;
   if (bpf_core_field_exists(((struct request___o *)rq)->rq_disk))
-    disk = BPF_CORE_READ((struct request___o *)rq, rq_disk);
+    disk = RD(btf, (struct request___o *)rq, rq_disk);
   else
-    disk = BPF_CORE_READ(rq, q, disk);
+    disk = RD(btf, rq, q, disk);
   if (!disk) return 0;
-  __u32 major = BPF_CORE_READ(disk, major);
-  __u32 minor = BPF_CORE_READ(disk, first_minor);
+  __u32 major = RD(btf, disk, major);
+  __u32 minor = RD(btf, disk, first_minor);
   return (major << 20) | minor;
 }
 
@@ -120,13 +121,13 @@ static __always_inline int on_bio_queue(struct bio *bio) {
   return 0;
 }
 
-static __always_inline struct req_times *req_entry(struct request *rq) {
+static __always_inline struct req_times *req_entry(struct request *rq, const bool btf) {
   __u64 key = (__u64)rq;
   struct req_times *r = bpf_map_lookup_elem(&iolat_reqs, &key);
   if (r) return r;
   struct req_times n = {};
-  n.dev = rq_dev(rq);
-  __u64 bkey = (__u64)BPF_CORE_READ(rq, bio);
+  n.dev = rq_dev(rq, btf);
+  __u64 bkey = (__u64)RD(btf, rq, bio);
   struct bio_start *b = bkey ? bpf_map_lookup_elem(&iolat_bios, &bkey) : NULL;
   if (b) {
     n.bio_ns = b->ts;
@@ -139,16 +140,16 @@ static __always_inline struct req_times *req_entry(struct request *rq) {
   return bpf_map_lookup_elem(&iolat_reqs, &key);
 }
 
-static __always_inline int on_rq_insert(struct request *rq) {
+static __always_inline int on_rq_insert(struct request *rq, const bool btf) {
   __u64 now = bpf_ktime_get_ns();
-  struct req_times *r = req_entry(rq);
+  struct req_times *r = req_entry(rq, btf);
   if (r && !r->insert_ns) r->insert_ns = now;
   return 0;
 }
 
-static __always_inline int on_rq_issue(struct request *rq) {
+static __always_inline int on_rq_issue(struct request *rq, const bool btf) {
   __u64 now = bpf_ktime_get_ns();
-  struct req_times *r = req_entry(rq);
+  struct req_times *r = req_entry(rq, btf);
   if (r) r->issue_ns = now;
   return 0;
 }
@@ -175,17 +176,17 @@ static __always_inline int on_rq_complete(struct request *rq) {
   return 0;
 }
 
-static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next) {
+static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next, const bool btf) {
   if (!want_wake) return 0;
-  if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait)) {
-    __u32 ppid = BPF_CORE_READ(prev, pid);
+  if (RD_BITFIELD(btf, prev, in_iowait)) {
+    __u32 ppid = RD(btf, prev, pid);
     if (ppid) {
       struct sleeper z = {};
       bpf_map_update_elem(&iolat_sleepers, &ppid, &z, BPF_ANY);
     }
   }
-  if (!BPF_CORE_READ_BITFIELD_PROBED(next, in_iowait)) return 0;
-  __u32 npid = BPF_CORE_READ(next, pid);
+  if (!RD_BITFIELD(btf, next, in_iowait)) return 0;
+  __u32 npid = RD(btf, next, pid);
   if (!npid) return 0;
   struct sleeper *s = bpf_map_lookup_elem(&iolat_sleepers, &npid);
   if (!s) return 0;
@@ -199,28 +200,28 @@ SEC("tp_btf/block_bio_queue")
 int BPF_PROG(oscope_iolat_bioq, struct bio *bio) { return on_bio_queue(bio); }
 
 SEC("tp_btf/block_rq_insert")
-int BPF_PROG(oscope_iolat_insert, struct request *rq) { return on_rq_insert(rq); }
+int BPF_PROG(oscope_iolat_insert, struct request *rq) { return on_rq_insert(rq, true); }
 
 SEC("tp_btf/block_rq_issue")
-int BPF_PROG(oscope_iolat_issue, struct request *rq) { return on_rq_issue(rq); }
+int BPF_PROG(oscope_iolat_issue, struct request *rq) { return on_rq_issue(rq, true); }
 
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(oscope_iolat_done, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq); }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(oscope_iolat_switch, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(prev, next); }
+int BPF_PROG(oscope_iolat_switch, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(prev, next, true); }
 
 SEC("raw_tp/block_bio_queue")
 int BPF_PROG(oscope_iolat_bioq_r, struct bio *bio) { return on_bio_queue(bio); }
 
 SEC("raw_tp/block_rq_insert")
-int BPF_PROG(oscope_iolat_insert_r, struct request *rq) { return on_rq_insert(rq); }
+int BPF_PROG(oscope_iolat_insert_r, struct request *rq) { return on_rq_insert(rq, false); }
 
 SEC("raw_tp/block_rq_issue")
-int BPF_PROG(oscope_iolat_issue_r, struct request *rq) { return on_rq_issue(rq); }
+int BPF_PROG(oscope_iolat_issue_r, struct request *rq) { return on_rq_issue(rq, false); }
 
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(oscope_iolat_done_r, struct request *rq, int error, unsigned int nr_bytes) { return on_rq_complete(rq); }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(oscope_iolat_switch_r, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(prev, next); }
+int BPF_PROG(oscope_iolat_switch_r, bool preempt, struct task_struct *prev, struct task_struct *next) { return on_switch(prev, next, false); }

@@ -29,7 +29,7 @@ import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
 import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
 import { ContinuousProfiler, type ContinuousProfilerOptions } from './profiler.js';
-import { IoLatencySource, type StartIolatTracer } from './iolat.js';
+import { IoLatencySource, type StartIolatTracer, startIolatBpf } from './iolat.js';
 
 /** An optional collector and whether it works here. */
 export interface CoverageNote {
@@ -62,6 +62,12 @@ export interface AgentOptions {
   runqueue?: false | StartRunqueueTracer;
   /** Block I/O latency histogram per disk and stage: false = off; a function = another tracer (tests). Default: BPF (bpf/iolat.bpf.c). */
   ioLatency?: false | StartIolatTracer;
+  /**
+   * The always-on histogram's wake stage (completion → the issuer running again), default off: it needs a
+   * sched_switch program that runs on every context switch of the host (bench/io.ts measures its cost);
+   * `oscope io` measures the wake stage on demand.
+   */
+  ioWake?: boolean;
   /** Kernel-log anomalies: false = off; a reader = another kmsg source (tests). Default: /dev/kmsg. */
   kernelLog?: false | KmsgReader;
   /** How often the kernel log is read, ms (default 2000). */
@@ -152,7 +158,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let ioLatency: IoLatencySource | undefined;
   if (opts.ioLatency === false) coverage.push({ source: 'io_latency', status: 'off' });
   else {
-    const r = await IoLatencySource.start(opts.ioLatency || undefined);
+    const r = await IoLatencySource.start(opts.ioLatency || (() => Promise.resolve(startIolatBpf({ wake: opts.ioWake ?? false }))));
     if ('source' in r) {
       ioLatency = r.source;
       cleanups.push(() => r.source.close());

@@ -28,6 +28,7 @@ interface AgentFlags {
   exitWithParent?: boolean;
   stateDir: string;
   profileHz?: string;
+  ioWake?: boolean;
 }
 
 /** The default state directory: $OSCOPE_STATE_DIR, else /run/oscope. */
@@ -93,6 +94,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
     .option('--config <file>', `JSON with {"rules": [...], "webhook": "https://..."} (default ${DEFAULT_AGENT_CONFIG} when present)`)
     .option('--webhook <url>', 'POST alert events to this URL too')
     .option('--profile-hz <rate>', `continuous profiling: on-CPU stacks at this rate (e.g. ${PROFILE_DEFAULT_HZ}; at most ${PROFILE_MAX_AGENT_HZ}), one window a minute, sent with the samples (default off)`)
+    .option('--io-wake', "the I/O latency histogram's wake stage too (completion → the issuer running: a sched_switch program on every context switch; default off, `oscope io` measures it on demand)")
     .option('--state-dir <dir>', 'outbox file and local control socket (agent.sock) directory ($OSCOPE_STATE_DIR)', defaultStateDir())
     .addOption(new Option('--exit-with-parent', 'exit when the parent process dies (used by `oscope console --local-agent`)').hideHelp())
     .action(async (flags: AgentFlags, cmd: Command) => {
@@ -146,6 +148,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
           stateDir,
           history,
           ...(profileHz !== undefined ? { profileHz } : {}),
+          ...(flags.ioWake ? { ioWake: true } : {}),
         });
       const stateDirError = (err: unknown): string | undefined => {
         if (err instanceof AgentInUseError) return err.message;

@@ -3,7 +3,7 @@
  * loads, configures and attaches it. tp_btf programs, raw_tp as the fallback; everything is fd-scoped,
  * so a `kill -9` leaves nothing attached.
  */
-import { type BpfObject, findBpfObject, openObject, readStack } from '../../kernel/bpf/index.js';
+import { type BpfObject, findBpfObject, kernelHasTracepoint, openObject, readStack } from '../../kernel/bpf/index.js';
 import { cString } from '../../kernel/bpf/selftest.js';
 import { isNativeError, requireNative } from '../../kernel/native.js';
 import type { Coverage } from '../../contract/common.js';
@@ -264,7 +264,12 @@ export const IO_TRACEPOINTS: Record<string, string> = {
   oscope_io_done: 'block_rq_complete',
   oscope_io_switch: 'sched_switch',
   oscope_io_dirty: 'writeback_dirty_folio',
+  oscope_io_dio: 'iomap_dio_rw_begin',
 };
+/** Direct I/O per file (iomap file systems; the tracepoint is in 6.0+): loaded only where the kernel has it. */
+export const IO_DIO_PROGRAM = 'oscope_io_dio';
+export const IO_DIO_TRACEPOINT = 'iomap_dio_rw_begin';
+
 /** The raw_tp-only program for kernels before 5.18 (writeback_dirty_page, one page a time). */
 export const IO_DIRTY_PAGE_PROGRAM = 'oscope_io_dirtyp_r';
 
@@ -310,11 +315,11 @@ function errText(err: unknown): string {
 /** How the dirtied-page program is loaded: the folio tracepoint (5.18+), the page one (older), or none. */
 type DirtyVariant = 'folio' | 'page' | 'none';
 
-function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', dirty: DirtyVariant, o: IoTracerOptions): BpfObject {
+function loadWith(path: string, flavour: 'tp_btf' | 'raw_tp', dirty: DirtyVariant, dio: boolean, o: IoTracerOptions): BpfObject {
   const obj = openObject(path);
   try {
     for (const name of Object.keys(IO_TRACEPOINTS)) {
-      const on = name !== 'oscope_io_dirty' || dirty === 'folio';
+      const on = name === IO_DIO_PROGRAM ? dio : name !== 'oscope_io_dirty' || dirty === 'folio';
       obj.setAutoload(name, on && flavour === 'tp_btf');
       obj.setAutoload(`${name}_r`, on && flavour === 'raw_tp');
     }
@@ -349,10 +354,11 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
   let first: unknown;
   // tp_btf needs the tracepoint in the kernel's BTF at load time: a kernel without writeback_dirty_folio
   // (before 5.18) loads the raw_tp flavour with writeback_dirty_page; the last resort leaves dirtying out.
+  const dio = kernelHasTracepoint(IO_DIO_TRACEPOINT);
   const variants: Array<['tp_btf' | 'raw_tp', DirtyVariant]> = [['tp_btf', 'folio'], ['raw_tp', 'folio'], ['raw_tp', 'page'], ['tp_btf', 'none'], ['raw_tp', 'none']];
   for (const [f, d] of variants) {
     try {
-      obj = loadWith(found.path, f, d, o);
+      obj = loadWith(found.path, f, d, dio, o);
       flavour = f;
       dirty = d;
       break;
@@ -364,15 +370,18 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
   const loaded = obj;
   const failed: string[] = [];
   let dirtyTraced = false;
+  let dioTraced = false;
   for (const [name, tp] of Object.entries(IO_TRACEPOINTS)) {
     if (name === 'oscope_io_dirty' && dirty !== 'folio') continue;
+    if (name === IO_DIO_PROGRAM && !dio) continue;
     try {
       if (flavour === 'tp_btf') loaded.program(name).attachTrace();
       else loaded.program(`${name}_r`).attachRawTracepoint(tp);
       if (name === 'oscope_io_dirty') dirtyTraced = true;
+      if (name === IO_DIO_PROGRAM) dioTraced = true;
     } catch (err) {
       // The merge tracepoints only keep the bio map small; anything else is a stage we cannot measure.
-      if (name === 'oscope_io_dirty') failed.push(`${tp}: ${errText(err)}`);
+      if (name === 'oscope_io_dirty' || name === IO_DIO_PROGRAM) failed.push(`${tp}: ${errText(err)}`);
       else if (!tp.includes('merge')) failed.push(`${tp}: ${errText(err)}`);
     }
   }
@@ -389,7 +398,11 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
     return { unavailable: `the io BPF programs did not attach (${failed.join('; ')})` };
   }
   const coverage: Coverage[] = [];
-  const latencyFailed = failed.filter((f) => !f.startsWith('writeback_dirty'));
+  const latencyFailed = failed.filter((f) => !f.startsWith('writeback_dirty') && !f.startsWith(IO_DIO_TRACEPOINT));
+  if (!dioTraced) {
+    const why = failed.find((f) => f.startsWith(IO_DIO_TRACEPOINT)) ?? `this kernel has no ${IO_DIO_TRACEPOINT} tracepoint (6.0+, iomap file systems)`;
+    coverage.push({ section: 'traffic.files', status: 'partial', reason: `direct I/O (O_DIRECT) is not attributed to files: ${why}` });
+  }
   if (latencyFailed.length > 0) coverage.push({ section: 'latency', status: 'partial', reason: latencyFailed.join('; ') });
   if (!dirtyTraced) {
     const why = failed.find((f) => f.startsWith('writeback_dirty')) ?? 'neither writeback_dirty_folio nor writeback_dirty_page could be loaded';
@@ -401,7 +414,11 @@ export function startIoTracer(o: IoTracerOptions): { tracer: IoTracer } | { unav
     iowait: `${flavour} sched_switch: time asleep with in_iowait (io_schedule) per thread, with the stack of the longest sleep (stacks are sampled to keep sched_switch cheap: a thread's first sleep, a sleep after one of ≥ 1 ms, 1 in 64 others; a shorter sleep carries the one captured last before it)`,
     files: `${flavour} block_bio_queue: a read's bytes go to the file of its first page (page->mapping->host: dev, inode) and to its submitter, clones left out (what /proc/PID/io read_bytes counts)${
       dirtyTraced ? `; ${flavour} ${dirty === 'page' ? 'writeback_dirty_page' : 'writeback_dirty_folio'}: pages dirtied per file and per dirtier, where the kernel charges write_bytes` : ''
-    }; direct I/O (O_DIRECT, a loop device's worker) is not in the files table: its pages are process memory, not the file's cache; dev:inode → path from the open files and mappings of the processes (/proc/PID/fd, /proc/PID/maps), then the kernel's dentries (the BPF inode walk)`,
+    }; ${
+      dioTraced
+        ? `${flavour} ${IO_DIO_TRACEPOINT}: direct I/O (O_DIRECT, a loop device's worker) per file and issuer, the bytes each read or write asks for (iomap file systems: ext4, xfs, btrfs, ...)`
+        : 'direct I/O (O_DIRECT) is not in the files table: its pages are process memory, not the file\'s cache'
+    }; dev:inode → path from the open files and mappings of the processes (/proc/PID/fd, /proc/PID/maps), then the kernel's dentries (the BPF inode walk)`,
   };
   const rb = loaded.ringBuffer('events', {
     onRecords: (recs) => {

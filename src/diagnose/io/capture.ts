@@ -99,7 +99,9 @@ export const CapturedFileSchema = z.object({
   ino: count,
   /** The path (" (deleted)" when unlinked), `/dev/NAME` for a block device; null when it could not be named. */
   path: z.string().nullable(),
+  /** Bytes read from disk into its page cache, plus its direct (O_DIRECT) reads. */
   readBytes: bytes,
+  /** Bytes of its page cache dirtied, plus its direct (O_DIRECT) writes: what was or will be written to it. */
   dirtiedBytes: bytes,
   tasks: z.array(z.object({ pid: count, comm: z.string(), readBytes: bytes, dirtiedBytes: bytes })),
 });

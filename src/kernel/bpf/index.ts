@@ -5,6 +5,6 @@ export { BpfMap, TypedMap, perCpu, sumPerCpuU64, u32, u64, type Codec, type MapE
 export { RingBuffer, splitBatch, type RingBufferOptions } from './ringbuf.js';
 export { PERF_SAMPLE, PerfEvent, decodePerfRecords, openCpuClockPerCpu, openCyclesPerCpu, openNmiWatchdogPerCpu, openSamplerPerCpu, type PerfRecords, type PerfSample } from './perf.js';
 export { decodeStack, readKernelStack, readStack, scannedFrames } from './stacks.js';
-export { bpfObjectPath, bpfOutputDir, findBpfObject } from './paths.js';
+export { bpfObjectPath, bpfOutputDir, findBpfObject, kernelHasTracepoint } from './paths.js';
 export { probeBpf, type BpfCapabilities, type BpfFeature, type ProbeOptions } from './probe.js';
 export * from './selftest.js';

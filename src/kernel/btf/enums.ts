@@ -109,3 +109,18 @@ export async function readKernelEnums(host: Host, want: readonly string[]): Prom
   await host.scanFile(VMLINUX_BTF, 1 << 20, (c) => chunks.push(Buffer.from(c)));
   return parseBtfEnums(Buffer.concat(chunks), want);
 }
+
+/**
+ * Whether the BTF's string section holds `name` (a type, function or member name). tp_btf programs
+ * need their tracepoint's `btf_trace_<name>` type at load time: this says beforehand whether a kernel
+ * has it, so an optional program is left out instead of failing the whole object's load.
+ */
+export function btfHasString(buf: Uint8Array, name: string): boolean {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 24 || b.readUInt16LE(0) !== BTF_MAGIC) return false;
+  const hdrLen = b.readUInt32LE(4);
+  const strOff = hdrLen + b.readUInt32LE(16);
+  const strLen = b.readUInt32LE(20);
+  const strings = b.subarray(strOff, strOff + strLen);
+  return strings.indexOf(Buffer.from(`\0${name}\0`, 'latin1')) >= 0;
+}

@@ -12,7 +12,7 @@ import { closeSync, fsyncSync, openSync, rmSync, statfsSync, writeSync } from 'n
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { needsRoot, testName } from '../../helpers.js';
-import { findBpfObject } from '../../../src/kernel/bpf/index.js';
+import { findBpfObject, kernelHasTracepoint } from '../../../src/kernel/bpf/index.js';
 import { loadNative } from '../../../src/kernel/native.js';
 import { LiveHost } from '../../../src/host/live.js';
 import { collectIo } from '../../../src/diagnose/io/collect.js';
@@ -111,6 +111,33 @@ test('reads of a file whose cache was dropped: the file row and the reader withi
     const p = doc.traffic.processes.find((x) => x.pid === c.pid);
     assert.ok(p, `no process row for the reader ${c.pid}`);
     within(p.readBytes, size, 'process readBytes');
+  } finally {
+    c.stdin!.end();
+    await once(c, 'exit').catch(() => undefined);
+    rmSync(file, { force: true });
+  }
+});
+
+test('direct I/O (O_DIRECT dd): the file row has its written and read bytes within 10 %, dd among its writers', { skip: skip || (kernelHasTracepoint('iomap_dio_rw_begin') ? false : 'no iomap_dio_rw_begin tracepoint on this kernel'), timeout: 60_000 }, async () => {
+  const file = `${dir}/${testName('io-direct')}`;
+  const size = 16 * MiB;
+  const dd = (args: string[]): string => `if (require('node:child_process').spawnSync('dd', ${JSON.stringify(args)}).status !== 0) process.exit(3);`;
+  const c = child(
+    // The child keeps the file open, as a database keeps its files: direct I/O leaves no page cache, so
+    // the kernel's dentries (the inode walk over cached inodes) would not name it, the open fd does.
+    dd(['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${size / MiB}`, 'oflag=direct', 'status=none']) +
+      'globalThis.keep = fs.openSync(file, "r");' +
+      dd([`if=${file}`, 'of=/dev/null', 'bs=1M', 'iflag=direct', 'status=none']),
+    file,
+  );
+  try {
+    const doc = await measure(c, 3);
+    const row = doc.traffic.files.find((f) => f.path === file);
+    assert.ok(row, `no row for ${file}: ${JSON.stringify(doc.traffic.files.slice(0, 5))}`);
+    within(row.writeBytes, size, 'file writeBytes (direct)');
+    within(row.readBytes, size, 'file readBytes (direct)');
+    assert.ok(row.writers.some((w) => w.comm === 'dd'), `writers ${JSON.stringify(row.writers)} lack dd`);
+    assert.match(JSON.stringify(doc.method), /iomap_dio_rw_begin/);
   } finally {
     c.stdin!.end();
     await once(c, 'exit').catch(() => undefined);
