@@ -53,13 +53,13 @@ export function flowText(f: { src: string; dst: string; sport: number; dport: nu
   return `${end(f.src, f.sport)} → ${end(f.dst, f.dport)}`;
 }
 
-/** The stage chart: p50, p99 and max of each stage as bars on a log scale (µs to seconds on one axis). */
+/** The stage chart: p50, p99 and max of each stage as bars on a log scale (µs to seconds on one axis; values in µs). */
 export function netStagesOption(t: T, doc: NetDocument): ChartOption {
   const stages = NET_STAGES.filter((s) => netStage(doc, s).count > 0);
   const marks = [
-    ['p50', 'p50Ms', 0.45],
-    ['p99', 'p99Ms', 0.75],
-    [t('lat.max'), 'maxMs', 1],
+    ['p50', 'p50Ms', 0.45, '#cbd5e1'],
+    ['p99', 'p99Ms', 0.75, '#64748b'],
+    [t('lat.max'), 'maxMs', 1, '#0f172a'],
   ] as const;
   return {
     tooltip: {
@@ -75,16 +75,18 @@ export function netStagesOption(t: T, doc: NetDocument): ChartOption {
     },
     legend: { top: 0, textStyle: { fontSize: 11 } },
     grid: { left: 8, right: 48, top: 28, bottom: 28, containLabel: true },
-    xAxis: { type: 'log', logBase: 10, name: t('net.perPacket'), nameLocation: 'middle', nameGap: 24, nameTextStyle: { fontSize: 10 }, axisLabel: { formatter: (v: number) => formatMs(v) } },
+    // In µs, from 1 µs: a log axis grows its bars from 1, so 1 µs is the baseline (in ms it would be 1 ms).
+    xAxis: { type: 'log', logBase: 10, min: 1, name: t('net.perPacket'), nameLocation: 'middle', nameGap: 24, nameTextStyle: { fontSize: 10 }, axisLabel: { formatter: (v: number) => formatMs(v / 1000) } },
     yAxis: { type: 'category', data: stages.map((s) => netStageLabel(t, s)), inverse: true },
-    series: marks.map(([name, k, opacity]) => ({
+    series: marks.map(([name, k, opacity, legend]) => ({
       name,
       type: 'bar',
+      itemStyle: { color: legend },
       barMaxWidth: 12,
       barGap: '10%',
-      label: { show: name !== 'p50', position: 'right', fontSize: 10, formatter: (p: { value: number }) => formatMs(p.value) },
+      label: { show: name !== 'p50', position: 'right', fontSize: 10, formatter: (p: { value: number }) => formatMs(p.value / 1000) },
       // A stage's colour, lighter for p50: the eye finds the stage first, then its tail.
-      data: stages.map((s) => ({ value: Math.max(0.001, netStage(doc, s)[k]), itemStyle: { color: NET_STAGE_COLORS[s], opacity } })),
+      data: stages.map((s) => ({ value: Math.max(1, netStage(doc, s)[k] * 1000), itemStyle: { color: NET_STAGE_COLORS[s], opacity } })),
     })),
   };
 }
