@@ -673,7 +673,7 @@ test('web UI: file cache and run latency views, language switch on a result, a l
     assert.equal(await page.getByTestId('net-retransmits').locator('tbody tr').filter({ hasNotText: 'No segment' }).count(), Math.min(50, nd.tcp.retransmits.length));
     await page.getByTestId('net-sockets-processes').locator('tbody tr').first().waitFor();
     assert.match(await page.getByTestId('net-namespaces').innerText(), /osc-net-(client|server)/, 'the simulation\u2019s namespaces are named by their holder');
-    await shot(page, '14-net', '[data-testid=net-stages]');
+    await shot(page, '15-net-drop', '[data-testid=net-stages]');
     await page.getByTestId('lang-switch').click();
     await page.getByText('按原因和位置的丢包', { exact: true }).waitFor();
     await assertShowsDocumentFindings(page, netDoc, 'net, UI in Chinese');
