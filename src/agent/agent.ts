@@ -20,7 +20,7 @@ import { healthSummary } from '../report/health.js';
 import { VERSION } from '../version.js';
 import { AlertEvaluator, DISK_RULE_KINDS, type FiredEvent, type Rule } from './alerts.js';
 import { ConsoleClient } from './client.js';
-import { Collector, sampleOf } from './collect.js';
+import { Collector, type Snapshot, sampleOf } from './collect.js';
 import { AgentHealth } from './health.js';
 import { MemHistory } from './history.js';
 import { KernelLogSource, type KmsgReader } from './kernel-log.js';
@@ -246,6 +246,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     }
   };
 
+  // The previous snapshot: the sample's network deltas are over the interval since it.
+  let prevSnap: Snapshot | undefined;
   const tick = async (): Promise<void> => {
     let snap;
     try {
@@ -274,7 +276,8 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     for (const e of events) log(`alert ${e.state}: ${e.rule}: ${e.message}`);
     if (client) {
       const profiles = profiler?.take() ?? [];
-      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
+      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap, 20, prevSnap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
+      prevSnap = snap;
       client.enqueueAlerts(events.map(({ ruleDef: _r, ...e }) => e));
       metrics.outboxItems.set(client.pending);
       try {

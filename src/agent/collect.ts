@@ -16,7 +16,7 @@ import { readUnaccountedInputs, unaccountedBytes } from '../diagnose/memory/unac
 import type { KernelLogSource, LogAnomalies } from './kernel-log.js';
 import type { RunqueueReading, RunqueueSource } from './runqueue.js';
 import type { IoLatencyReading, IoLatencySource } from './iolat.js';
-import type { NodeSampleData, SampleDisk } from '../contract/agent-wire.js';
+import type { NodeSampleData, SampleDisk, SampleNet } from '../contract/agent-wire.js';
 import type { IoDisk } from '../contract/io.js';
 import { diskRates } from '../diagnose/io/analyze.js';
 import { type DiskStat, readDiskstats } from '../kernel/procfs/diskstats.js';
@@ -379,8 +379,49 @@ export function sampleDisks(s: Snapshot, top = 16): SampleDisk[] {
     });
 }
 
-/** The compact sample sent to the console's metrics history (a few hundred bytes plus the top cgroups). */
-export function sampleOf(s: Snapshot, topCgroups = 20): NodeSampleData {
+/**
+ * The host namespace's network over the interval between two snapshots (what the node page charts):
+ * undefined without both readings. A counter that went backwards (a reset, a namespace re-created)
+ * counts 0 rather than a negative rate.
+ */
+export function sampleNet(prev: NetSnapshot | undefined, cur: NetSnapshot | undefined, intervalS: number): SampleNet | undefined {
+  if (!prev || !cur || !(intervalS > 0)) return undefined;
+  const d = (a: number, b: number): number => Math.max(0, b - a);
+  const dropsByCounter: Record<string, number> = {};
+  for (const [k, v] of Object.entries(cur.drops)) {
+    const x = d(prev.drops[k] ?? v, v);
+    if (x > 0) dropsByCounter[k] = x;
+  }
+  const backlog = d(prev.softnetDropped, cur.softnetDropped);
+  if (backlog > 0) dropsByCounter['softnet.backlog'] = backlog;
+  const before = new Map(prev.interfaces.map((i) => [i.name, i]));
+  // Per interface, so an interface that came or went does not count its whole history.
+  const ifDelta = (f: (i: NetSnapshot['interfaces'][number]) => number): number =>
+    cur.interfaces.reduce((a, i) => {
+      const p = before.get(i.name);
+      return a + (p ? d(f(p), f(i)) : 0);
+    }, 0);
+  return {
+    intervalS,
+    drops: Object.values(dropsByCounter).reduce((a, v) => a + v, 0),
+    dropsByCounter,
+    retransSegs: d(prev.retransSegs, cur.retransSegs),
+    outSegs: d(prev.outSegs, cur.outSegs),
+    listenOverflows: d(prev.listenOverflows, cur.listenOverflows),
+    softnetSqueezed: d(prev.softnetSqueezed, cur.softnetSqueezed),
+    ifErrors: ifDelta((i) => i.rxErrors + i.txErrors),
+    ifDropped: ifDelta((i) => i.rxDropped + i.txDropped),
+    tcpMemBytes: cur.tcpMemBytes,
+    tcpSockets: cur.tcpSockets,
+  };
+}
+
+/**
+ * The compact sample sent to the console's metrics history (a few hundred bytes plus the top cgroups).
+ * `prev` (the previous snapshot) gives the interval's network deltas.
+ */
+export function sampleOf(s: Snapshot, topCgroups = 20, prev?: Snapshot): NodeSampleData {
+  const net = prev ? sampleNet(prev.net, s.net, (s.ts - prev.ts) / 1000) : undefined;
   const top = [...s.cgroups].sort((a, b) => b.usageBytes - a.usageBytes).slice(0, topCgroups);
   const psiMem = s.psi.find((p) => p.resource === 'memory');
   return {
@@ -395,6 +436,7 @@ export function sampleOf(s: Snapshot, topCgroups = 20): NodeSampleData {
     runqueueLatency: s.runqueue ? s.runqueue.interval : null,
     logAnomalies: s.logAnomalies ? { total: s.logAnomalies.total, byRule: byRule(s.logAnomalies) } : null,
     ...(s.disks ? { disks: sampleDisks(s) } : {}),
+    ...(net ? { net } : {}),
     cgroups: top.map((c) => ({
       path: c.path,
       container: c.container ? containerLabel(c.container) : null,

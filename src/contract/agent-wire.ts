@@ -108,6 +108,30 @@ export const SampleDiskSchema = z.object({
 export type SampleDisk = z.infer<typeof SampleDiskSchema>;
 
 /**
+ * The host network namespace over a sample interval (deltas of the kernel's counters since the
+ * previous sample; the first sample after an agent start has none). A counter that went backwards
+ * (a reset) counts 0. What the node page charts: drops and retransmits over the hour.
+ */
+export const SampleNetSchema = z.object({
+  intervalS: z.number().positive(),
+  /** Packets dropped: the kernel's drop counters (as oscope_net_drops_total's reasons) plus softnet backlog drops. */
+  drops: z.number().nonnegative(),
+  /** The non-zero drops by counter (TcpExt.ListenDrops, Ip.InDiscards, softnet.backlog, …). */
+  dropsByCounter: z.record(z.number().nonnegative()),
+  retransSegs: z.number().nonnegative(),
+  outSegs: z.number().nonnegative(),
+  listenOverflows: z.number().nonnegative(),
+  softnetSqueezed: z.number().nonnegative(),
+  /** Interface errors and drops (rx + tx, lo excluded). */
+  ifErrors: z.number().nonnegative(),
+  ifDropped: z.number().nonnegative(),
+  /** Gauges at the end of the interval (null when sockstat was unreadable). */
+  tcpMemBytes: z.number().nullable(),
+  tcpSockets: z.number().nullable(),
+});
+export type SampleNet = z.infer<typeof SampleNetSchema>;
+
+/**
  * One window of the agent's continuous profile (src/agent/profiler.ts): on-CPU stacks at a low rate,
  * frames as indexes into `names` (root first), the heaviest stacks only (`otherSamples` the rest).
  */
@@ -139,6 +163,8 @@ export const NodeSampleDataSchema = z.object({
   logAnomalies: LogAnomalyCountsSchema.nullable().optional(),
   /** The busiest disks (at most 16) over the interval; absent from older agents. */
   disks: z.array(SampleDiskSchema).optional(),
+  /** The host network namespace over the interval; absent from older agents and from an agent's first sample. */
+  net: SampleNetSchema.optional(),
   cgroups: z.array(SampleCgroupSchema).optional(),
   /** The node's health score of this tick (agents that compute it). */
   health: HealthSummarySchema.nullable().optional(),

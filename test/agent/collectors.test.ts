@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startAgent } from '../../src/agent/agent.js';
-import { sampleOf } from '../../src/agent/collect.js';
+import { type NetSnapshot, readNetSnapshot, sampleNet, sampleOf } from '../../src/agent/collect.js';
+import { NodeSampleDataSchema } from '../../src/contract/agent-wire.js';
 import { defaultRegistry } from '../../src/agent/diagnoses/index.js';
 import { KernelLogSource, type KmsgReader } from '../../src/agent/kernel-log.js';
 import { type CpuCumulative, intervalOf, PROM_LE_S, regroup, RunqueueSource, SAMPLE_LE_MS, sumPerCpu } from '../../src/agent/runqueue.js';
@@ -203,4 +204,51 @@ test('sampleOf carries runqueueLatency and logAnomalies (null when absent)', () 
   const json = JSON.parse(JSON.stringify(full)) as { runqueueLatency: { leMs: (number | null)[] } };
   assert.equal(json.runqueueLatency.leMs.at(-1), null);
   assert.equal(json.runqueueLatency.leMs.length, SAMPLE_LE_MS.length);
+});
+
+test('sampleOf carries the network over the interval since the previous snapshot (resets count 0)', async () => {
+  const base = { ts: 0, memory: { totalBytes: 1, availableBytes: 1, freeBytes: 1, components: { anon: 0, file: 0, shmem: 0, slab_reclaimable: 0, slab_unreclaimable: 0, kernel_stack: 0, page_tables: 0, vmalloc: 0, percpu: 0, hugetlb: 0 } }, cgroups: [], psi: [], errors: {}, durationMs: 0 };
+  const net = (o: Partial<NetSnapshot>): NetSnapshot => ({
+    drops: { 'TcpExt.ListenDrops': 10, 'Ip.InDiscards': 5 },
+    retransSegs: 100,
+    outSegs: 1000,
+    listenOverflows: 3,
+    listenDrops: 10,
+    softnetDropped: 0,
+    softnetSqueezed: 0,
+    interfaces: [{ name: 'eth0', rxErrors: 1, txErrors: 0, rxDropped: 2, txDropped: 0 }],
+    tcpMemBytes: 4096,
+    tcpSockets: 4,
+    ...o,
+  });
+  const a = { ...base, ts: 10_000, net: net({}) };
+  const b = {
+    ...base,
+    ts: 40_000,
+    net: net({
+      drops: { 'TcpExt.ListenDrops': 40, 'Ip.InDiscards': 1 },
+      retransSegs: 130,
+      outSegs: 2000,
+      listenOverflows: 9,
+      softnetDropped: 7,
+      softnetSqueezed: 2,
+      interfaces: [
+        { name: 'eth0', rxErrors: 4, txErrors: 0, rxDropped: 2, txDropped: 1 },
+        { name: 'veth9', rxErrors: 50, txErrors: 0, rxDropped: 50, txDropped: 0 },
+      ],
+      tcpMemBytes: 8192,
+    }),
+  };
+  assert.equal(sampleOf(b).net, undefined, 'no previous snapshot: no interval');
+  assert.equal(sampleOf(b, 20, { ...base, ts: 10_000 }).net, undefined, 'a previous snapshot without net counters');
+  const s = sampleOf(b, 20, a);
+  // Ip.InDiscards went backwards (a reset): 0, not -4; a new interface does not bring its whole history.
+  assert.deepEqual(s.net, { intervalS: 30, drops: 37, dropsByCounter: { 'TcpExt.ListenDrops': 30, 'softnet.backlog': 7 }, retransSegs: 30, outSegs: 1000, listenOverflows: 6, softnetSqueezed: 2, ifErrors: 3, ifDropped: 1, tcpMemBytes: 8192, tcpSockets: 4 });
+  assert.ok(NodeSampleDataSchema.safeParse(JSON.parse(JSON.stringify(s))).success, 'the sample matches the wire contract');
+  // This host's own counters, read twice.
+  const host = new LiveHost();
+  const first = await readNetSnapshot(host);
+  const second = await readNetSnapshot(host);
+  const live = sampleNet(first, second, 1);
+  assert.ok(live && live.drops >= 0 && live.retransSegs >= 0 && live.outSegs >= 0);
 });

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type Socket, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -96,6 +96,32 @@ async function stop(p: ChildProcess | undefined): Promise<void> {
   const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A TCP server on a free loopback port and a client that keeps writing to it (for the net scope by port). */
+async function localTalk(): Promise<{ port: number; close: () => void }> {
+  const peers: Socket[] = [];
+  const server = createServer((c) => {
+    peers.push(c);
+    c.on('data', () => undefined);
+    c.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const a = server.address();
+  const port = typeof a === 'object' && a ? a.port : 0;
+  const client = connect(port, '127.0.0.1');
+  client.on('error', () => undefined);
+  const chunk = Buffer.alloc(16 * 1024, 1);
+  const timer = setInterval(() => client.write(chunk), 20);
+  return {
+    port,
+    close: () => {
+      clearInterval(timer);
+      client.destroy();
+      for (const c of peers) c.destroy();
+      server.close();
+    },
+  };
 }
 
 /** A laptop-screen picture of the page, from the top or from `at` (a selector scrolled to the top). */
@@ -340,6 +366,36 @@ test('web UI: log in, see the node, run the memory panorama, read it in two lang
     await page.getByTestId('load-queues-table').locator('tbody tr').first().waitFor();
     await shot(page, '14-load');
 
+    // Network from the node page: the agent's samples chart drops and retransmits over the hour; one
+    // click runs `net` (5 s) narrowed to the port of a TCP server this test runs and talks to, and the
+    // Network view shows this process's sockets on it.
+    await page.getByTestId('nav-fleet').click();
+    await link.click();
+    await page.getByTestId('node-title').waitFor();
+    await page.getByTestId('chart-net-drops-trend').locator('canvas').waitFor();
+    await page.getByTestId('chart-net-retrans-trend').locator('canvas').waitFor();
+    assert.match(await page.getByTestId('net-hour').innerText(), /\d+ drops · \d+ retransmits in the hour/);
+    const talk = await localTalk();
+    try {
+      const runNet = page.getByTestId('run-net');
+    await waitFor('the net button to be enabled', async () => ((await runNet.isEnabled()) ? true : undefined), 30_000, logs);
+    await page.getByTestId('net-port').fill('70000');
+      await page.getByTestId('run-net').click();
+      await page.getByText('A port is a whole number from 1 to 65535.').waitFor();
+      await page.getByTestId('net-port').fill(String(talk.port));
+      await page.getByTestId('opt-net').selectOption({ label: 'measure 5 s' });
+      await page.getByTestId('run-net').click();
+      await waitFor('the net result', async () => (/#\/tasks\//.test(page.url()) ? true : undefined), RUN_TIMEOUT_MS, logs);
+      await page.getByTestId('conclusions').waitFor();
+    } finally {
+      talk.close();
+    }
+    assert.match(await page.getByTestId('result-title').innerText(), /Network/);
+    for (const id of ['net-stages', 'net-drops', 'net-tcp', 'net-sockets', 'net-counters']) await page.getByTestId(id).waitFor();
+    assert.match(await page.getByTestId('net-sockets-processes').innerText(), new RegExp(`\\(${process.pid}\\)`), 'the view lists this test’s sockets on its port');
+    if (process.geteuid?.() === 0) await page.getByTestId('chart-net-stages').locator('canvas').waitFor();
+    await shot(page, '14-net', '[data-testid=net-stages]');
+
     if (process.geteuid?.() === 0) {
       const spinner = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true });
       try {
@@ -459,6 +515,26 @@ test('web UI: file cache and run latency views, language switch on a result, a l
     const fcTaskZh = await store('filecache', {}, fcDocZh);
     const rlDoc = cliDocument(['runlatency', '-i', '3', '--lang', 'en']);
     const rlTask = await store('runlatency', { durationS: 3 }, rlDoc);
+    // Network documents made while `oscope simulate net-drop` drops 20 % of one port's packets (in
+    // namespaces of its own): drops attributed to NETFILTER_DROP, retransmits, stage latencies.
+    const netPort = await freePort();
+    const sim = start(['simulate', 'net-drop', '--pct', '20', '--port', String(netPort), '--duration', '60']);
+    let netDoc: Record<string, unknown>;
+    let netDocZh: Record<string, unknown>;
+    try {
+      await waitFor('the net-drop simulation', () => (/holding for/.test(sim.logs()) ? true : undefined), 60_000, sim.logs);
+      netDoc = cliDocument(['net', '-i', '3', '--port', String(netPort), '--lang', 'en']);
+      netDocZh = cliDocument(['net', '-i', '3', '--port', String(netPort), '--lang', 'zh-CN']);
+    } finally {
+      // Ctrl-C: the simulation removes its namespaces, rule and processes.
+      if (sim.proc.exitCode === null) {
+        const exited = new Promise<void>((r) => sim.proc.once('exit', () => r()));
+        sim.proc.kill('SIGINT');
+        await exited;
+      }
+    }
+    const netTask = await store('net', { intervalS: 3, port: netPort }, netDoc);
+    const netTaskZh = await store('net', { intervalS: 3, port: netPort, lang: 'zh-CN' }, netDocZh);
     // An alert in both languages (what agents that localize send), and one in English only.
     const ev = (id: string, severity: string, extra: Record<string, unknown>) => ({ id, rule: 'oscope-test-rule', severity, state: 'firing', ts: new Date().toISOString(), data: {}, ...extra });
     const sent = await fetch(`${url}/api/agent/alerts`, {
@@ -479,6 +555,7 @@ test('web UI: file cache and run latency views, language switch on a result, a l
       memAvailableBytes: 2 ** 33,
       runqueueLatency: { leMs: [0.004, 0.008, 0.016, 1.024, inf], counts: [50, 30, 15, 5, 0], count: 100, p50Ms: 0.006, p99Ms, maxMs: p99Ms * 2 },
       logAnomalies: { total, byRule: total > 0 ? { 'HANG': total } : {} },
+      net: { intervalS: 30, drops: total * 30, dropsByCounter: total > 0 ? { 'TcpExt.ListenDrops': total * 20, 'softnet.backlog': total * 10 } : {}, retransSegs: 60 * total, outSegs: 3000, listenOverflows: total, softnetSqueezed: 0, ifErrors: 0, ifDropped: 0, tcpMemBytes: 2 ** 20, tcpSockets: 12 },
     });
     const now = Date.now();
     const samples = await fetch(`${url}/api/agent/samples`, {
@@ -571,6 +648,45 @@ test('web UI: file cache and run latency views, language switch on a result, a l
     await assertShowsDocumentFindings(page, rlDoc, 'run latency, UI in English');
     await shot(page, '12-runlatency');
 
+    // The Network result (UI in English): the document's findings, the stage chart and histograms, the
+    // drops by reason with the firewall's reason and location, retransmits, sockets, counters; then in Chinese.
+    await page.goto(`${url}/#/tasks/${netTask}`);
+    await page.getByTestId('conclusions').waitFor();
+    await assertShowsDocumentFindings(page, netDoc, 'net');
+    const nd = netDoc as { drops: { reason: string; location: string; count: number }[]; tcp: { retransmits: unknown[] }; latency: { verdict: string | null; tx: Record<string, { count: number }>; rx: Record<string, { count: number }> } };
+    assert.ok(nd.drops.some((d) => d.reason === 'NETFILTER_DROP'), `the simulation's drops are NETFILTER_DROP (drops: ${JSON.stringify(nd.drops.map((d) => d.reason))})`);
+    await page.getByTestId('chart-net-drops').locator('canvas').waitFor();
+    const dropRows = page.getByTestId('net-drops-table').locator('tbody tr');
+    assert.equal(await dropRows.count(), Math.min(100, nd.drops.length), 'one row per drop group');
+    const topDrop = [...nd.drops].sort((a, b) => b.count - a.count)[0]!;
+    const firstDrop = (await dropRows.first().innerText()).replaceAll(',', '');
+    assert.ok(firstDrop.includes(String(topDrop.count)) && firstDrop.includes(topDrop.reason) && firstDrop.includes(topDrop.location), `the largest group first, with its reason and location (${firstDrop})`);
+    await dropRows.first().locator('details.stack summary').click();
+    assert.match(await dropRows.first().locator('details.stack pre').innerText(), /\+0x/, 'the sample stack opens');
+    const stagesMeasured = [...Object.values(nd.latency.tx), ...Object.values(nd.latency.rx)].some((st) => st.count > 0);
+    if (stagesMeasured) {
+      await page.getByTestId('chart-net-stages').locator('canvas').waitFor();
+      await page.getByTestId('chart-net-hist').locator('canvas').waitFor();
+      assert.match(await page.getByTestId('net-stage-table').innerText(), /tx qdisc[\s\S]*rx app/);
+    }
+    if (nd.latency.verdict) assert.equal(await page.getByTestId('net-verdict').innerText(), nd.latency.verdict, 'the verdict as the document words it');
+    assert.equal(await page.getByTestId('net-retransmits').locator('tbody tr').filter({ hasNotText: 'No segment' }).count(), Math.min(50, nd.tcp.retransmits.length));
+    await page.getByTestId('net-sockets-processes').locator('tbody tr').first().waitFor();
+    assert.match(await page.getByTestId('net-namespaces').innerText(), /osc-net-(client|server)/, 'the simulation\u2019s namespaces are named by their holder');
+    await shot(page, '15-net-drop', '[data-testid=net-stages]');
+    await page.getByTestId('lang-switch').click();
+    await page.getByText('按原因和位置的丢包', { exact: true }).waitFor();
+    await assertShowsDocumentFindings(page, netDoc, 'net, UI in Chinese');
+    if (stagesMeasured) assert.match(await page.getByTestId('net-stage-table').innerText(), /发送 qdisc[\s\S]*接收应用/);
+    if (nd.latency.verdict && /application reads late/.test(nd.latency.verdict)) assert.equal(await page.getByTestId('net-verdict').innerText(), '应用读取不及时');
+    await page.goto(`${url}/#/tasks/${netTaskZh}`);
+    await page.getByTestId('conclusions').waitFor();
+    await assertShowsDocumentFindings(page, netDocZh, 'net run in Chinese');
+    assert.match(await page.locator('.finding-title').first().innerText(), /[\u4e00-\u9fff]/);
+    await page.getByTestId('chart-net-drops').locator('canvas').waitFor();
+    await page.getByTestId('lang-switch').click();
+    await page.getByText('Conclusions', { exact: true }).waitFor();
+
     // The alerts page: the localized message in the UI language; filters by severity and node.
     await page.getByTestId('nav-alerts').click();
     await page.getByTestId('alerts-table').waitFor();
@@ -610,6 +726,15 @@ test('web UI: file cache and run latency views, language switch on a result, a l
     await page.getByTestId('chart-runqueue-hist').locator('canvas').waitFor();
     assert.equal(await page.getByTestId('anomaly-count').innerText(), '3 in the last hour');
     assert.match(await page.getByTestId('anomalies-card').innerText(), /HANG\s+3/);
+    // The node page's network over the hour: drops by counter and retransmits from the samples that carry them.
+    assert.equal(await page.getByTestId('net-hour').innerText(), '90 drops · 180 retransmits in the hour');
+    assert.match(await page.getByTestId('net-latest').innerText(), /1 drops\/s, 2 retransmits\/s \(2\.0 % of segments\), TCP memory 1(\.0+)? MiB/);
+    await page.getByTestId('chart-net-drops-trend').locator('canvas').waitFor();
+    await page.getByTestId('chart-net-retrans-trend').locator('canvas').waitFor();
+    await page.getByTestId('lang-switch').click();
+    assert.equal(await page.getByTestId('net-hour').innerText(), '一小时内丢包 90 个 · 重传 180 个');
+    await page.getByTestId('chart-net-drops-trend').locator('canvas').waitFor();
+    await page.getByTestId('lang-switch').click();
     await page.getByTestId('nav-users').click();
     await page.getByTestId('password-form').waitFor();
     assert.equal(await page.getByTestId('users-table').count(), 0, 'a viewer does not see the user list');

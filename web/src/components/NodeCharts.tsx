@@ -1,11 +1,12 @@
 /**
  * The node page's pictures from the agent's samples: disk latency and throughput over the last hour,
+ * network drops (by kernel counter) and TCP retransmits over the last hour,
  * run-queue latency (p50/p99/max over the last hour and the hour's histogram) and kernel-log anomalies
  * (count per interval, by rule). Samples from agents
  * that do not send these fields (older ones) count as missing, never as zero.
  */
 import { useMemo } from 'react';
-import type { LogAnomalyCounts, NodeSample, RunqueueLatencySample, SampleDisk } from '@contract';
+import type { LogAnomalyCounts, NodeSample, RunqueueLatencySample, SampleDisk, SampleNet } from '@contract';
 import { formatBytes, formatCount, formatDurationMsShort as formatMs } from '@format';
 import { useI18n } from '../i18n.js';
 import { Chart, type ChartOption } from './Chart.js';
@@ -103,6 +104,141 @@ export function DisksCard({ samples }: { samples: NodeSample[] }) {
     </div>
   );
 }
+type NetPoint = { ts: string; net: SampleNet };
+
+export function netPoints(samples: NodeSample[]): NetPoint[] {
+  return samples.flatMap((s) => {
+    const n = s.data.net;
+    return n && typeof n.drops === 'number' && typeof n.intervalS === 'number' && n.intervalS > 0 ? [{ ts: s.ts, net: n }] : [];
+  });
+}
+
+/** The drop counters of the hour, most drops first, at most `max` (the rest summed as "other"). */
+export function topDropCounters(points: NetPoint[], max = 6): string[] {
+  const sum = new Map<string, number>();
+  for (const p of points) for (const [k, v] of Object.entries(p.net.dropsByCounter ?? {})) sum.set(k, (sum.get(k) ?? 0) + v);
+  return [...sum.entries()]
+    .filter(([, v]) => v > 0)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, max)
+    .map(([k]) => k);
+}
+
+const DROP_COLORS = ['#ef4444', '#f59e0b', '#8b5cf6', '#0ea5e9', '#10b981', '#64748b'];
+const perS = (n: number, p: NetPoint): number => Math.round((n / p.net.intervalS) * 100) / 100;
+const rateFmt = (v: number): string => (v >= 100 ? formatCount(Math.round(v)) : String(Math.round(v * 100) / 100));
+
+export function NetCard({ samples }: { samples: NodeSample[] }) {
+  const { t } = useI18n();
+  const points = useMemo(() => netPoints(samples), [samples]);
+  const counters = useMemo(() => topDropCounters(points), [points]);
+  const drops = useMemo<ChartOption>(
+    () => ({
+      tooltip: { trigger: 'axis', valueFormatter: (v: unknown) => `${rateFmt(Number(v))}/s` },
+      legend: { top: 0, type: 'scroll', textStyle: { fontSize: 11 } },
+      grid: { left: 8, right: 16, top: 28, bottom: 8, containLabel: true },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+      yAxis: { type: 'value', name: t('node.net.perS'), nameTextStyle: { fontSize: 10 }, axisLabel: { formatter: (v: number) => rateFmt(v) } },
+      series: [
+        ...counters.map((k, i) => ({
+          name: k,
+          type: 'line',
+          stack: 'drops',
+          symbol: 'none',
+          areaStyle: { opacity: 0.45 },
+          lineStyle: { width: 1 },
+          itemStyle: { color: DROP_COLORS[i % DROP_COLORS.length] },
+          data: points.map((p) => [p.ts, perS(p.net.dropsByCounter?.[k] ?? 0, p)]),
+        })),
+        {
+          name: t('node.net.otherDrops'),
+          type: 'line',
+          stack: 'drops',
+          symbol: 'none',
+          areaStyle: { opacity: 0.3 },
+          lineStyle: { width: 1 },
+          itemStyle: { color: '#94a3b8' },
+          data: points.map((p) => [p.ts, perS(Math.max(0, p.net.drops - counters.reduce((a, k) => a + (p.net.dropsByCounter?.[k] ?? 0), 0)), p)]),
+        },
+        {
+          name: t('node.net.ifErrors'),
+          type: 'line',
+          symbol: 'none',
+          lineStyle: { width: 1, type: 'dashed' },
+          itemStyle: { color: '#0f172a' },
+          data: points.map((p) => [p.ts, perS(p.net.ifErrors + p.net.ifDropped, p)]),
+        },
+      ],
+    }),
+    [points, counters, t],
+  );
+  const retrans = useMemo<ChartOption>(
+    () => ({
+      tooltip: { trigger: 'axis' },
+      legend: { top: 0, textStyle: { fontSize: 11 } },
+      grid: { left: 8, right: 8, top: 28, bottom: 8, containLabel: true },
+      xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
+      yAxis: [
+        { type: 'value', name: t('node.net.perS'), nameTextStyle: { fontSize: 10 }, axisLabel: { formatter: (v: number) => rateFmt(v) } },
+        { type: 'value', name: '%', nameTextStyle: { fontSize: 10 }, splitLine: { show: false }, axisLabel: { formatter: (v: number) => `${v} %` } },
+      ],
+      series: [
+        { name: t('node.net.retransPerS'), type: 'line', symbol: 'none', lineStyle: { width: 2 }, itemStyle: { color: '#f59e0b' }, data: points.map((p) => [p.ts, perS(p.net.retransSegs, p)]) },
+        {
+          name: t('node.net.retransPct'),
+          type: 'line',
+          yAxisIndex: 1,
+          symbol: 'none',
+          lineStyle: { width: 1, type: 'dashed' },
+          itemStyle: { color: '#ef4444' },
+          data: points.map((p) => [p.ts, p.net.outSegs > 0 ? Math.round((p.net.retransSegs / p.net.outSegs) * 1000) / 10 : null]),
+        },
+        { name: t('node.net.listenOverflows'), type: 'bar', barMaxWidth: 6, itemStyle: { color: '#8b5cf6' }, data: points.map((p) => [p.ts, p.net.listenOverflows]) },
+      ],
+    }),
+    [points, t],
+  );
+  const last = points.at(-1)?.net;
+  const hourDrops = points.reduce((a, p) => a + p.net.drops, 0);
+  const hourRetrans = points.reduce((a, p) => a + p.net.retransSegs, 0);
+  return (
+    <div className="card" data-testid="net-card">
+      <div className="card-head">
+        <h2>{t('node.net')}</h2>
+        {points.length > 0 && (
+          <span className={`pill ${hourDrops > 0 ? 'pill-bad' : 'pill-ok'}`} data-testid="net-hour">
+            {t('node.net.hour', { drops: formatCount(hourDrops), retrans: formatCount(hourRetrans) })}
+          </span>
+        )}
+        {last && (
+          <span className="muted small" data-testid="net-latest">
+            {t('node.net.latest', {
+              drops: rateFmt(last.drops / last.intervalS),
+              retrans: rateFmt(last.retransSegs / last.intervalS),
+              pct: last.outSegs > 0 ? ((last.retransSegs / last.outSegs) * 100).toFixed(1) : '0.0',
+              tcpMem: last.tcpMemBytes === null ? '–' : formatBytes(last.tcpMemBytes),
+            })}
+          </span>
+        )}
+      </div>
+      {points.length === 0 ? (
+        <p className="muted">{t('node.net.none')}</p>
+      ) : (
+        <div className="grid2 charts">
+          <div>
+            <h3>{t('node.net.drops')}</h3>
+            <Chart option={drops} height={220} testId="chart-net-drops-trend" />
+          </div>
+          <div>
+            <h3>{t('node.net.retrans')}</h3>
+            <Chart option={retrans} height={220} testId="chart-net-retrans-trend" />
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
+
 type LaPoint = { ts: string; la: LogAnomalyCounts };
 
 export function runqueuePoints(samples: NodeSample[]): RqPoint[] {

@@ -3,7 +3,7 @@ import type { DiagnosisInfo, NodeSample, SampleCgroup, Task } from '@contract';
 import { formatBytes } from '@format';
 import { ApiError, api } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
-import { DisksCard, HealthCard, LogAnomaliesCard, RunqueueCard } from '../components/NodeCharts.js';
+import { DisksCard, HealthCard, LogAnomaliesCard, NetCard, RunqueueCard } from '../components/NodeCharts.js';
 import { ContinuousProfileCard } from '../components/ProfileView.js';
 import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
@@ -14,7 +14,7 @@ import { go, href } from '../router.js';
 import { MemBar, usedBytes } from './Fleet.js';
 
 /** The one-click diagnoses, in the order of the buttons. */
-export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect', 'io', 'load', 'profile'] as const;
+export const DIAGNOSES = ['mem', 'filecache', 'memleak', 'runlatency', 'inspect', 'io', 'net', 'load', 'profile'] as const;
 const ACTIVE = new Set(['queued', 'running']);
 
 export function diagLabel(t: (k: Key) => string, name: string): string {
@@ -54,6 +54,11 @@ const OPTIONS: Record<string, { key: Key; params: Record<string, unknown> }[]> =
     { key: 'opt.io.5', params: { intervalS: 5 } },
     { key: 'opt.io.30', params: { intervalS: 30 } },
   ],
+  net: [
+    { key: 'opt.net.5', params: { intervalS: 5 } },
+    { key: 'opt.net.10', params: { intervalS: 10 } },
+    { key: 'opt.net.30', params: { intervalS: 30 } },
+  ],
   load: [
     { key: 'opt.load.5', params: { intervalS: 5 } },
     { key: 'opt.load.10', params: { intervalS: 10 } },
@@ -70,6 +75,43 @@ const OPTIONS: Record<string, { key: Key; params: Record<string, unknown> }[]> =
     { key: 'opt.inspect.30d', params: { sinceH: 24 * 30 } },
   ],
 };
+
+/** The scopes of `oscope net` (src/diagnose/net/params.ts), besides the whole host and the page's cgroup. */
+export const NET_SCOPES = ['host', 'container', 'pod', 'pid', 'cgroup', 'netns'] as const;
+export type NetScopeKind = (typeof NET_SCOPES)[number];
+
+/**
+ * The scope parameters of a `net` task, or the key of the message saying what is wrong with them. The
+ * scope is the kind picked with its value (a container id prefix, a pod NAME[/NS], a PID, a cgroup path,
+ * a network namespace file), else the page's container/cgroup; the port applies to any scope. The agent
+ * checks them again (NetParamsSchema) and answers a bad one with one sentence.
+ */
+export function netScopeParams(kind: NetScopeKind, value: string, port: string, pageCgroup: string): { params: Record<string, unknown> } | { error: Key } {
+  const v = value.trim();
+  const params: Record<string, unknown> = {};
+  if (kind === 'host') {
+    if (pageCgroup) params.cgroup = pageCgroup;
+  } else if (v === '') {
+    return { error: 'node.net.needValue' };
+  } else if (kind === 'pid') {
+    if (!/^[1-9]\d*$/.test(v)) return { error: 'node.net.badPid' };
+    params.pid = Number(v);
+  } else if (kind === 'container') {
+    if (v.length < 4) return { error: 'node.net.badContainer' };
+    params.container = v;
+  } else if (kind === 'netns') {
+    if (v !== 'all' && !v.startsWith('/')) return { error: 'node.net.badNetns' };
+    params.netns = v;
+  } else {
+    params[kind] = v;
+  }
+  const p = port.trim();
+  if (p !== '') {
+    if (!/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 65535) return { error: 'node.net.badPort' };
+    params.port = Number(p);
+  }
+  return { params };
+}
 
 export function TaskStatusPill({ task }: { task: Task }) {
   const { t } = useI18n();
@@ -139,6 +181,9 @@ export function NodePage({ nodeId }: { nodeId: string }) {
   const history = useLoad(() => api.tasks(nodeId), [nodeId], current && ACTIVE.has(current.status) ? 1000 : 5000);
   const [scope, setScope] = useState('');
   const [ioDisk, setIoDisk] = useState('');
+  const [netKind, setNetKind] = useState<NetScopeKind>('host');
+  const [netValue, setNetValue] = useState('');
+  const [netPort, setNetPort] = useState('');
   const [choice, setChoice] = useState<Record<string, number>>({});
   const [error, setError] = useState<string>();
   const [picked, setPicked] = useState<string[]>([]);
@@ -154,7 +199,17 @@ export function NodePage({ nodeId }: { nodeId: string }) {
     setError(undefined);
     const d = diagnoses.data?.find((x) => x.name === name);
     const extra = { ...OPTIONS[name]?.[choice[name] ?? 0]?.params, ...(name === 'io' && ioDisk ? { disk: ioDisk } : {}) };
-    api.createTask(nodeId, name, taskParams(d, lang, scope, extra)).then(
+    let params = taskParams(d, lang, scope, extra);
+    if (name === 'net') {
+      // net's scope parameters have no defaults (they are absent by default), so they are not in `defaults`.
+      const ns = netScopeParams(netKind, netValue, netPort, scope);
+      if ('error' in ns) {
+        setError(t(ns.error));
+        return;
+      }
+      params = { ...params, ...ns.params };
+    }
+    api.createTask(nodeId, name, params).then(
       (task) => {
         setCurrent(task);
         history.reload();
@@ -177,7 +232,11 @@ export function NodePage({ nodeId }: { nodeId: string }) {
     return [...names];
   }, [node.data?.latest?.disks, samples.data]);
   /** The diagnoses that take the picked container/cgroup (the others run host-wide). */
-  const scoped = DIAGNOSES.filter((d) => 'cgroup' in (diagnoses.data?.find((x) => x.name === d)?.defaults ?? {}));
+  const scoped = DIAGNOSES.filter((d) => {
+    const defaults = diagnoses.data?.find((x) => x.name === d)?.defaults ?? {};
+    return 'cgroup' in defaults || (d === 'net' && 'netns' in defaults);
+  });
+  const netScoped = 'netns' in (diagnoses.data?.find((x) => x.name === 'net')?.defaults ?? {});
   const n = node.data;
   const available = new Set((diagnoses.data ?? []).map((d) => d.name));
   const agentKnows = n?.info.diagnoses;
@@ -301,6 +360,43 @@ export function NodePage({ nodeId }: { nodeId: string }) {
             </label>
           </div>
         )}
+        {netScoped && (
+          <div className="diag-options" data-testid="net-scope">
+            <label>
+              {t('node.net.scope')}{' '}
+              <select value={netKind} onChange={(e) => setNetKind(e.target.value as NetScopeKind)} data-testid="net-scope-kind">
+                {NET_SCOPES.map((k) => (
+                  <option key={k} value={k}>
+                    {t(`node.net.kind.${k}`)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            {netKind !== 'host' && (
+              <input
+                className="net-scope-value"
+                value={netValue}
+                onChange={(e) => setNetValue(e.target.value)}
+                placeholder={t(`node.net.placeholder.${netKind}`)}
+                list={netKind === 'cgroup' ? 'net-cgroups' : undefined}
+                data-testid="net-scope-value"
+                aria-label={t(`node.net.kind.${netKind}`)}
+              />
+            )}
+            <datalist id="net-cgroups">
+              {cgroups.map((c) => (
+                <option key={c.path} value={c.path}>
+                  {c.container ?? ''}
+                </option>
+              ))}
+            </datalist>
+            <label>
+              {t('node.net.port')}{' '}
+              <input className="net-port" inputMode="numeric" value={netPort} onChange={(e) => setNetPort(e.target.value)} placeholder="1–65535" data-testid="net-port" />
+            </label>
+            <span className="muted small">{netKind === 'host' ? (scope ? t('node.net.hintCgroup', { cgroup: scope }) : t('node.net.hintHost')) : t(`node.net.hint.${netKind}`)}</span>
+          </div>
+        )}
         {error && <p className="error">{error}</p>}
         {live && ACTIVE.has(live.status) && <Progress task={live} onCancel={() => void api.cancelTask(live.id).then(setCurrent, (e: unknown) => setError(String(e)))} />}
         {live && (live.status === 'failed' || live.status === 'timeout') && <p className="error">{t('result.failed', { error: live.error ?? live.status })}</p>}
@@ -312,6 +408,8 @@ export function NodePage({ nodeId }: { nodeId: string }) {
       </div>
 
       <DisksCard samples={samples.data ?? []} />
+
+      <NetCard samples={samples.data ?? []} />
 
       <ContinuousProfileCard samples={samples.data ?? []} />
 

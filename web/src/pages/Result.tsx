@@ -10,6 +10,7 @@ import { LoadView } from '../components/LoadView.js';
 import { RunlatencyView } from '../components/Latency.js';
 import { Coverage, MemCharts, MemTables } from '../components/MemReport.js';
 import { MemleakView } from '../components/MemleakView.js';
+import { NetView } from '../components/NetView.js';
 import { ProfileView } from '../components/ProfileView.js';
 import { useLoad } from '../hooks.js';
 import { useI18n } from '../i18n.js';
@@ -57,8 +58,8 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
       return <LoadView doc={doc} />;
     case 'oscope.profile/v1':
       return <ProfileView doc={doc} />;
-    case 'oscope.net/v1': // no dedicated view yet (issue 14's console part)
-      return <AutoSections doc={doc} />;
+    case 'oscope.net/v1':
+      return <NetView doc={doc} />;
   }
 }
 
