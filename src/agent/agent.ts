@@ -28,7 +28,7 @@ import { LocalServer } from './local-server.js';
 import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
 import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
-import { ContinuousProfiler, type ContinuousProfilerOptions } from './profiler.js';
+import { ContinuousProfiler, type ContinuousProfilerOptions, TriggeredProfiler } from './profiler.js';
 import { IoLatencySource, type StartIolatTracer } from './iolat.js';
 
 /** An optional collector and whether it works here. */
@@ -72,6 +72,8 @@ export interface AgentOptions {
   profileHz?: number;
   /** For tests: the continuous profiler's window length and window function. */
   profiler?: Pick<ContinuousProfilerOptions, 'windowS' | 'window'>;
+  /** Profiles on a trigger (rules with `profile`): false = off; default on (src/agent/profiler.ts TriggeredProfiler). */
+  triggeredProfiles?: boolean;
 }
 
 export interface RunningAgent {
@@ -85,6 +87,8 @@ export interface RunningAgent {
   /** The local control socket server, with a state directory. */
   local?: LocalServer;
   coverage: CoverageNote[];
+  /** The triggered profiler (undefined when off). */
+  triggered?: TriggeredProfiler;
   /** One collection + evaluation now (also what the interval timer runs). */
   tick(): Promise<void>;
   stop(): Promise<void>;
@@ -170,6 +174,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     cleanups.push(() => p.stop());
     coverage.push({ source: 'profile', status: 'up' });
     log(`continuous profiling at ${opts.profileHz} Hz`);
+  }
+  let triggered: TriggeredProfiler | undefined;
+  if (opts.triggeredProfiles !== false && opts.rules.some((r) => r.enabled && r.profile)) {
+    const tp = new TriggeredProfiler(opts.host, { log, window: opts.profiler?.window });
+    triggered = tp;
+    cleanups.push(() => tp.stop());
   }
   let kernelLog: KernelLogSource | undefined;
   if (opts.kernelLog === false) coverage.push({ source: 'kernel_log', status: 'off' });
@@ -266,8 +276,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     metrics.alertFiring.reset();
     for (const f of evaluator.firing()) metrics.alertFiring.inc({ rule: f.rule, severity: f.severity });
     for (const e of events) log(`alert ${e.state}: ${e.rule}: ${e.message}`);
+    if (triggered) for (const e of events) if (e.state === 'firing' && e.ruleDef.profile) triggered.trigger(e.rule, e.ruleDef.profile);
     if (client) {
-      const profiles = profiler?.take() ?? [];
+      const profiles = [...(profiler?.take() ?? []), ...(triggered?.take() ?? [])];
       client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
       client.enqueueAlerts(events.map(({ ruleDef: _r, ...e }) => e));
       metrics.outboxItems.set(client.pending);
@@ -386,6 +397,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     health,
     local,
     coverage,
+    triggered,
     tick,
     stop: async () => {
       stopped = true;
