@@ -43,7 +43,7 @@ test('cpu_sys_high, load_high and container_cpu_high fire with numbers (en, zh-C
   const by = new Map(fired.map((e) => [e.rule, e]));
   assert.equal(by.get('sys')?.message, 'the kernel took 46% of all CPU time over the last interval (user 10%; threshold 30%)');
   assert.equal(by.get('load')?.message, 'load average 5.20 on 2 CPUs (2.6 per CPU, threshold 2)');
-  assert.equal(by.get('hog')?.message, '/oscope-test-hog used 1.8 CPUs over the last interval (threshold 1.5)');
+  assert.equal(by.get('hog')?.message, '/oscope-test-hog used 1.80 CPUs over the last interval (threshold 1.50)');
   assert.match(by.get('sys')!.messages['zh-CN'], /内核占用了全部 CPU 时间的 46%/);
   for (const id of ['cpu-sys-high', 'load-high', 'container-cpu-high']) assert.ok(DEFAULT_RULES.find((r) => r.id === id)?.profile, `${id} profiles when it fires`);
   assert.equal(resolveRules([{ id: 'x', kind: 'load_high', thresholdPerCpu: 1, profile: {} }]).at(-1)?.profile?.cooldownS, 600, 'profile defaults');
