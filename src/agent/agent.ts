@@ -28,8 +28,13 @@ import { LocalServer } from './local-server.js';
 import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
 import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
+<<<<<<< HEAD
 import { ContinuousProfiler, type ContinuousProfilerOptions } from './profiler.js';
 import { IoLatencySource, type StartIolatTracer, startIolatBpf } from './iolat.js';
+=======
+import { ContinuousProfiler, type ContinuousProfilerOptions, TriggeredProfiler } from './profiler.js';
+import { IoLatencySource, type StartIolatTracer } from './iolat.js';
+>>>>>>> prof2
 
 /** An optional collector and whether it works here. */
 export interface CoverageNote {
@@ -78,6 +83,8 @@ export interface AgentOptions {
   profileHz?: number;
   /** For tests: the continuous profiler's window length and window function. */
   profiler?: Pick<ContinuousProfilerOptions, 'windowS' | 'window'>;
+  /** Profiles on a trigger (rules with `profile`): false = off; default on (src/agent/profiler.ts TriggeredProfiler). */
+  triggeredProfiles?: boolean;
 }
 
 export interface RunningAgent {
@@ -91,6 +98,8 @@ export interface RunningAgent {
   /** The local control socket server, with a state directory. */
   local?: LocalServer;
   coverage: CoverageNote[];
+  /** The triggered profiler (undefined when off). */
+  triggered?: TriggeredProfiler;
   /** One collection + evaluation now (also what the interval timer runs). */
   tick(): Promise<void>;
   stop(): Promise<void>;
@@ -176,6 +185,12 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     cleanups.push(() => p.stop());
     coverage.push({ source: 'profile', status: 'up' });
     log(`continuous profiling at ${opts.profileHz} Hz`);
+  }
+  let triggered: TriggeredProfiler | undefined;
+  if (opts.triggeredProfiles !== false && opts.rules.some((r) => r.enabled && r.profile)) {
+    const tp = new TriggeredProfiler(opts.host, { log, window: opts.profiler?.window });
+    triggered = tp;
+    cleanups.push(() => tp.stop());
   }
   let kernelLog: KernelLogSource | undefined;
   if (opts.kernelLog === false) coverage.push({ source: 'kernel_log', status: 'off' });
@@ -274,10 +289,16 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     metrics.alertFiring.reset();
     for (const f of evaluator.firing()) metrics.alertFiring.inc({ rule: f.rule, severity: f.severity });
     for (const e of events) log(`alert ${e.state}: ${e.rule}: ${e.message}`);
+    if (triggered) for (const e of events) if (e.state === 'firing' && e.ruleDef.profile) triggered.trigger(e.rule, e.ruleDef.profile);
     if (client) {
+<<<<<<< HEAD
       const profiles = profiler?.take() ?? [];
       client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap, 20, prevSnap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
       prevSnap = snap;
+=======
+      const profiles = [...(profiler?.take() ?? []), ...(triggered?.take() ?? [])];
+      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
+>>>>>>> prof2
       client.enqueueAlerts(events.map(({ ruleDef: _r, ...e }) => e));
       metrics.outboxItems.set(client.pending);
       try {
@@ -395,6 +416,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     health,
     local,
     coverage,
+    triggered,
     tick,
     stop: async () => {
       stopped = true;

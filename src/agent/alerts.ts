@@ -24,6 +24,19 @@ const base = {
   severity: SeveritySchema.default('warning'),
   forS: z.number().min(0).max(86400).default(60),
   autoDiagnose: z.object({ diagnosis: z.string(), params: z.record(z.unknown()).default({}) }).strict().optional(),
+  /**
+   * A triggered profile: when the rule fires, the agent profiles on-CPU for intervalS at hz and sends the
+   * window (marked with the rule) with its next sample, at most once per cooldownS per rule
+   * (src/agent/profiler.ts TriggeredProfiler). Works whether continuous profiling is on or off.
+   */
+  profile: z
+    .object({
+      intervalS: z.number().min(1).max(300).default(30),
+      hz: z.number().int().min(1).max(999).default(49),
+      cooldownS: z.number().min(0).max(86400).default(600),
+    })
+    .strict()
+    .optional(),
 };
 
 export const RuleSchema = z.discriminatedUnion('kind', [
@@ -76,6 +89,12 @@ export const RuleSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('net_retrans'), thresholdPct: z.number().positive().max(100), minRetransmits: z.number().int().min(1).default(DEFAULT_THRESHOLDS['net.retransMin']) }).strict(),
   /** Listen queue overflows (TcpExt.ListenOverflows) at least thresholdCount over the last interval. */
   z.object({ ...base, kind: z.literal('net_listen_overflow'), thresholdCount: z.number().int().min(1) }).strict(),
+  /** System (kernel) CPU time at or above thresholdPct of all CPUs over the last interval. */
+  z.object({ ...base, kind: z.literal('cpu_sys_high'), thresholdPct: z.number().min(0).max(100) }).strict(),
+  /** The 1-minute load average at or above thresholdPerCpu × the CPU count. */
+  z.object({ ...base, kind: z.literal('load_high'), thresholdPerCpu: z.number().positive().max(1000) }).strict(),
+  /** A cgroup (container) using at least thresholdCpus CPUs over the last interval; one instance per cgroup. */
+  z.object({ ...base, kind: z.literal('container_cpu_high'), thresholdCpus: z.number().positive().max(10000) }).strict(),
 ]);
 export type Rule = z.infer<typeof RuleSchema>;
 
@@ -117,6 +136,11 @@ export const DEFAULT_RULES: Rule[] = [
     autoDiagnose: { diagnosis: 'net', params: { intervalS: 10 } },
   },
   { id: 'net-listen-overflow', kind: 'net_listen_overflow', thresholdCount: DEFAULT_THRESHOLDS['net.listenOverflowMin'], forS: 0, severity: 'warning', enabled: true, autoDiagnose: { diagnosis: 'net', params: { intervalS: 5 } } },
+  // CPU rules (the thresholds of `oscope load`'s findings): each takes a 30 s profile at 49 Hz when it
+  // fires (at most once per 10 minutes per rule), so the console has the flame graph of the moment.
+  { id: 'cpu-sys-high', kind: 'cpu_sys_high', thresholdPct: DEFAULT_THRESHOLDS['load.sysPct'], forS: 60, severity: 'warning', enabled: true, profile: { intervalS: 30, hz: 49, cooldownS: 600 } },
+  { id: 'load-high', kind: 'load_high', thresholdPerCpu: DEFAULT_THRESHOLDS['load.runnablePerCpu'], forS: 120, severity: 'warning', enabled: true, profile: { intervalS: 30, hz: 49, cooldownS: 600 } },
+  { id: 'container-cpu-high', kind: 'container_cpu_high', thresholdCpus: 2, forS: 120, severity: 'info', enabled: false, profile: { intervalS: 30, hz: 49, cooldownS: 600 } },
   { id: 'disk-saturated', kind: 'disk_saturated', thresholdPct: DEFAULT_THRESHOLDS['io.utilPct'], forS: 120, severity: 'warning', enabled: true, autoDiagnose: { diagnosis: 'io', params: { intervalS: 10 } } },
 ];
 
@@ -199,6 +223,37 @@ function observe(rule: Rule, s: Snapshot, history: readonly Snapshot[]): Observa
       if (!s.net || !p) return [];
       const ov = d(p.n.listenOverflows, s.net.listenOverflows);
       return ov >= rule.thresholdCount ? [{ key: '', labels: {}, value: ov, message: msg('net_listen_overflow', { overflows: ov, listenDrops: d(p.n.listenDrops, s.net.listenDrops), seconds: Math.round(p.dtS) }) }] : [];
+    }
+    case 'cpu_sys_high': {
+      const sp = s.cpu?.split;
+      if (!sp || sp.sysPct < rule.thresholdPct) return [];
+      return [{ key: '', labels: {}, value: sp.sysPct, message: msg('cpu_sys_high', { sysPct: sp.sysPct, userPct: sp.userPct, thresholdPct: rule.thresholdPct }) }];
+    }
+    case 'load_high': {
+      const c = s.cpu;
+      if (!c || c.load1 < rule.thresholdPerCpu * c.cpus) return [];
+      return [{ key: '', labels: {}, value: c.load1, message: msg('load_high', { load1: c.load1, cpus: c.cpus, perCpu: round1(c.load1 / c.cpus), thresholdPerCpu: rule.thresholdPerCpu }) }];
+    }
+    case 'container_cpu_high': {
+      const prev = history.at(-1);
+      if (!prev || prev.ts >= s.ts) return [];
+      const before = new Map(prev.cgroups.map((c) => [c.path, c.cpuUsageUs]));
+      const dtUs = (s.ts - prev.ts) * 1000;
+      const out: Observation[] = [];
+      for (const c of s.cgroups) {
+        const b = before.get(c.path);
+        if (c.cpuUsageUs === undefined || b === undefined) continue;
+        const cpus = Math.max(0, c.cpuUsageUs - b) / dtUs;
+        if (cpus < rule.thresholdCpus) continue;
+        const who = c.container?.podName ?? c.container?.name ?? c.path;
+        out.push({
+          key: c.path,
+          labels: { cgroup: c.path, container: c.container?.name ?? '', pod: c.container?.podName ?? '', namespace: c.container?.podNamespace ?? '' },
+          value: round1(cpus),
+          message: msg('container_cpu_high', { who, cpus: round1(cpus), thresholdCpus: rule.thresholdCpus }),
+        });
+      }
+      return out;
     }
     case 'memory_usage': {
       if (m.totalBytes <= 0) return [];

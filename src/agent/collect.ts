@@ -28,6 +28,8 @@ import { readNetDev } from '../kernel/procfs/net/dev.js';
 import { readNetstat, readSnmp } from '../kernel/procfs/net/snmp.js';
 import { readSoftnetStat } from '../kernel/procfs/net/softnet.js';
 import { parseSockstat } from '../kernel/procfs/sockstat.js';
+import { type CpuTimes, cpuTotalTicks, readProcStatFile } from '../kernel/procfs/stat.js';
+import { readLoadavg } from '../kernel/procfs/loadavg.js';
 
 /** The counters behind net drops (Proto.Field of /proc/net/snmp and TcpExt.* of netstat): the reason label of oscope_net_drops_total. */
 export const NET_DROP_COUNTERS = ['TcpExt.ListenDrops', 'TcpExt.TCPBacklogDrop', 'TcpExt.TCPRcvQDrop', 'TcpExt.PFMemallocDrop', 'TcpExt.TCPMinTTLDrop', 'TcpExt.TCPDeferAcceptDrop', 'TcpExt.TCPZeroWindowDrop', 'TcpExt.TCPOFODrop', 'Ip.InDiscards', 'Ip.OutDiscards', 'Udp.InErrors', 'Udp.RcvbufErrors', 'Udp.SndbufErrors'] as const;
@@ -96,6 +98,8 @@ export interface CgroupSnapshot {
   shmemBytes: number;
   /** Bytes read and written by the cgroup and its descendants since it was created (blkio v1 / io.stat v2); absent when unreadable. */
   io?: { readBytes: number; writeBytes: number; readIos: number; writeIos: number };
+  /** CPU time used by the cgroup and its descendants since it was created, µs (cpuacct v1 / cpu.stat v2); absent when unreadable. */
+  cpuUsageUs?: number;
 }
 
 /**
@@ -115,6 +119,34 @@ export interface DiskSnapshot extends IoDisk {
    * bound to the interval); 0 when nothing is in flight or something completed since the last reading.
    */
   stalledS: number;
+}
+
+/**
+ * Load and the CPU time split over the interval since the previous reading (/proc/loadavg, /proc/stat;
+ * the same arithmetic as `oscope load`'s cpu block). The split is null on the first reading.
+ */
+export interface CpuSnapshot {
+  load1: number;
+  load5: number;
+  load15: number;
+  /** Online CPUs (cpuN lines of /proc/stat). */
+  cpus: number;
+  split: { userPct: number; sysPct: number; irqPct: number; softirqPct: number; iowaitPct: number; stealPct: number } | null;
+}
+
+/** Percentages of the ticks between two readings of the aggregate cpu line (one decimal). */
+export function cpuSplit(a: CpuTimes, b: CpuTimes): NonNullable<CpuSnapshot['split']> | null {
+  const total = cpuTotalTicks(b) - cpuTotalTicks(a);
+  if (total <= 0) return null;
+  const pct = (x: number, y: number): number => Math.round((Math.max(0, y - x) / total) * 1000) / 10;
+  return {
+    userPct: pct(a.user + a.nice, b.user + b.nice),
+    sysPct: pct(a.system, b.system),
+    irqPct: pct(a.irq, b.irq),
+    softirqPct: pct(a.softirq, b.softirq),
+    iowaitPct: pct(a.iowait, b.iowait),
+    stealPct: pct(a.steal, b.steal),
+  };
 }
 
 export interface PsiSnapshot {
@@ -146,6 +178,8 @@ export interface Snapshot {
   ioLatency?: IoLatencyReading | null;
   /** The host namespace's network counters; absent when unreadable (and in old tests). */
   net?: NetSnapshot;
+  /** Load average and the CPU time split; absent when unreadable (and in old tests). */
+  cpu?: CpuSnapshot;
   /** Sources that failed this time (name → reason); the rest of the snapshot is still good. */
   errors: Record<string, string>;
   durationMs: number;
@@ -178,6 +212,8 @@ export class Collector {
   private readonly progress = new Map<string, { completed: number; sinceMs: number }>();
   private wholeDisks: { key: string; names: Set<string> } | undefined;
   private ioHierarchy: CgroupHierarchyInfo | null | undefined;
+  private prevCpu: CpuTimes | undefined;
+  private cpuHierarchy: { h: CgroupHierarchyInfo; acct?: CgroupHierarchyInfo } | null | undefined;
 
   constructor(
     private readonly host: Host,
@@ -259,6 +295,7 @@ export class Collector {
     }
 
     const net = await readNetSnapshot(this.host).catch(fail('net'));
+    const cpu = await this.cpu().catch(fail('cpu'));
 
     const psi: PsiSnapshot[] = [];
     for (const r of ['memory', 'cpu', 'io'] as const) {
@@ -292,6 +329,7 @@ export class Collector {
         });
       }
       await this.cgroupIo(cgroups).catch(fail('cgroup_io'));
+      await this.cgroupCpu(cgroups).catch(fail('cgroup_cpu'));
       try {
         const z = computeZombies(walk);
         zombies = { count: z.zombies, bytes: z.zombieBytes };
@@ -299,7 +337,14 @@ export class Collector {
         fail('zombies')(err);
       }
     }
-    return { ts, memory, cgroups, zombies, psi, leak, runqueue, logAnomalies, disks, ioLatency, ...(net ? { net } : {}), errors, durationMs: performance.now() - t0 };
+    return { ts, memory, cgroups, zombies, psi, leak, runqueue, logAnomalies, disks, ioLatency, ...(net ? { net } : {}), ...(cpu ? { cpu } : {}), errors, durationMs: performance.now() - t0 };
+  }
+
+  private async cpu(): Promise<CpuSnapshot> {
+    const [st, la] = await Promise.all([readProcStatFile(this.host), readLoadavg(this.host)]);
+    const split = this.prevCpu ? cpuSplit(this.prevCpu, st.total) : null;
+    this.prevCpu = st.total;
+    return { load1: la.load1, load5: la.load5, load15: la.load15, cpus: Math.max(1, st.perCpu.size), split };
   }
 
   /** Whole disks over the interval since the previous reading (the first reading has rates of 0). */
@@ -334,6 +379,33 @@ export class Collector {
     }
     for (const name of [...this.progress.keys()]) if (!byName.has(name)) this.progress.delete(name);
     return out;
+  }
+
+  /** Adds each kept cgroup's CPU usage, read from the cpu (+ cpuacct) v1 hierarchy or v2 at the same path. */
+  private async cgroupCpu(cgroups: CgroupSnapshot[]): Promise<void> {
+    if (this.cpuHierarchy === undefined) {
+      const layout = await readCgroupHierarchies(this.host);
+      const h = controllerHierarchy(layout, 'cpu') ?? controllerHierarchy(layout, 'cpuacct');
+      this.cpuHierarchy = h ? { h, acct: h.version === 1 ? controllerHierarchy(layout, 'cpuacct') : undefined } : null;
+    }
+    const ch = this.cpuHierarchy;
+    if (!ch) return;
+    for (const c of cgroups) {
+      const dir = cgroupDir(ch.h, c.path);
+      if (!dir) continue;
+      try {
+        if (ch.h.version === 2) {
+          const m = /^usage_usec (\d+)$/m.exec((await this.host.tryReadText(`${dir}/cpu.stat`)) ?? '');
+          if (m) c.cpuUsageUs = Number(m[1]);
+        } else {
+          const acct = ch.acct ? cgroupDir(ch.acct, c.path) : dir;
+          const u = (await this.host.tryReadText(`${acct ?? dir}/cpuacct.usage`))?.trim();
+          if (u && /^\d+$/.test(u)) c.cpuUsageUs = Math.round(Number(u) / 1000);
+        }
+      } catch {
+        /* not in this hierarchy, or removed meanwhile */
+      }
+    }
   }
 
   /** Adds each kept cgroup's I/O counters, read from the blkio (v1) or io (v2) hierarchy at the same path. */

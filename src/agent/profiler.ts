@@ -28,7 +28,7 @@ const MAX_FRAMES = 64;
 
 /** One window's stacks as a compact sample profile (heaviest stacks first, bounded in count and bytes). */
 export function compactProfile(
-  w: { startTs: string; intervalS: number; hz: number; samples: number; stacks: readonly ProfileStack[] },
+  w: { startTs: string; intervalS: number; hz: number; samples: number; stacks: readonly ProfileStack[]; trigger?: string },
   maxStacks = PROFILE_MAX_STACKS,
   maxBytes = PROFILE_MAX_BYTES,
 ): SampleProfile {
@@ -53,7 +53,7 @@ export function compactProfile(
       stacks.push({ f: frames, n: s.count });
     }
     const kept = stacks.reduce((a, s) => a + s.n, 0);
-    const p: SampleProfile = { startTs: w.startTs, intervalS: w.intervalS, hz: w.hz, samples: w.samples, otherSamples: Math.max(0, w.samples - kept), names, stacks };
+    const p: SampleProfile = { startTs: w.startTs, intervalS: w.intervalS, hz: w.hz, samples: w.samples, otherSamples: Math.max(0, w.samples - kept), names, stacks, ...(w.trigger ? { trigger: w.trigger } : {}) };
     if (keep === 0 || JSON.stringify(p).length <= maxBytes) return p;
     keep = Math.floor(keep * 0.8);
   }
@@ -66,7 +66,7 @@ export function expandProfile(p: SampleProfile): ProfileStack[] {
 
 export type ProfileWindowFn = (host: Host, params: ProfileParams, signal: AbortSignal) => Promise<{ stacks: ProfileStack[]; samples: number; hz: number; intervalS: number }>;
 
-const realWindow: ProfileWindowFn = async (host, params, signal) => {
+export const realWindow: ProfileWindowFn = async (host, params, signal) => {
   const capture = await collectProfile(host, params, { signal });
   const a = analyzeProfile(capture, resolveThresholds(), 1);
   return { stacks: a.stacks, samples: a.samples, hz: a.hz, intervalS: a.intervalS };
@@ -142,5 +142,81 @@ export class ContinuousProfiler {
   async stop(): Promise<void> {
     this.ac.abort();
     await this.loop;
+  }
+}
+
+export interface TriggeredProfilerOptions {
+  /** For tests: another window function. */
+  window?: ProfileWindowFn;
+  log?: (line: string) => void;
+  /** For tests: the clock (ms). */
+  now?: () => number;
+}
+
+/**
+ * Profiles on a trigger: an alert rule with `profile` fired. One profile at a time (a trigger while one
+ * runs is skipped), at most one per rule per `cooldownS`; the finished window, marked with the rule, is
+ * handed over by `take()` like the continuous ones (so it rides in the next sample). A failure is logged
+ * and the next trigger tries again (the kernel may allow it later; a cooldown still applies).
+ */
+export class TriggeredProfiler {
+  private readonly ready: SampleProfile[] = [];
+  private readonly last = new Map<string, number>();
+  private readonly ac = new AbortController();
+  private running: Promise<void> | undefined;
+  /** Per outcome, for /metrics and tests. */
+  readonly counts = { started: 0, done: 0, failed: 0, cooldown: 0, busy: 0 };
+
+  constructor(
+    private readonly host: Host,
+    private readonly o: TriggeredProfilerOptions = {},
+  ) {}
+
+  /** Starts a profile for `rule` unless one runs or the rule's cooldown has not passed; true when started. */
+  trigger(rule: string, p: { intervalS: number; hz: number; cooldownS: number }): boolean {
+    const now = (this.o.now ?? Date.now)();
+    const prev = this.last.get(rule);
+    if (prev !== undefined && now - prev < p.cooldownS * 1000) {
+      this.counts.cooldown++;
+      return false;
+    }
+    if (this.running || this.ac.signal.aborted) {
+      this.counts.busy++;
+      return false;
+    }
+    this.last.set(rule, now);
+    this.counts.started++;
+    const win = this.o.window ?? realWindow;
+    const startTs = new Date(now).toISOString();
+    this.o.log?.(`rule ${rule} fired: profiling ${p.intervalS} s at ${p.hz} Hz`);
+    this.running = win(this.host, { intervalS: p.intervalS, hz: p.hz, offCpu: false, top: 1 }, this.ac.signal)
+      .then((w) => {
+        if (this.ac.signal.aborted) return;
+        this.ready.push(compactProfile({ ...w, startTs, trigger: rule }));
+        if (this.ready.length > 10) this.ready.shift();
+        this.counts.done++;
+      })
+      .catch((err: unknown) => {
+        this.counts.failed++;
+        if (!this.ac.signal.aborted) this.o.log?.(`triggered profile for ${rule} failed: ${(err as Error).message || String(err)}`);
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return true;
+  }
+
+  /** Resolves when the running profile (if any) has finished. */
+  async idle(): Promise<void> {
+    await this.running;
+  }
+
+  take(): SampleProfile[] {
+    return this.ready.splice(0);
+  }
+
+  async stop(): Promise<void> {
+    this.ac.abort();
+    await this.running;
   }
 }

@@ -25,6 +25,9 @@ export interface ConsoleOptions {
   timings?: Partial<ConsoleTimings>;
   retentionDays: number;
   alertRetentionDays?: number;
+  /** Days of profile windows to keep (default: retentionDays) and the bound of one node's windows (bytes, default 256 MiB). */
+  profileRetentionDays?: number;
+  profileMaxBytesPerNode?: number;
   webDir?: string;
   /** Register this host and run an agent for it. */
   localAgent?: { listen?: string; intervalS?: number };
@@ -103,6 +106,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<RunningConsole
     const n = Date.now();
     Promise.all([
       store.pruneSamples(n - opts.retentionDays * 86400_000),
+      store.pruneProfiles(n - (opts.profileRetentionDays ?? opts.retentionDays) * 86400_000, opts.profileMaxBytesPerNode ?? 256 * 1024 * 1024),
       store.pruneAlerts(n - (opts.alertRetentionDays ?? 90) * 86400_000),
       // Login-throttle windows last minutes; a day-old one is dead.
       store.pruneLoginThrottles(n - 86400_000),

@@ -43,9 +43,14 @@ import {
   ResultBody,
   SamplesBody,
   SamplesQuery,
+  ProfilesQuery,
 } from './protocol.js';
 import { type AlertRow, type ApiTokenRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow, userPairKey } from './store/index.js';
-import { type HelloReply, type NodeSampleData, WIRE_LIMITS } from '../contract/agent-wire.js';
+import { type HelloReply, type NodeSampleData, type SampleProfile, SampleProfileSchema, WIRE_LIMITS } from '../contract/agent-wire.js';
+import { mergeProfiles } from './profiles.js';
+
+/** The stored profile windows one /profiles reply merges at most (JSON bytes; ~500 full compact windows). */
+const PROFILES_REPLY_BYTES = 16 * 1024 * 1024;
 import type { Alert, ApiReplies, ApiToken, DiagnosisInfo, Node, NodeInfo, NodeSample, Task, User } from '../contract/console.js';
 import type { StoredDocument } from '../contract/index.js';
 
@@ -814,6 +819,17 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (events.length > 0) await store.addAlerts(events);
   };
 
+  app.get<Reply<'GET /api/nodes/:id/profiles'>>('/api/nodes/:id/profiles', U, async (req) => {
+    const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
+    const q = parse(ProfilesQuery, req.query, 'query');
+    const until = q.until ? Date.parse(q.until) : now();
+    const since = q.since ? Date.parse(q.since) : until - 3600_000;
+    if (since > until) throw new HttpError(400, 'invalid query: since is after until');
+    const { rows, truncated } = await store.listProfiles(node.id, since, until, PROFILES_REPLY_BYTES);
+    const windows = rows.map((r) => r.data).filter((d): d is SampleProfile => SampleProfileSchema.safeParse(d).success);
+    return mergeProfiles(windows, since, until, truncated);
+  });
+
   app.post<{ Reply: { stored: number } }>('/api/agent/samples', A_SAMPLES, async (req) => {
     const node = agent(req);
     const body = parse(SamplesBody, req.body, 'samples');
@@ -822,10 +838,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       if (size > WIRE_LIMITS.sampleDataBytes) throw tooLarge(`sample ${i} (${s.ts})`, size, WIRE_LIMITS.sampleDataBytes);
       notFuture(Date.parse(s.ts), `sample ${i}`);
     }
-    const stored = await store.addSamples(
-      node.id,
-      body.samples.map((s) => ({ ts: Date.parse(s.ts), data: s.data })),
-    );
+    // Profile windows go to their own table (any range of them merges into a flame graph); the sample keeps the rest.
+    const profiles: Parameters<Store['addProfiles']>[1] = [];
+    const rows = body.samples.map((s) => {
+      const { profiles: ps, ...rest } = s.data as { profiles?: unknown };
+      if (Array.isArray(ps))
+        for (const raw of ps) {
+          const p = SampleProfileSchema.safeParse(raw);
+          if (p.success) profiles.push({ startTs: Date.parse(p.data.startTs), intervalS: p.data.intervalS, hz: p.data.hz, samples: p.data.samples, trigger: p.data.trigger ?? null, data: p.data });
+        }
+      return { ts: Date.parse(s.ts), data: ps === undefined ? s.data : rest };
+    });
+    const stored = await store.addSamples(node.id, rows);
+    await store.addProfiles(node.id, profiles);
     await healthAlerts(node, body.samples);
     return { stored };
   });

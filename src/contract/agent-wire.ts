@@ -143,6 +143,8 @@ export const SampleProfileSchema = z.object({
   otherSamples: z.number().int().nonnegative(),
   names: z.array(z.string()),
   stacks: z.array(z.object({ f: z.array(z.number().int().nonnegative()), n: z.number().int().nonnegative() })),
+  /** Set on a triggered profile: the alert rule whose firing started it (absent on continuous windows). */
+  trigger: z.string().max(64).optional(),
 });
 export type SampleProfile = z.infer<typeof SampleProfileSchema>;
 

@@ -61,6 +61,30 @@ export const SamplesQuery = z
   })
   .strict();
 
+/** GET /api/nodes/:id/profiles: the profile windows starting in [since, until] merged (default: the last hour). */
+export const ProfilesQuery = z
+  .object({
+    since: isoTime.optional(),
+    until: isoTime.optional(),
+  })
+  .strict();
+
+/** The merged profile of a time range: stacks root first (the heaviest, at most 5000), the triggers in it. */
+export const MergedProfileSchema = z.object({
+  since: isoTime,
+  until: isoTime,
+  windows: z.number().int().nonnegative(),
+  samples: z.number().int().nonnegative(),
+  /** Samples in stacks the agents left out of their compact windows, and in stacks cut here. */
+  otherSamples: z.number().int().nonnegative(),
+  /** Triggered windows in the range (rule and start). */
+  triggers: z.array(z.object({ rule: z.string(), startTs: isoTime })),
+  stacks: z.array(z.object({ frames: z.array(z.string()), count: z.number().int().nonnegative() })),
+  /** The range held more than the reply bound: the oldest windows were left out. */
+  truncated: z.literal(true).optional(),
+});
+export type MergedProfile = z.infer<typeof MergedProfileSchema>;
+
 export const CreateTaskBody = z
   .object({
     diagnosis: z.string().min(1).max(32),
@@ -190,6 +214,7 @@ export interface ApiReplies {
   'POST /api/nodes/:id/token': { token: string };
   /** `truncated`: the reply reached its size bound (src/contract/agent-wire.ts WIRE_LIMITS.samplesReplyBytes); the oldest of the range were left out. */
   'GET /api/nodes/:id/samples': { samples: NodeSample[]; truncated?: true };
+  'GET /api/nodes/:id/profiles': MergedProfile;
   'POST /api/nodes/:id/tasks': { task: Task };
   'GET /api/tasks': { tasks: Task[] };
   'GET /api/tasks/:id': { task: Task };

@@ -20,8 +20,8 @@ export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<
     });
   return [
     run('migrations are idempotent', async (s) => {
-      assert.equal(await s.migrate(), 5);
-      assert.equal(await s.migrate(), 5);
+      assert.equal(await s.migrate(), 6);
+      assert.equal(await s.migrate(), 6);
     }),
     run('API tokens: created, read with their user, listed, revoked, removed with the user', async (s) => {
       const admin = await s.createUser('tokadmin', 'h', 1000, 'admin');

@@ -56,6 +56,7 @@ export const api = {
   diagnoses: () => call('GET /api/diagnoses', '/api/diagnoses').then((r) => r.diagnoses),
   nodes: () => call('GET /api/nodes', '/api/nodes').then((r) => r.nodes),
   node: (nodeId: string) => call('GET /api/nodes/:id', `/api/nodes/${id(nodeId)}`),
+  profiles: (nodeId: string, sinceIso: string, untilIso: string) => call('GET /api/nodes/:id/profiles', `/api/nodes/${id(nodeId)}/profiles?since=${id(sinceIso)}&until=${id(untilIso)}`),
   samples: (nodeId: string, sinceIso: string) => call('GET /api/nodes/:id/samples', `/api/nodes/${id(nodeId)}/samples?since=${id(sinceIso)}&limit=1000`).then((r) => r.samples),
   createTask: (nodeId: string, diagnosis: string, params: Record<string, unknown>) => call('POST /api/nodes/:id/tasks', `/api/nodes/${id(nodeId)}/tasks`, { diagnosis, params }).then((r) => r.task),
   tasks: (nodeId?: string, limit = 200) => call('GET /api/tasks', `/api/tasks?limit=${limit}${nodeId ? `&node=${id(nodeId)}` : ''}`).then((r) => r.tasks),

@@ -149,6 +149,24 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX api_tokens_user ON api_tokens(user_id)`,
     ],
   },
+  {
+    version: 6,
+    name: 'profiles kept apart from the samples',
+    sql: () => [
+      // The agents' profile windows (continuous and triggered), one row each: the node page merges any
+      // range of them into a flame graph. Retention and a per-node size bound: SqlStore.pruneProfiles.
+      `CREATE TABLE profiles (
+         node_id TEXT NOT NULL,
+         start_ts BIGINT NOT NULL,
+         interval_s DOUBLE PRECISION NOT NULL,
+         hz INTEGER NOT NULL,
+         samples BIGINT NOT NULL,
+         trigger_rule TEXT,
+         bytes BIGINT NOT NULL,
+         data TEXT NOT NULL,
+         PRIMARY KEY (node_id, start_ts, hz))`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -19,6 +19,7 @@ import {
   type NewTask,
   type NodeRow,
   type SampleRow,
+  type ProfileRow,
   type Store,
   StoreConflictError,
   type TaskProgress,
@@ -429,6 +430,67 @@ export class SqlStore implements Store {
   async latestSample(nodeId: string): Promise<SampleRow | undefined> {
     const r = await this.db.all(`SELECT * FROM samples WHERE node_id = ? ORDER BY ts DESC LIMIT 1`, [nodeId]);
     return r[0] ? { nodeId: str(r[0].node_id), ts: num(r[0].ts), data: json<Record<string, unknown>>(r[0].data, {}) } : undefined;
+  }
+
+  async addProfiles(nodeId: string, profiles: Omit<ProfileRow, 'nodeId'>[]): Promise<number> {
+    if (profiles.length === 0) return 0;
+    return this.db.tx(async (q) => {
+      let n = 0;
+      for (const p of profiles) {
+        const data = JSON.stringify(p.data);
+        n += await q.run(
+          `INSERT INTO profiles (node_id, start_ts, interval_s, hz, samples, trigger_rule, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          [nodeId, p.startTs, p.intervalS, p.hz, p.samples, p.trigger, data.length, data],
+        );
+      }
+      return n;
+    });
+  }
+
+  async listProfiles(nodeId: string, since: number, until: number, maxBytes: number): Promise<{ rows: ProfileRow[]; truncated: boolean }> {
+    const out: ProfileRow[] = [];
+    let bytes = 0;
+    let cursor = until + 1;
+    let truncated = false;
+    for (;;) {
+      const page = await this.db.all(`SELECT start_ts, bytes FROM profiles WHERE node_id = ? AND start_ts >= ? AND start_ts < ? ORDER BY start_ts DESC LIMIT 200`, [nodeId, since, cursor]);
+      const keep: number[] = [];
+      for (const r of page) {
+        cursor = num(r.start_ts);
+        if (bytes + num(r.bytes) > maxBytes) {
+          truncated = true;
+          break;
+        }
+        bytes += num(r.bytes);
+        keep.push(num(r.start_ts));
+      }
+      if (keep.length > 0) {
+        const rows = await this.db.all(`SELECT * FROM profiles WHERE node_id = ? AND start_ts >= ? AND start_ts <= ? ORDER BY start_ts DESC`, [nodeId, keep.at(-1)!, keep[0]!]);
+        for (const r of rows)
+          out.push({ nodeId, startTs: num(r.start_ts), intervalS: Number(r.interval_s), hz: num(r.hz), samples: num(r.samples), trigger: r.trigger_rule === null || r.trigger_rule === undefined ? null : str(r.trigger_rule), data: json<Record<string, unknown>>(r.data, {}) });
+      }
+      if (truncated || page.length < 200) break;
+    }
+    return { rows: out.reverse(), truncated };
+  }
+
+  async pruneProfiles(before: number, maxBytesPerNode: number): Promise<number> {
+    let n = await this.db.run(`DELETE FROM profiles WHERE start_ts < ?`, [before]);
+    const nodes = await this.db.all(`SELECT node_id, SUM(bytes) AS total FROM profiles GROUP BY node_id`, []);
+    for (const nd of nodes) {
+      let over = num(nd.total) - maxBytesPerNode;
+      if (over <= 0) continue;
+      // The oldest windows go first, until the node is under its bound.
+      const rows = await this.db.all(`SELECT start_ts, bytes FROM profiles WHERE node_id = ? ORDER BY start_ts ASC`, [str(nd.node_id)]);
+      let cut: number | undefined;
+      for (const r of rows) {
+        if (over <= 0) break;
+        over -= num(r.bytes);
+        cut = num(r.start_ts);
+      }
+      if (cut !== undefined) n += await this.db.run(`DELETE FROM profiles WHERE node_id = ? AND start_ts <= ?`, [str(nd.node_id), cut]);
+    }
+    return n;
   }
 
   pruneSamples(before: number): Promise<number> {

@@ -108,6 +108,17 @@ export interface SampleRow {
   data: Record<string, unknown>;
 }
 
+/** One profile window of a node (src/contract/agent-wire.ts SampleProfile, as `data`). */
+export interface ProfileRow {
+  nodeId: string;
+  startTs: number;
+  intervalS: number;
+  hz: number;
+  samples: number;
+  trigger: string | null;
+  data: Record<string, unknown>;
+}
+
 export interface AlertRow {
   /** Given by the agent, so a re-sent event is stored once. */
   id: string;
@@ -227,6 +238,12 @@ export interface Store {
    */
   listSamplesBounded(nodeId: string, since: number, until: number, limit: number, maxBytes: number, maxRowBytes: number): Promise<{ rows: SampleRow[]; truncated: boolean }>;
   latestSample(nodeId: string): Promise<SampleRow | undefined>;
+  /** Stores profile windows; one already stored (same node, start and rate) is kept. Returns rows added. */
+  addProfiles(nodeId: string, profiles: Omit<ProfileRow, 'nodeId'>[]): Promise<number>;
+  /** The profile windows starting in the range, newest first up to `maxBytes` of data (`truncated` then), returned oldest first. */
+  listProfiles(nodeId: string, since: number, until: number, maxBytes: number): Promise<{ rows: ProfileRow[]; truncated: boolean }>;
+  /** Retention: deletes windows older than `before`, then per node the oldest until its windows hold at most `maxBytesPerNode`. */
+  pruneProfiles(before: number, maxBytesPerNode: number): Promise<number>;
   /** Retention: deletes samples older than `before`; returns how many. */
   pruneSamples(before: number): Promise<number>;
 

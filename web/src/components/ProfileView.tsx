@@ -7,6 +7,9 @@
  * thousand rectangles at most, and frames narrower than half a pixel are not drawn.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
+import type { MergedProfile } from '@contract';
+import { api } from '../api.js';
+import { useLoad } from '../hooks.js';
 import type { ProfileDocument, ProfileFunction, ProfileProcess, ProfileStack, SampleProfile } from '@contract';
 import { containerLabel, formatCount, formatDurationMs, formatPct, formatShare } from '@format';
 import { type T, useI18n } from '../i18n.js';
@@ -265,5 +268,137 @@ export function ProfileView({ doc }: { doc: ProfileDocument }) {
         </div>
       </div>
     </>
+  );
+}
+
+/** Self and total share (%) per function (the leaf frame is self) of a set of stacks. */
+export function functionShares(stacks: readonly ProfileStack[]): Map<string, { self: number; total: number }> {
+  const all = stacks.reduce((a, s) => a + s.count, 0);
+  const out = new Map<string, { self: number; total: number }>();
+  for (const s of stacks) {
+    const leaf = s.frames.at(-1);
+    for (const name of new Set(s.frames)) {
+      const e = out.get(name) ?? { self: 0, total: 0 };
+      e.total += s.count;
+      if (name === leaf) e.self += s.count;
+      out.set(name, e);
+    }
+  }
+  for (const e of out.values()) {
+    e.self = all > 0 ? (e.self / all) * 100 : 0;
+    e.total = all > 0 ? (e.total / all) * 100 : 0;
+  }
+  return out;
+}
+
+export interface DiffRow {
+  name: string;
+  beforePct: number;
+  afterPct: number;
+  deltaPct: number;
+}
+
+/** What got hotter from range A to range B: per function, the self share in each, sorted by the change. */
+export function diffShares(a: readonly ProfileStack[], b: readonly ProfileStack[]): DiffRow[] {
+  const sa = functionShares(a);
+  const sb = functionShares(b);
+  const names = new Set([...sa.keys(), ...sb.keys()]);
+  return [...names]
+    .map((name) => {
+      const x = sa.get(name)?.self ?? 0;
+      const y = sb.get(name)?.self ?? 0;
+      return { name, beforePct: x, afterPct: y, deltaPct: y - x };
+    })
+    .filter((r) => r.beforePct > 0 || r.afterPct > 0)
+    .sort((p, q) => q.deltaPct - p.deltaPct || (p.name < q.name ? -1 : 1));
+}
+
+const RANGES = [15, 60, 360, 1440, 10080] as const;
+/** A datetime-local value (local time, minutes) of an epoch ms. */
+const localInput = (ms: number): string => {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+};
+
+/** One range picker: a preset (the last N minutes) or a custom from–to. */
+function RangePicker({ value, onChange, testId }: { value: { from: number; to: number }; onChange: (v: { from: number; to: number }) => void; testId: string }) {
+  const { t } = useI18n();
+  return (
+    <span className="range-picker" data-testid={testId}>
+      <select
+        aria-label={t('profile.range')}
+        value=""
+        onChange={(e) => {
+          const m = Number(e.target.value);
+          if (m > 0) onChange({ from: Date.now() - m * 60_000, to: Date.now() });
+        }}
+      >
+        <option value="">{t('profile.range.pick')}</option>
+        {RANGES.map((m) => (
+          <option key={m} value={m}>
+            {t(`profile.range.${m}`)}
+          </option>
+        ))}
+      </select>
+      <input type="datetime-local" aria-label={t('profile.range.from')} value={localInput(value.from)} onChange={(e) => e.target.value && onChange({ ...value, from: new Date(e.target.value).getTime() })} />
+      <span className="muted">–</span>
+      <input type="datetime-local" aria-label={t('profile.range.to')} value={localInput(value.to)} onChange={(e) => e.target.value && onChange({ ...value, to: new Date(e.target.value).getTime() })} />
+    </span>
+  );
+}
+
+/**
+ * The node's profile history: the continuous and triggered windows the console keeps, merged for any
+ * time range (GET /api/nodes/:id/profiles), and with "compare" a second range (by default the one just
+ * before, of the same length) and what got hotter from it to the first.
+ */
+export function ProfileHistoryCard({ nodeId }: { nodeId: string }) {
+  const { t } = useI18n();
+  const [range, setRange] = useState(() => ({ from: Date.now() - 3600_000, to: Date.now() }));
+  const [compare, setCompare] = useState(false);
+  const [base, setBase] = useState<{ from: number; to: number }>();
+  const [search, setSearch] = useState('');
+  const b = base ?? { from: range.from - (range.to - range.from), to: range.from };
+  const cur = useLoad(() => api.profiles(nodeId, new Date(range.from).toISOString(), new Date(range.to).toISOString()), [nodeId, range.from, range.to]);
+  const before = useLoad<MergedProfile | undefined>(() => (compare ? api.profiles(nodeId, new Date(b.from).toISOString(), new Date(b.to).toISOString()) : Promise.resolve(undefined)), [nodeId, compare, b.from, b.to]);
+  const stacks = cur.data?.stacks ?? [];
+  const matched = useMemo(() => matchedShare(stacks, search), [stacks, search]);
+  const diff = useMemo(() => (compare && before.data && cur.data ? diffShares(before.data.stacks, cur.data.stacks) : []), [compare, before.data, cur.data]);
+  const diffCols: Column<DiffRow>[] = [
+    { key: 'name', label: t('profile.col.function'), value: (r) => r.name, render: (r) => <code>{r.name}</code>, className: 'wrap' },
+    { key: 'before', label: t('profile.diff.before'), numeric: true, value: (r) => r.beforePct, render: (r) => formatPct(r.beforePct) },
+    { key: 'after', label: t('profile.diff.after'), numeric: true, value: (r) => r.afterPct, render: (r) => formatPct(r.afterPct) },
+    { key: 'delta', label: t('profile.diff.delta'), numeric: true, value: (r) => r.deltaPct, render: (r) => <strong className={r.deltaPct > 0 ? 'bad' : undefined}>{`${r.deltaPct > 0 ? '+' : ''}${r.deltaPct.toFixed(1)}`}</strong> },
+  ];
+  return (
+    <div className="card" data-testid="node-profile">
+      <div className="card-head">
+        <h2>{t('profile.history')}</h2>
+        <RangePicker value={range} onChange={setRange} testId="profile-range" />
+        <label className="small">
+          <input type="checkbox" checked={compare} onChange={(e) => setCompare(e.target.checked)} data-testid="profile-compare" /> {t('profile.compare')}
+        </label>
+        {compare && <RangePicker value={b} onChange={setBase} testId="profile-range-base" />}
+      </div>
+      {cur.data && (
+        <div className="card-head">
+          <span className="muted small" data-testid="profile-history-summary">
+            {t('profile.historySummary', { windows: cur.data.windows, samples: formatCount(cur.data.samples), triggers: cur.data.triggers.length })}
+          </span>
+          {cur.data.triggers.length > 0 && <span className="pill">{t('profile.triggered', { rules: [...new Set(cur.data.triggers.map((x) => x.rule))].join(', ') })}</span>}
+          <div className="spacer" />
+          <input type="search" value={search} placeholder={t('profile.search')} onChange={(e) => setSearch(e.target.value)} data-testid="node-flame-search" aria-label={t('profile.search')} />
+          {search.trim() !== '' && <span className="pill">{t('profile.matched', { share: formatShare(matched), unit: t('profile.unit.samples') })}</span>}
+        </div>
+      )}
+      {cur.error && <p className="error">{cur.error}</p>}
+      {cur.data && (stacks.length === 0 ? <p className="muted" data-testid="profile-history-empty">{t('profile.historyEmpty')}</p> : <FlameGraph stacks={stacks} unit="samples" search={search} />)}
+      {compare && before.data && (
+        <div data-testid="profile-diff">
+          <h3>{t('profile.diff.title', { windows: before.data.windows })}</h3>
+          <DataTable testId="profile-diff-table" columns={diffCols} rows={diff} rowKey={(r) => r.name} initialSort={{ key: 'delta', desc: true }} limit={30} />
+        </div>
+      )}
+    </div>
   );
 }

@@ -4,7 +4,7 @@ import { formatBytes } from '@format';
 import { ApiError, api } from '../api.js';
 import { Chart, type ChartOption } from '../components/Chart.js';
 import { DisksCard, HealthCard, LogAnomaliesCard, NetCard, RunqueueCard } from '../components/NodeCharts.js';
-import { ContinuousProfileCard } from '../components/ProfileView.js';
+import { ProfileHistoryCard } from '../components/ProfileView.js';
 import { isAdmin, useMe } from '../session.js';
 import { DataTable, type Column } from '../components/DataTable.js';
 import { formatAge, formatSpan, formatTime } from '../time.js';
@@ -411,7 +411,7 @@ export function NodePage({ nodeId }: { nodeId: string }) {
 
       <NetCard samples={samples.data ?? []} />
 
-      <ContinuousProfileCard samples={samples.data ?? []} />
+      <ProfileHistoryCard nodeId={nodeId} />
 
       <div className="grid2">
         <RunqueueCard samples={samples.data ?? []} />
