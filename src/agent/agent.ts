@@ -28,13 +28,8 @@ import { LocalServer } from './local-server.js';
 import { AgentMetrics } from './metrics.js';
 import type { DiagnosisRegistry } from './registry.js';
 import { RunqueueSource, type StartRunqueueTracer } from './runqueue.js';
-<<<<<<< HEAD
-import { ContinuousProfiler, type ContinuousProfilerOptions } from './profiler.js';
-import { IoLatencySource, type StartIolatTracer, startIolatBpf } from './iolat.js';
-=======
 import { ContinuousProfiler, type ContinuousProfilerOptions, TriggeredProfiler } from './profiler.js';
-import { IoLatencySource, type StartIolatTracer } from './iolat.js';
->>>>>>> prof2
+import { IoLatencySource, type StartIolatTracer, startIolatBpf } from './iolat.js';
 
 /** An optional collector and whether it works here. */
 export interface CoverageNote {
@@ -291,14 +286,9 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     for (const e of events) log(`alert ${e.state}: ${e.rule}: ${e.message}`);
     if (triggered) for (const e of events) if (e.state === 'firing' && e.ruleDef.profile) triggered.trigger(e.rule, e.ruleDef.profile);
     if (client) {
-<<<<<<< HEAD
-      const profiles = profiler?.take() ?? [];
+      const profiles = [...(profiler?.take() ?? []), ...(triggered?.take() ?? [])];
       client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap, 20, prevSnap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
       prevSnap = snap;
-=======
-      const profiles = [...(profiler?.take() ?? []), ...(triggered?.take() ?? [])];
-      client.enqueueSample({ ts: new Date(snap.ts).toISOString(), data: { ...sampleOf(snap), ...(healthNow ? { health: healthSummary(healthNow) } : {}), ...(profiles.length > 0 ? { profiles } : {}) } });
->>>>>>> prof2
       client.enqueueAlerts(events.map(({ ruleDef: _r, ...e }) => e));
       metrics.outboxItems.set(client.pending);
       try {
