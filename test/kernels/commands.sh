@@ -33,19 +33,21 @@ run doctor "${osc[@]}" doctor --json
 run mem "${osc[@]}" mem --json
 run filecache "${osc[@]}" filecache --json --top 5
 
-# leak_then_watch TYPE SCENARIO: the simulation leaks at 1 MiB/s for far longer than the watch (node
+# leak_then_watch TYPE SCENARIO: the simulation leaks at 1 MiB/s for far longer than the watches (node
 # starts slowly under TCG: the leak must still be going when the watch begins), the watch with tracing
 # starts once `simulate list` shows the run, and Ctrl-C ends the simulation, which removes what it made.
 leak_then_watch() {
   local type=$1 scen=$2
-  "${osc[@]}" simulate "$scen" --size 64M --rate 1M --duration 0 >"$out/sim-$type.log" 2>&1 &
+  "${osc[@]}" simulate "$scen" --size 128M --rate 1M --duration 0 >"$out/sim-$type.log" 2>&1 &
   local sim=$!
   for _ in $(seq 1 40); do
-    "${osc[@]}" simulate list 2>/dev/null | grep -q "$scen" && break
+    "${osc[@]}" simulate list --json 2>/dev/null | grep -q "\"scenario\": \"$scen\"" && break
     sleep 0.5
   done
   sleep 1
   run "memleak-$type" "${osc[@]}" memleak -t "$type" -i 10 --json
+  # vmalloc: the best method there is fentry; the kprobe method it replaced must still work when asked for.
+  [[ $type == vmalloc ]] && run "memleak-$type-kprobe" env OSCOPE_MEMLEAK_ATTACH=kprobe "${osc[@]}" memleak -t "$type" -i 6 --json
   kill -INT "$sim" 2>/dev/null
   wait "$sim" 2>/dev/null
 }
@@ -56,6 +58,27 @@ run runlatency "${osc[@]}" runlatency -i 3 --json
 run load "${osc[@]}" load -i 2 --json
 run profile "${osc[@]}" profile -i 3 --json
 run net "${osc[@]}" net -i 2 --json
+
+# net with a real netem hold: simulate net-delay puts `netem delay 30ms` on the client's veth (its own
+# namespace) when sch_netem loads, and `oscope net` watches that namespace's port.
+modprobe_ok sch_netem
+"${osc[@]}" simulate net-delay --ms 30 --port 5304 --duration 0 --json >"$out/sim-net.json" 2>"$out/sim-net.log" &
+sim=$!
+for _ in $(seq 1 60); do
+  "${osc[@]}" simulate list --json 2>/dev/null | grep -q '"scenario": "net-delay"' && break
+  sleep 0.5
+done
+# The run is listed from its first resource on: wait for the qdisc and the client too.
+for _ in $(seq 1 30); do
+  cli=$(ls /run/netns 2>/dev/null | grep -m1 -- '-c$')
+  [[ -n $cli ]] && ip netns exec "$cli" tc qdisc show dev osc-c0 2>/dev/null | grep -qE 'netem|tbf' && grep -q '"clientPid"' "$out/sim-net.json" 2>/dev/null && break
+  sleep 0.5
+done
+ip netns exec "$cli" tc qdisc show dev osc-c0 >"$out/net-delay.qdisc" 2>&1
+sleep 1
+run net-delay "${osc[@]}" net -i 2 --port 5304 --netns "/run/netns/$cli" --json
+kill -INT "$sim" 2>/dev/null
+wait "$sim" 2>/dev/null
 
 
 # io: null_blk whose every request completes after 20 ms (timer mode), read with O_DIRECT meanwhile.
@@ -84,19 +107,32 @@ if [[ -e /dev/nullb1 ]] && modprobe_ok dm-delay; then
     run io-dmdelay "${osc[@]}" io -i 3 --disk "$dev" --json
     kill "$dd2" 2>/dev/null
     wait "$dd2" 2>/dev/null
-    # inspect --follow on a real kernel report: the dm device suspended, a direct read stuck behind it
-    # in D state, and the hung-task detector at 2 s prints "INFO: task dd:N blocked for more than 2 seconds".
+    # inspect --follow on a crafted kernel report. A line written to /dev/kmsg from user space carries
+    # facility 1 (the kernel forces it) and inspect ignores it as a possible spoof, so the crafted line
+    # must come from the kernel: a task of our own naming (a copy of dd called oscope-t-hang) stuck in
+    # D state, which the hung-task detector (2 s here) reports as "INFO: task oscope-t-hang:PID blocked
+    # for more than 2 seconds." with its stack. The read is buffered: it waits for the page's lock in
+    # io_schedule() with no timeout, behind the suspended dm device (an O_DIRECT read waits in
+    # blk_io_schedule(), which wakes every half hung-task timeout and so is never reported).
+    # The spoofed user-space line goes in first: it must not come out.
     echo 2 >/proc/sys/kernel/hung_task_timeout_secs
+    cp /bin/dd /tmp/oscope-t-hang
     "${osc[@]}" inspect --follow --json >"$out/follow.json" 2>"$out/follow.err" &
     fol=$!
-    sleep 4
+    # The follower reads from its start (the log before it is not followed): wait until it has /dev/kmsg open.
+    for _ in $(seq 1 60); do
+      ls -l "/proc/$fol/fd" 2>/dev/null | grep -q /dev/kmsg && break
+      sleep 0.5
+    done
+    sleep 1
+    echo '<3>INFO: task oscope-t-spoof:4242 blocked for more than 120 seconds.' >/dev/kmsg
     dmsetup suspend oscope-test-delay
-    dd if="$node" of=/dev/null bs=4k count=1 skip=7 iflag=direct status=none &
+    /tmp/oscope-t-hang if="$node" of=/dev/null bs=4k count=1 skip=4099 status=none &
     dd3=$!
-    sleep 8
+    sleep 9
     dmsetup resume oscope-test-delay
     wait "$dd3" 2>/dev/null
-    sleep 3
+    sleep 4
     kill "$fol" 2>/dev/null
     wait "$fol" 2>/dev/null
     echo 120 >/proc/sys/kernel/hung_task_timeout_secs
