@@ -35,13 +35,15 @@ run filecache "${osc[@]}" filecache --json --top 5
 
 # leak_then_watch TYPE SCENARIO: the simulation leaks at 1 MiB/s for far longer than the watches (node
 # starts slowly under TCG: the leak must still be going when the watch begins), the watch with tracing
-# starts once `simulate list` shows the run, and Ctrl-C ends the simulation, which removes what it made.
+# starts once the simulation has printed its start document, and Ctrl-C ends the simulation, which removes what it made.
 leak_then_watch() {
-  local type=$1 scen=$2
-  "${osc[@]}" simulate "$scen" --size 128M --rate 1M --duration 0 >"$out/sim-$type.log" 2>&1 &
+  local type=$1 scen=$2 size=$3
+  "${osc[@]}" simulate "$scen" --size "$size" --rate 1M --duration 0 --json >"$out/sim-$type.log" 2>&1 &
   local sim=$!
-  for _ in $(seq 1 40); do
-    "${osc[@]}" simulate list --json 2>/dev/null | grep -q "\"scenario\": \"$scen\"" && break
+  # With --json the run's document is printed once it has started (no polling with more node processes).
+  for _ in $(seq 1 120); do
+    kill -0 "$sim" 2>/dev/null || break # it failed: its log says why
+    grep -q '"created"' "$out/sim-$type.log" 2>/dev/null && break
     sleep 0.5
   done
   sleep 1
@@ -51,8 +53,9 @@ leak_then_watch() {
   kill -INT "$sim" 2>/dev/null
   wait "$sim" 2>/dev/null
 }
-leak_then_watch slab slab-leak
-leak_then_watch vmalloc vmalloc-leak
+# slab: 64 MiB of epoll items is what fs.epoll.max_user_watches allows at 3 GiB; vmalloc has two watches.
+leak_then_watch slab slab-leak 64M
+leak_then_watch vmalloc vmalloc-leak 128M
 
 run runlatency "${osc[@]}" runlatency -i 3 --json
 run load "${osc[@]}" load -i 2 --json
@@ -64,12 +67,9 @@ run net "${osc[@]}" net -i 2 --json
 modprobe_ok sch_netem
 "${osc[@]}" simulate net-delay --ms 30 --port 5304 --duration 0 --json >"$out/sim-net.json" 2>"$out/sim-net.log" &
 sim=$!
-for _ in $(seq 1 60); do
-  "${osc[@]}" simulate list --json 2>/dev/null | grep -q '"scenario": "net-delay"' && break
-  sleep 0.5
-done
-# The run is listed from its first resource on: wait for the qdisc and the client too.
-for _ in $(seq 1 30); do
+# Its JSON document is printed once the qdisc and both helpers are up.
+for _ in $(seq 1 120); do
+  kill -0 "$sim" 2>/dev/null || break
   cli=$(ls /run/netns 2>/dev/null | grep -m1 -- '-c$')
   [[ -n $cli ]] && ip netns exec "$cli" tc qdisc show dev osc-c0 2>/dev/null | grep -qE 'netem|tbf' && grep -q '"clientPid"' "$out/sim-net.json" 2>/dev/null && break
   sleep 0.5
