@@ -64,6 +64,8 @@ run net "${osc[@]}" net -i 2 --json
 
 # net with a real netem hold: simulate net-delay puts `netem delay 30ms` on the client's veth (its own
 # namespace) when sch_netem loads, and `oscope net` watches that namespace's port.
+# No module autoloading in the guest (the kernel's modprobe helper runs outside the chroot): load them.
+modprobe_ok veth
 modprobe_ok sch_netem
 "${osc[@]}" simulate net-delay --ms 30 --port 5304 --duration 0 --json >"$out/sim-net.json" 2>"$out/sim-net.log" &
 sim=$!
@@ -111,9 +113,10 @@ if [[ -e /dev/nullb1 ]] && modprobe_ok dm-delay; then
     # facility 1 (the kernel forces it) and inspect ignores it as a possible spoof, so the crafted line
     # must come from the kernel: a task of our own naming (a copy of dd called oscope-t-hang) stuck in
     # D state, which the hung-task detector (2 s here) reports as "INFO: task oscope-t-hang:PID blocked
-    # for more than 2 seconds." with its stack. The read is buffered: it waits for the page's lock in
-    # io_schedule() with no timeout, behind the suspended dm device (an O_DIRECT read waits in
-    # blk_io_schedule(), which wakes every half hung-task timeout and so is never reported).
+    # for more than 2 seconds." with its stack. It is a write with fsync behind the suspended dm device:
+    # the fsync waits for writeback in TASK_UNINTERRUPTIBLE with no timeout. (An O_DIRECT read waits in
+    # blk_io_schedule(), which wakes every half timeout; a buffered read waits TASK_KILLABLE, which the
+    # 6.1 detector skips: neither is ever reported.)
     # The spoofed user-space line goes in first: it must not come out.
     echo 2 >/proc/sys/kernel/hung_task_timeout_secs
     cp /bin/dd /tmp/oscope-t-hang
@@ -127,7 +130,7 @@ if [[ -e /dev/nullb1 ]] && modprobe_ok dm-delay; then
     sleep 1
     echo '<3>INFO: task oscope-t-spoof:4242 blocked for more than 120 seconds.' >/dev/kmsg
     dmsetup suspend oscope-test-delay
-    /tmp/oscope-t-hang if="$node" of=/dev/null bs=4k count=1 skip=4099 status=none &
+    /tmp/oscope-t-hang if=/dev/zero of="$node" bs=4k count=1 seek=4099 conv=fsync status=none &
     dd3=$!
     sleep 9
     dmsetup resume oscope-test-delay
