@@ -340,6 +340,33 @@ int BPF_KPROBE(oscope_mlk_vf, const void *addr) {
   return 0;
 }
 
+/* ---- fentry/fexit: vmalloc where the vmap-area tracepoints are missing (5.5+ with BTF, before 6.3) -- */
+
+/*
+ * The two functions the 6.3 tracepoints sit in: alloc_vmap_area (six arguments on 6.1, within what an
+ * x86 trampoline takes; its return value is the area) and free_vmap_area_noflush. They see what the
+ * tracepoints see (every vmap area, sized with its guard page), one program per side, with no entry map
+ * and no per-hit kprobe trap. Arguments and the return value are read with bpf_get_func_arg/ret, so
+ * the programs do not depend on how many arguments the function has on the running kernel.
+ */
+SEC("fexit/alloc_vmap_area")
+int oscope_mlf_va(void *ctx) {
+  if (mode != MEMLEAK_MODE_VMALLOC) return 0;
+  __u64 ret = 0, size = 0;
+  if (bpf_get_func_ret(ctx, &ret) || bpf_get_func_arg(ctx, 0, &size)) return 0;
+  /* NULL or ERR_PTR: no area. */
+  if (!ret || ret >= (__u64)-4095) return 0;
+  struct vmap_area *va = (struct vmap_area *)ret;
+  record(ctx, BPF_CORE_READ(va, va_start), size);
+  return 0;
+}
+
+SEC("fentry/free_vmap_area_noflush")
+int BPF_PROG(oscope_mlf_vf, struct vmap_area *va) {
+  if (mode == MEMLEAK_MODE_VMALLOC) on_vmap_free(BPF_CORE_READ(va, va_start));
+  return 0;
+}
+
 /* ---- raw_tp: the same, arguments by position ----------------------------------------------------- */
 
 SEC("raw_tp/kmalloc")

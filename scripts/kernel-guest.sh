@@ -107,7 +107,9 @@ run)
   # In the guest WORKDIR/out is /oscope-out, so the script goes there.
   cp "$script" "$work/out/guest-script.sh"
   set +e
-  timeout --kill-after=10 "$timeout" qemu-system-x86_64 \
+  # --foreground: timeout stays in the caller's process group, so killing the test run (Ctrl-C, a CI
+  # timeout) takes qemu with it instead of leaving a guest running until its own timeout.
+  timeout --foreground --kill-after=10 "$timeout" qemu-system-x86_64 \
     -machine q35,accel=$accel -cpu max -smp "$cpus" -m "$mem" \
     -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$work/root/boot/vmlinuz-$ver" -initrd "$work/initramfs.gz" \

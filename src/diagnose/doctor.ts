@@ -52,7 +52,10 @@ export function planCommands(features: Feature[]): CommandPlan[] {
     if (tracing) method += ` + BPF outstanding-allocation tracing on kmem tracepoints (${has('tp_btf') ? 'tp_btf' : has('raw-tracepoints') ? 'raw_tp' : 'tracepoint'})`;
     else limits.push('no BPF tracing (needs root, BTF and the native addon): no call stacks, counters only');
     if (has('allocinfo')) method += ' + allocinfo';
-    if (tracing && has('kprobes')) method += '; vmalloc through a kprobe/kretprobe pair on __vmalloc_node_range where the vmap-area tracepoints are missing (before 6.3)';
+    // vmalloc before 6.3 (no vmap-area tracepoints): fentry/fexit on the functions the tracepoints later
+    // went into, else a kprobe/kretprobe pair (src/diagnose/memleak/trace.ts).
+    const pre63 = [has('fentry') ? 'fexit alloc_vmap_area + fentry free_vmap_area_noflush' : null, has('kprobes') ? 'a kprobe/kretprobe pair on __vmalloc_node_range' : null].filter(Boolean);
+    if (tracing && pre63.length > 0) method += `; vmalloc through ${pre63.join(', else ')} where the vmap-area tracepoints are missing (before 6.3)`;
     plans.push({ command: 'memleak', method, limits });
   }
   {

@@ -33,29 +33,54 @@ run doctor "${osc[@]}" doctor --json
 run mem "${osc[@]}" mem --json
 run filecache "${osc[@]}" filecache --json --top 5
 
-# leak_then_watch TYPE SCENARIO: the simulation leaks at 1 MiB/s for far longer than the watch (node
+# leak_then_watch TYPE SCENARIO: the simulation leaks at 1 MiB/s for far longer than the watches (node
 # starts slowly under TCG: the leak must still be going when the watch begins), the watch with tracing
-# starts once `simulate list` shows the run, and Ctrl-C ends the simulation, which removes what it made.
+# starts once the simulation has printed its start document, and Ctrl-C ends the simulation, which removes what it made.
 leak_then_watch() {
-  local type=$1 scen=$2
-  "${osc[@]}" simulate "$scen" --size 64M --rate 1M --duration 0 >"$out/sim-$type.log" 2>&1 &
+  local type=$1 scen=$2 size=$3
+  "${osc[@]}" simulate "$scen" --size "$size" --rate 1M --duration 0 --json >"$out/sim-$type.log" 2>&1 &
   local sim=$!
-  for _ in $(seq 1 40); do
-    "${osc[@]}" simulate list 2>/dev/null | grep -q "$scen" && break
+  # With --json the run's document is printed once it has started (no polling with more node processes).
+  for _ in $(seq 1 120); do
+    kill -0 "$sim" 2>/dev/null || break # it failed: its log says why
+    grep -q '"created"' "$out/sim-$type.log" 2>/dev/null && break
     sleep 0.5
   done
   sleep 1
   run "memleak-$type" "${osc[@]}" memleak -t "$type" -i 10 --json
+  # vmalloc: the best method there is fentry; the kprobe method it replaced must still work when asked for.
+  [[ $type == vmalloc ]] && run "memleak-$type-kprobe" env OSCOPE_MEMLEAK_ATTACH=kprobe "${osc[@]}" memleak -t "$type" -i 6 --json
   kill -INT "$sim" 2>/dev/null
   wait "$sim" 2>/dev/null
 }
-leak_then_watch slab slab-leak
-leak_then_watch vmalloc vmalloc-leak
+# slab: 64 MiB of epoll items is what fs.epoll.max_user_watches allows at 3 GiB; vmalloc has two watches.
+leak_then_watch slab slab-leak 64M
+leak_then_watch vmalloc vmalloc-leak 128M
 
 run runlatency "${osc[@]}" runlatency -i 3 --json
 run load "${osc[@]}" load -i 2 --json
 run profile "${osc[@]}" profile -i 3 --json
 run net "${osc[@]}" net -i 2 --json
+
+# net with a real netem hold: simulate net-delay puts `netem delay 30ms` on the client's veth (its own
+# namespace) when sch_netem loads, and `oscope net` watches that namespace's port.
+# No module autoloading in the guest (the kernel's modprobe helper runs outside the chroot): load them.
+modprobe_ok veth
+modprobe_ok sch_netem
+"${osc[@]}" simulate net-delay --ms 30 --port 5304 --duration 0 --json >"$out/sim-net.json" 2>"$out/sim-net.log" &
+sim=$!
+# Its JSON document is printed once the qdisc and both helpers are up.
+for _ in $(seq 1 120); do
+  kill -0 "$sim" 2>/dev/null || break
+  cli=$(ls /run/netns 2>/dev/null | grep -m1 -- '-c$')
+  [[ -n $cli ]] && ip netns exec "$cli" tc qdisc show dev osc-c0 2>/dev/null | grep -qE 'netem|tbf' && grep -q '"clientPid"' "$out/sim-net.json" 2>/dev/null && break
+  sleep 0.5
+done
+ip netns exec "$cli" tc qdisc show dev osc-c0 >"$out/net-delay.qdisc" 2>&1
+sleep 1
+run net-delay "${osc[@]}" net -i 2 --port 5304 --netns "/run/netns/$cli" --json
+kill -INT "$sim" 2>/dev/null
+wait "$sim" 2>/dev/null
 
 
 # io: null_blk whose every request completes after 20 ms (timer mode), read with O_DIRECT meanwhile.
@@ -84,19 +109,33 @@ if [[ -e /dev/nullb1 ]] && modprobe_ok dm-delay; then
     run io-dmdelay "${osc[@]}" io -i 3 --disk "$dev" --json
     kill "$dd2" 2>/dev/null
     wait "$dd2" 2>/dev/null
-    # inspect --follow on a real kernel report: the dm device suspended, a direct read stuck behind it
-    # in D state, and the hung-task detector at 2 s prints "INFO: task dd:N blocked for more than 2 seconds".
+    # inspect --follow on a crafted kernel report. A line written to /dev/kmsg from user space carries
+    # facility 1 (the kernel forces it) and inspect ignores it as a possible spoof, so the crafted line
+    # must come from the kernel: a task of our own naming (a copy of dd called oscope-t-hang) stuck in
+    # D state, which the hung-task detector (2 s here) reports as "INFO: task oscope-t-hang:PID blocked
+    # for more than 2 seconds." with its stack. It is a write with fsync behind the suspended dm device:
+    # the fsync waits for writeback in TASK_UNINTERRUPTIBLE with no timeout. (An O_DIRECT read waits in
+    # blk_io_schedule(), which wakes every half timeout; a buffered read waits TASK_KILLABLE, which the
+    # 6.1 detector skips: neither is ever reported.)
+    # The spoofed user-space line goes in first: it must not come out.
     echo 2 >/proc/sys/kernel/hung_task_timeout_secs
+    cp /bin/dd /tmp/oscope-t-hang
     "${osc[@]}" inspect --follow --json >"$out/follow.json" 2>"$out/follow.err" &
     fol=$!
-    sleep 4
+    # The follower reads from its start (the log before it is not followed): wait until it has /dev/kmsg open.
+    for _ in $(seq 1 60); do
+      ls -l "/proc/$fol/fd" 2>/dev/null | grep -q /dev/kmsg && break
+      sleep 0.5
+    done
+    sleep 1
+    echo '<3>INFO: task oscope-t-spoof:4242 blocked for more than 120 seconds.' >/dev/kmsg
     dmsetup suspend oscope-test-delay
-    dd if="$node" of=/dev/null bs=4k count=1 skip=7 iflag=direct status=none &
+    /tmp/oscope-t-hang if=/dev/zero of="$node" bs=4k count=1 seek=4099 conv=fsync status=none &
     dd3=$!
-    sleep 8
+    sleep 9
     dmsetup resume oscope-test-delay
     wait "$dd3" 2>/dev/null
-    sleep 3
+    sleep 4
     kill "$fol" 2>/dev/null
     wait "$fol" 2>/dev/null
     echo 120 >/proc/sys/kernel/hung_task_timeout_secs

@@ -7,9 +7,12 @@
  * one tp_btf was written against). Neither needs tracefs or kprobes, and their links are fds, so a
  * `kill -9` at any moment leaves nothing attached. `OSCOPE_MEMLEAK_ATTACH=raw_tp` (or the `attach`
  * option) skips tp_btf, which is how tests exercise the fallback on a kernel that has both.
- * vmalloc has a third method, kprobe: kernels before 6.3 have no vmap-area tracepoints, and there a
- * kprobe/kretprobe pair on __vmalloc_node_range plus a kprobe on vfree see the same areas (also fd-scoped
- * links). It is tried last, and only for vmalloc.
+ * vmalloc has two more methods for kernels before 6.3, which have no vmap-area tracepoints: fentry (an
+ * fexit program on alloc_vmap_area and an fentry program on free_vmap_area_noflush, the functions the
+ * tracepoints were later put in: the same areas, sized the same way, one program per side; needs BTF and
+ * trampolines, 5.5+, and alloc_vmap_area within the six arguments an x86 trampoline took before 6.5),
+ * then kprobe (a kprobe/kretprobe pair on __vmalloc_node_range plus a kprobe on vfree: vmalloc's areas
+ * only, an entry map per thread, a trap per call). Both are fd-scoped links; only vmalloc has them.
  *
  * Overhead is bounded by design: only the programs the filter needs are attached; the suspect cache is
  * filtered in the kernel before any map access; sampling adapts so that about `budgetPerS` allocations
@@ -42,8 +45,8 @@ const CALIBRATE_MS = 1000;
 /** Offsets of struct memleak_alloc (24 bytes). */
 export const ALLOC_INFO_LAYOUT = { size: 0, tsNs: 8, stackId: 16, shift: 20, bytes: 24 } as const;
 
-export type AttachMethod = 'tp_btf' | 'raw_tp' | 'kprobe';
-export const ATTACH_METHODS: readonly AttachMethod[] = ['tp_btf', 'raw_tp', 'kprobe'];
+export type AttachMethod = 'tp_btf' | 'raw_tp' | 'fentry' | 'kprobe';
+export const ATTACH_METHODS: readonly AttachMethod[] = ['tp_btf', 'raw_tp', 'fentry', 'kprobe'];
 
 /** What a program does, so the loader attaches only those the filter needs. */
 type Role = 'kmalloc' | 'kfree' | 'cache' | 'cfree' | 'alloc' | 'free';
@@ -81,6 +84,11 @@ export const MEMLEAK_PROGRAMS: Record<AttachMethod, Record<LeakType, MemleakProg
     ],
     page: [p('oscope_mlr_pa', 'mm_page_alloc', 'alloc'), p('oscope_mlr_pf', 'mm_page_free', 'free'), p('oscope_mlr_pfb', 'mm_page_free_batched', 'free')],
     vmalloc: [p('oscope_mlr_va', 'alloc_vmap_area', 'alloc'), p('oscope_mlr_vf', 'free_vmap_area_noflush', 'free')],
+  },
+  fentry: {
+    slab: [],
+    page: [],
+    vmalloc: [p('oscope_mlf_va', 'alloc_vmap_area (fexit)', 'alloc'), p('oscope_mlf_vf', 'free_vmap_area_noflush (fentry)', 'free')],
   },
   kprobe: {
     slab: [],
@@ -320,7 +328,10 @@ class BpfLeakTracer implements LeakTracer {
   async start(target: TraceTarget): Promise<void> {
     this.target = target;
     const errors: string[] = [];
-    for (const method of this.opts.attach) {
+    // Methods with no programs for this kind (fentry and kprobe exist for vmalloc only) are not tries.
+    const methods = this.opts.attach.filter((m) => MEMLEAK_PROGRAMS[m][target.type].length > 0);
+    if (methods.length === 0) throw new Error(`BPF tracing could not start (no ${this.opts.attach.join(' or ')} programs for ${target.type})`);
+    for (const method of methods) {
       try {
         this.open(method, target);
         this.method = method;
@@ -375,7 +386,7 @@ class BpfLeakTracer implements LeakTracer {
     this.attached = [];
     for (const prog of mine) {
       try {
-        if (method === 'tp_btf') obj.program(prog.name).attachTrace();
+        if (method === 'tp_btf' || method === 'fentry') obj.program(prog.name).attachTrace();
         else if (method === 'kprobe' && prog.kprobe) {
           this.attached.push(this.attachKprobe(obj, prog.name, prog.kprobe.functions, prog.kprobe.ret));
           continue;

@@ -226,7 +226,8 @@ test('attachFromEnv: OSCOPE_MEMLEAK_ATTACH picks attach methods, anything else i
   assert.deepEqual(attachFromEnv('raw_tp'), ['raw_tp']);
   assert.deepEqual(attachFromEnv('tp_btf, raw_tp'), ['tp_btf', 'raw_tp']);
   assert.deepEqual(attachFromEnv('kprobe'), ['kprobe']);
-  assert.throws(() => attachFromEnv('fentry'), /OSCOPE_MEMLEAK_ATTACH takes tp_btf, raw_tp, kprobe \(comma-separated\), got "fentry"/);
+  assert.deepEqual(attachFromEnv('fentry,kprobe'), ['fentry', 'kprobe']);
+  assert.throws(() => attachFromEnv('fexit'), /OSCOPE_MEMLEAK_ATTACH takes tp_btf, raw_tp, fentry, kprobe \(comma-separated\), got "fexit"/);
 });
 
 function leakRun(callsites: boolean): ReturnType<typeof decideVerdict> {

@@ -115,6 +115,24 @@ test('memleak -t vmalloc names array_map_alloc during vmalloc-leak', { skip }, a
   if (a.method.tracing) assert.match(a.callsites[0]!.symbol, /array_map_alloc/);
 });
 
+test('memleak -t vmalloc with only the pre-6.3 methods (fentry, then kprobe): each is tried, and where neither attaches the watch still runs and says why', { skip: tracingSkip }, async () => {
+  // On a kernel with fentry (test/kernels/: Debian 6.1) fentry attaches; on one without fentry or
+  // kprobes (this development VM) both fail and the growth watch goes on without stacks.
+  const a = await watch('vmalloc', 2, {}, { attach: ['fentry', 'kprobe'] });
+  const tracing = a.coverage.find((x) => x.section === 'tracing');
+  if (a.method.tracing) {
+    assert.match(a.method.tracing, /^BPF (fentry|kprobe)/, JSON.stringify(a.method));
+    if (/^BPF kprobe/.test(a.method.tracing)) assert.match(a.method.tracing, /after fentry: /, 'kprobe only after fentry failed');
+  } else {
+    assert.equal(tracing?.status, 'unavailable', JSON.stringify(a.coverage));
+    assert.match(tracing?.reason ?? '', /fentry: .*; kprobe: /, 'both methods were tried and each says why it failed');
+  }
+  assert.ok(a.growth !== undefined);
+  // The slab kind has no fentry or kprobe programs: one sentence, no attempt.
+  const s = await watch('slab', 1, { cache: 'kmalloc-64' }, { attach: ['fentry', 'kprobe'] });
+  assert.match(s.coverage.find((x) => x.section === 'tracing')?.reason ?? '', /no fentry or kprobe programs for slab/);
+});
+
 test('memleak -t slab through raw_tp (tp_btf skipped), live map sized to 1,024: names eventpoll_epi, says the map filled', { skip: tracingSkip }, async () => {
   const rate = MiB;
   // Every allocation tracked (no sampling) into a map of 1,024 entries: ~8,000 epitems a second fill it.
