@@ -76,7 +76,8 @@ export function crashSignature(stack: readonly string[] | undefined): string {
   for (const line of stack ?? []) {
     const f = parseFrame(line);
     if (!f || f.questionable) continue;
-    const func = stripFramePrefix(f.func);
+    // `__x64_sys_write` → `sys_write`, `__se_sys_write` → `write`: one name for both.
+    const func = stripFramePrefix(f.func).replace(/^sys_/, '');
     if (SIGNATURE_SKIP.test(func)) continue;
     frames.push(func);
     if (frames.length === 8) break;
