@@ -26,6 +26,7 @@ import { join } from 'node:path';
  */
 const LIVE_FILES = [
   'web/console-ui.test.js',
+  'web/fleet-ui.test.js',
   'console/local-agent.test.js',
   'console/store-postgres.test.js',
   'console/durability.test.js',

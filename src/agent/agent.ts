@@ -22,6 +22,8 @@ import { AlertEvaluator, DISK_RULE_KINDS, type FiredEvent, type Rule } from './a
 import { ConsoleClient } from './client.js';
 import { Collector, type Snapshot, sampleOf } from './collect.js';
 import { AgentHealth } from './health.js';
+import { agentBoots } from './boots.js';
+import type { BootReport } from '../contract/agent-wire.js';
 import { MemHistory } from './history.js';
 import { KernelLogSource, type KmsgReader } from './kernel-log.js';
 import { LocalServer } from './local-server.js';
@@ -76,6 +78,10 @@ export interface AgentOptions {
   health?: boolean;
   /** Continuous profiling at this rate (samples/s per CPU), one window a minute (src/agent/profiler.ts); undefined = off. */
   profileHz?: number;
+  /** The node's labels, sent in the hello (`--label k=v`, `labels:` in the config file). */
+  labels?: Record<string, string>;
+  /** Boots reported to the console after the hello: false = off; a function = another source (tests). Default: agentBoots (journal, pstore, kdump). */
+  boots?: false | (() => Promise<BootReport[]>);
   /** For tests: the continuous profiler's window length and window function. */
   profiler?: Pick<ContinuousProfilerOptions, 'windowS' | 'window'>;
   /** Profiles on a trigger (rules with `profile`): false = off; default on (src/agent/profiler.ts TriggeredProfiler). */
@@ -208,13 +214,32 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
   let stopped = false;
   let busy = false;
   let helloDone = false;
+  let bootsSent = opts.boots === false;
 
   const hello = async (): Promise<void> => {
     if (!client || helloDone) return;
     const info = opts.host.info();
-    const r = await client.hello({ hostname: info.hostname, kernel: info.kernel, agentVersion: VERSION, diagnoses: opts.registry.names(), intervalS: opts.intervalMs / 1000 });
+    const r = await client.hello({ hostname: info.hostname, kernel: info.kernel, agentVersion: VERSION, diagnoses: opts.registry.names(), intervalS: opts.intervalMs / 1000, ...(opts.labels && Object.keys(opts.labels).length > 0 ? { labels: opts.labels } : {}) });
     helloDone = true;
     log(`connected to ${opts.console!.url} as node ${r.name}`);
+  };
+
+  /** Once per start, after the hello: the boots (a failure is retried at the next tick). */
+  const reportBoots = async (): Promise<void> => {
+    if (!client || bootsSent || !helloDone) return;
+    const source = typeof opts.boots === 'function' ? opts.boots : () => agentBoots(opts.host);
+    let boots: BootReport[];
+    try {
+      boots = await source();
+    } catch (err) {
+      bootsSent = true;
+      log(`boots not read: ${(err as Error).message}`);
+      return;
+    }
+    const stored = await client.boots(boots);
+    bootsSent = true;
+    const crashes = boots.filter((b) => b.cause !== 'running' && b.cause !== 'clean-shutdown');
+    if (stored > 0) log(`reported ${boots.length} boots (${crashes.length} not ended cleanly)`);
   };
 
   const runDiagnosis = async (name: string, rawParams: unknown, onProgress: (step: string, done: number, total: number) => void): Promise<{ status: 'done'; report: { schema: string; [k: string]: unknown } } | { status: 'failed'; error: string }> => {
@@ -294,6 +319,7 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
       try {
         await hello();
         await client.flush();
+        await reportBoots();
       } catch {
         /* console away: the outbox keeps everything */
       }

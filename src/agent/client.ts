@@ -13,6 +13,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { AlertEvent, ClaimedTask, Sample, TaskResult } from '../console/protocol.js';
+import type { BootReport } from '../contract/agent-wire.js';
 
 export class ConsoleHttpError extends Error {
   constructor(
@@ -134,8 +135,13 @@ export class ConsoleClient {
     return (text ? JSON.parse(text) : {}) as T;
   }
 
-  hello(info: { hostname: string; kernel: string; agentVersion: string; diagnoses: string[]; intervalS: number }): Promise<{ nodeId: string; name: string }> {
+  hello(info: { hostname: string; kernel: string; agentVersion: string; diagnoses: string[]; intervalS: number; labels?: Record<string, string> }): Promise<{ nodeId: string; name: string }> {
     return this.request('POST', '/api/agent/hello', info);
+  }
+
+  /** Reports boots (the current one and why earlier ones ended); the console stores each once per node and boot id. */
+  async boots(boots: BootReport[]): Promise<number> {
+    return (await this.request<{ stored: number }>('POST', '/api/agent/boots', { boots })).stored;
   }
 
   async claim(): Promise<ClaimedTask | null> {

@@ -7,7 +7,7 @@
  * console's own API. No tool runs a command; run_diagnosis queues a task that the node's agent runs.
  *
  * Tools: list_nodes (with health), get_node, run_diagnosis (waits for the result), get_result,
- * list_alerts, list_diagnoses. Results are compact text (the findings with ids, severities, conclusions
+ * list_alerts, list_crashes, list_diagnoses. Results are compact text (the findings with ids, severities, conclusions
  * and suggestions, the next diagnoses worth running); a report is embedded as a resource
  * `oscope://tasks/<task id>/report` and can be read again with resources/read.
  */
@@ -17,7 +17,7 @@ import { createMcpServer, documentResult, inputSchemaOf, type McpTool, summarize
 import { type DiagnosisDocument, type DiagnosisRegistry, zodReason } from '../agent/registry.js';
 import { SeveritySchema } from '../contract/common.js';
 import { AlertStateSchema } from '../contract/agent-wire.js';
-import type { Alert, Node, Task } from '../contract/console.js';
+import type { Alert, CrashGroup, Node, Task } from '../contract/console.js';
 import { HEALTH_LEVELS } from '../contract/health.js';
 import type { ApiTokenRow, NodeRow, Store, TaskRow, UserRow } from './store/index.js';
 
@@ -30,6 +30,8 @@ export interface FleetAccess {
   alertJson(a: Parameters<Store['addAlerts']>[0][number]): Alert;
   /** Queues a task as the console's POST /api/nodes/:id/tasks does; throws with a sentence when refused. */
   createTask(node: NodeRow, diagnosis: string, params: unknown, createdBy: string): Promise<TaskRow>;
+  /** Crash groups as GET /api/crashes gives them. */
+  listCrashes(q: { since?: string; kernel?: string; node?: string; limit: number }): Promise<CrashGroup[]>;
 }
 
 export interface McpPrincipal {
@@ -49,6 +51,7 @@ const ListNodesArgs = z
     level: z.enum(HEALTH_LEVELS).optional().describe('only nodes at this health level'),
     kernel: z.string().max(128).optional().describe('only nodes whose kernel starts with this'),
     online: z.boolean().optional().describe('only online (true) or offline (false) nodes'),
+    label: z.string().max(200).regex(/^[^=]+=.*$/).optional().describe('only nodes with this label, as key=value (oscope agent --label)'),
     limit: z.number().int().min(1).max(1000).default(100),
   })
   .strict();
@@ -68,6 +71,14 @@ const ListAlertsArgs = z
     severity: SeveritySchema.optional(),
     state: AlertStateSchema.optional(),
     limit: z.number().int().min(1).max(1000).default(50),
+  })
+  .strict();
+const ListCrashesArgs = z
+  .object({
+    since: z.string().datetime({ offset: true }).optional().describe('only crashes at or after this time (ISO 8601)'),
+    kernel: z.string().max(128).optional().describe('only crashes of boots that ran this kernel release'),
+    node: nodeRef.optional(),
+    limit: z.number().int().min(1).max(1000).default(20),
   })
   .strict();
 const NoArgs = z.object({}).strict();
@@ -128,6 +139,11 @@ export function fleetMcpServer(access: FleetAccess, who: McpPrincipal): Server {
         if (a.v.level) nodes = nodes.filter((n) => healthOf(n)?.level === a.v.level);
         if (a.v.kernel) nodes = nodes.filter((n) => (n.info.kernel ?? '').startsWith(a.v.kernel!));
         if (a.v.online !== undefined) nodes = nodes.filter((n) => n.online === a.v.online);
+        if (a.v.label) {
+          const i = a.v.label.indexOf('=');
+          const [k, val] = [a.v.label.slice(0, i), a.v.label.slice(i + 1)];
+          nodes = nodes.filter((n) => n.info.labels?.[k] === val);
+        }
         nodes.sort((x, y) => (healthOf(x)?.score ?? 101) - (healthOf(y)?.score ?? 101) || x.name.localeCompare(y.name));
         const shown = nodes.slice(0, a.v.limit);
         const lines = [`${nodes.length} node(s)${nodes.length > shown.length ? `, the ${shown.length} worst shown` : ''}`, ...shown.map(nodeLine)];
@@ -221,6 +237,34 @@ export function fleetMcpServer(access: FleetAccess, who: McpPrincipal): Server {
         const alerts = (await store.listAlerts({ nodeId, severity: a.v.severity, state: a.v.state, limit: a.v.limit })).map((x) => access.alertJson(x));
         const lines = [`${alerts.length} alert event(s)`, ...alerts.map((x) => `- ${x.ts} ${names.get(x.nodeId) ?? x.nodeId} [${x.severity}] ${x.rule} ${x.state}: ${x.message}`)];
         return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { alerts } };
+      },
+    },
+    {
+      tool: {
+        name: 'list_crashes',
+        description:
+          'Crashes across the fleet (kernel panics, watchdogs, OOM and hung-task panics, machine checks, unclean ends), grouped by title and stack signature, the most recent group first: how many crashes on how many nodes, on which kernels, the first and last node and time, and the newest stack.',
+        inputSchema: inputSchemaOf(ListCrashesArgs),
+        annotations: { readOnlyHint: true },
+      },
+      call: async (args) => {
+        const a = parseArgs(ListCrashesArgs, args);
+        if (!a.ok) return a.r;
+        let node: string | undefined;
+        if (a.v.node) {
+          const n = await findNode(a.v.node);
+          if (!n) return toolError(`no node "${a.v.node}"`);
+          node = n.id;
+        }
+        const crashes = await access.listCrashes({ since: a.v.since, kernel: a.v.kernel, node, limit: a.v.limit });
+        const lines = [`${crashes.length} crash group(s)`];
+        for (const c of crashes) {
+          const kernels = c.kernels.map((k) => `${k.kernel ?? 'unknown kernel'} ×${k.count}`).join(', ');
+          lines.push(`- ${c.title ?? c.cause} [${c.cause}${c.signature ? `, signature ${c.signature}` : ''}]: ${c.count} crash(es) on ${c.nodes} node(s) (${kernels}); first ${c.first.nodeName} at ${c.first.at}, last ${c.last.nodeName} at ${c.last.at}`);
+          if (c.stack?.length) lines.push(`  stack: ${c.stack.slice(0, 6).map((f) => f.trim()).join(' < ')}`);
+        }
+        if (crashes.length > 0) lines.push('next: run_diagnosis inspect on the last node for its kernel log now; get_node for its health');
+        return { content: [{ type: 'text', text: lines.join('\n') }], structuredContent: { crashes } };
       },
     },
   ];

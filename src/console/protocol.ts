@@ -6,6 +6,7 @@ export {
   AgentReportBody,
   AlertEventSchema,
   AlertsBody,
+  BootsBody,
   HelloBody,
   ProgressBody,
   ReportDocument,
@@ -17,4 +18,4 @@ export {
   type Sample,
   type TaskResult,
 } from '../contract/agent-wire.js';
-export { AlertsQuery, ChangePasswordBody, CreateNodeBody, CreateTaskBody, CreateTokenBody, CreateUserBody, IdParams, ListQuery, LoginBody, SamplesQuery, ProfilesQuery } from '../contract/console.js';
+export { AlertsQuery, BootsQuery, ChangePasswordBody, CrashesQuery, CreateNodeBody, CreateTaskBody, CreateTokenBody, CreateUserBody, IdParams, ListQuery, LoginBody, ProfilesQuery, SamplesQuery } from '../contract/console.js';

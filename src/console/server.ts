@@ -28,7 +28,10 @@ import {
   AgentReportBody,
   AlertsBody,
   AlertsQuery,
+  BootsBody,
+  BootsQuery,
   ChangePasswordBody,
+  CrashesQuery,
   type ClaimedTask,
   CreateUserBody,
   CreateNodeBody,
@@ -45,13 +48,14 @@ import {
   SamplesQuery,
   ProfilesQuery,
 } from './protocol.js';
-import { type AlertRow, type ApiTokenRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow, userPairKey } from './store/index.js';
+import { type AlertRow, type ApiTokenRow, type BootRow, type CrashGroupRow, type NodeRow, type Store, StoreConflictError, type TaskRow, type UserRow, userPairKey } from './store/index.js';
 import { type HelloReply, type NodeSampleData, type SampleProfile, SampleProfileSchema, WIRE_LIMITS } from '../contract/agent-wire.js';
 import { mergeProfiles } from './profiles.js';
+import type { Alert, ApiReplies, ApiToken, CrashGroup, DiagnosisInfo, Node, NodeBoot, NodeInfo, NodeSample, Task, User } from '../contract/console.js';
+import { crashSignature } from '../diagnose/inspect/boots.js';
 
 /** The stored profile windows one /profiles reply merges at most (JSON bytes; ~500 full compact windows). */
 const PROFILES_REPLY_BYTES = 16 * 1024 * 1024;
-import type { Alert, ApiReplies, ApiToken, DiagnosisInfo, Node, NodeInfo, NodeSample, Task, User } from '../contract/console.js';
 import type { StoredDocument } from '../contract/index.js';
 
 /**
@@ -180,6 +184,16 @@ function alertJson(a: AlertRow): Alert {
 
 function apiTokenJson(t: ApiTokenRow): ApiToken {
   return { id: t.id, name: t.name, scope: t.scope, userId: t.userId, username: t.username, createdBy: t.createdBy, createdAt: iso(t.createdAt)!, lastUsedAt: iso(t.lastUsedAt) };
+}
+
+function bootJson(b: BootRow): NodeBoot {
+  return { id: b.bootId, startedAt: iso(b.startedAt), endedAt: iso(b.endedAt), cause: b.cause, title: b.title || null, signature: b.signature || null, stack: b.stack, kernel: b.kernel || null, source: b.source, reportedAt: iso(b.reportedAt)! };
+}
+
+/** A crash group with its first and last node named (`names`: node id → name). */
+export function crashGroupJson(g: CrashGroupRow, names: ReadonlyMap<string, string>): CrashGroup {
+  const end = (e: { nodeId: string; at: number }): CrashGroup['first'] => ({ nodeId: e.nodeId, nodeName: names.get(e.nodeId) ?? e.nodeId, at: iso(e.at)! });
+  return { cause: g.cause, title: g.title || null, signature: g.signature || null, count: g.count, nodes: g.nodes, kernels: g.kernels.map((k) => ({ kernel: k.kernel || null, count: k.count })), first: end(g.first), last: end(g.last), stack: g.stack };
 }
 
 function userJson(u: UserRow): User {
@@ -703,6 +717,21 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return { alerts: (await store.listAlerts({ nodeId: q.node, severity: q.severity, state: q.state, limit: q.limit })).map(alertJson) };
   });
 
+  // --- boots and crashes (agents report them: POST /api/agent/boots) ---
+
+  app.get<Reply<'GET /api/nodes/:id/boots'>>('/api/nodes/:id/boots', U, async (req) => {
+    const node = await nodeOr404(parse(IdParams, req.params, 'path').id);
+    const q = parse(BootsQuery, req.query, 'query');
+    return { boots: (await store.listBoots(node.id, q.limit)).map(bootJson) };
+  });
+
+  const listCrashes = async (q: { since?: string; kernel?: string; node?: string; limit: number }): Promise<CrashGroup[]> => {
+    const groups = await store.listCrashGroups({ since: q.since ? Date.parse(q.since) : undefined, kernel: q.kernel, nodeId: q.node, limit: q.limit });
+    const names = new Map((await store.listNodes()).map((n) => [n.id, n.name]));
+    return groups.map((g) => crashGroupJson(g, names));
+  };
+  app.get<Reply<'GET /api/crashes'>>('/api/crashes', U, async (req) => ({ crashes: await listCrashes(parse(CrashesQuery, req.query, 'query')) }));
+
   // --- API tokens (admins issue them; they open /mcp only) ---
 
   app.get<Reply<'GET /api/tokens'>>('/api/tokens', ADMIN, async () => ({ tokens: (await store.listApiTokens()).map(apiTokenJson) }));
@@ -728,7 +757,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // --- MCP over streamable HTTP (API tokens; src/console/mcp.ts) ---
 
   const MCP = { config: { auth: 'token' as const }, bodyLimit: WIRE_LIMITS.peopleBodyBytes };
-  const fleetAccess = { store, registry, nodeJson, taskJson, alertJson, createTask };
+  const fleetAccess = { store, registry, nodeJson, taskJson, alertJson, createTask, listCrashes };
   // Stateless: every POST is one JSON-RPC exchange with a server made for this token's principal, so
   // nothing of one client's session lives in the console (several consoles may share one database).
   app.post('/mcp', MCP, async (req, reply) => {
@@ -853,6 +882,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     await store.addProfiles(node.id, profiles);
     await healthAlerts(node, body.samples);
     return { stored };
+  });
+
+  app.post<{ Reply: { stored: number } }>('/api/agent/boots', { ...A, bodyLimit: 2 * 1024 * 1024 }, async (req) => {
+    const node = agent(req);
+    const body = parse(BootsBody, req.body, 'boots');
+    const n = now();
+    const rows = body.boots.map((b) => {
+      const ended = b.endedAt ? Date.parse(b.endedAt) : null;
+      const started = b.startedAt ? Date.parse(b.startedAt) : null;
+      // A crash's time is when its boot ended; a boot whose end is unknown counts from when it was reported.
+      const at = ended ?? (b.cause === 'running' ? (started ?? n) : n);
+      return { bootId: b.id, startedAt: started, endedAt: ended, at: Math.min(at, n + WIRE_LIMITS.maxClockSkewMs), cause: b.cause, title: b.title ?? '', signature: crashSignature(b.stack), stack: b.stack ?? null, kernel: b.kernel ?? '', source: b.source };
+    });
+    return { stored: await store.addBoots(node.id, rows, n) };
   });
 
   app.post<{ Reply: { stored: number } }>('/api/agent/alerts', A_ALERTS, async (req) => {

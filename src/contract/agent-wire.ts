@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { SeveritySchema } from './common.js';
 import { HealthSummarySchema } from './health.js';
+import { BootCauseSchema } from './inspect.js';
 
 export const isoTime = z.string().datetime({ offset: true });
 
@@ -45,6 +46,14 @@ export const uuid = z.string().uuid();
 /** A bounded JSON object (the store keeps it as text). */
 export const jsonObject = z.record(z.unknown());
 
+/** A label key: a Prometheus-like name (letters, digits, `_ . / -`), at most 63 characters. */
+export const LABEL_KEY = /^[A-Za-z_][A-Za-z0-9_./-]{0,62}$/;
+/** Labels of a node: at most 32, values at most 128 characters. */
+export const NodeLabelsSchema = z
+  .record(z.string().regex(LABEL_KEY, 'a label key is letters, digits and _ . / - (starting with a letter or _), at most 63 characters'), z.string().max(128))
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 labels');
+export type NodeLabels = z.infer<typeof NodeLabelsSchema>;
+
 export const HelloBody = z
   .object({
     hostname: z.string().min(1).max(255),
@@ -52,9 +61,33 @@ export const HelloBody = z
     agentVersion: z.string().max(64).default(''),
     diagnoses: z.array(z.string().max(32)).max(64).default([]),
     intervalS: z.number().positive().max(3600).optional(),
+    /** The node's labels (`oscope agent --label k=v`, or `labels:` in the agent's config file). */
+    labels: NodeLabelsSchema.optional(),
   })
   .strict();
 export type Hello = z.input<typeof HelloBody>;
+
+
+/**
+ * One boot the agent reports (`POST /api/agent/boots`): the current one (cause `running`) and the
+ * previous ones with why each ended, read by the same code as `oscope inspect --boots`. The console
+ * keeps one row per node and boot id, so the agent sends what it knows on every start.
+ */
+export const BootReportSchema = z
+  .object({
+    id: z.string().min(1).max(128),
+    startedAt: isoTime.nullable(),
+    endedAt: isoTime.nullable(),
+    cause: BootCauseSchema,
+    title: z.string().max(512).optional(),
+    stack: z.array(z.string().max(256)).max(64).optional(),
+    source: z.enum(['journal', 'pstore', 'kdump', 'proc']),
+    /** The kernel release that boot ran, when its log says (`Linux version ...`, an oops's `Not tainted 6.1.0 #1`). */
+    kernel: z.string().max(128).optional(),
+  })
+  .strict();
+export type BootReport = z.infer<typeof BootReportSchema>;
+export const BootsBody = z.object({ boots: z.array(BootReportSchema).max(64) }).strict();
 
 export const HelloReplySchema = z.object({ nodeId: z.string(), name: z.string(), serverTime: z.string(), diagnoses: z.array(z.string()) });
 export type HelloReply = z.infer<typeof HelloReplySchema>;

@@ -53,6 +53,18 @@ export const AlertsQuery = z
   .strict();
 export type AlertFilter = { node?: string; severity?: z.infer<typeof SeveritySchema>; state?: z.infer<typeof AlertStateSchema> };
 
+export const CrashesQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    /** Crashes at or after this time (default: all the store keeps). */
+    since: isoTime.optional(),
+    kernel: z.string().max(128).optional(),
+    node: uuid.optional(),
+  })
+  .strict();
+
+export const BootsQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+
 export const SamplesQuery = z
   .object({
     since: isoTime.optional(),
@@ -107,6 +119,8 @@ export const NodeInfoSchema = z.object({
   agentVersion: z.string().optional(),
   diagnoses: z.array(z.string()).optional(),
   intervalS: z.number().optional(),
+  /** The node's labels (`oscope agent --label k=v`). */
+  labels: z.record(z.string()).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfoSchema>;
 
@@ -175,6 +189,42 @@ export const ApiTokenSchema = z.object({
 });
 export type ApiToken = z.infer<typeof ApiTokenSchema>;
 
+/** One boot of a node as the console keeps it (GET /api/nodes/:id/boots). */
+export const NodeBootSchema = z.object({
+  id: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  cause: z.string(),
+  title: z.string().nullable(),
+  /** The stack signature crashes are grouped by (12 hex digits; null without a stack). */
+  signature: z.string().nullable(),
+  stack: z.array(z.string()).nullable(),
+  kernel: z.string().nullable(),
+  source: z.string(),
+  reportedAt: z.string(),
+});
+export type NodeBoot = z.infer<typeof NodeBootSchema>;
+
+const CrashEndSchema = z.object({ nodeId: z.string(), nodeName: z.string(), at: z.string() });
+
+/** Crashes across the fleet with one title and stack signature (GET /api/crashes, MCP list_crashes). */
+export const CrashGroupSchema = z.object({
+  cause: z.string(),
+  /** Worded by inspect's rules (null for an end without a crash report: an unclean power loss or reset). */
+  title: z.string().nullable(),
+  signature: z.string().nullable(),
+  /** Crashes in the group and the distinct nodes they hit. */
+  count: z.number().int(),
+  nodes: z.number().int(),
+  /** Crashes per kernel release (null: the boot's log did not say), most first. */
+  kernels: z.array(z.object({ kernel: z.string().nullable(), count: z.number().int() })),
+  first: CrashEndSchema,
+  last: CrashEndSchema,
+  /** The newest crash's stack. */
+  stack: z.array(z.string()).nullable(),
+});
+export type CrashGroup = z.infer<typeof CrashGroupSchema>;
+
 export const DiagnosisInfoSchema = z.object({
   name: z.string(),
   description: z.string(),
@@ -222,4 +272,6 @@ export interface ApiReplies {
   'GET /api/tasks/:id/report': StoredDocument;
   'POST /api/tasks/:id/cancel': { task: Task };
   'GET /api/alerts': { alerts: Alert[] };
+  'GET /api/nodes/:id/boots': { boots: NodeBoot[] };
+  'GET /api/crashes': { crashes: CrashGroup[] };
 }

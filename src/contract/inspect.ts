@@ -76,6 +76,8 @@ export const BootSchema = z.object({
   source: z.enum(['journal', 'pstore', 'kdump']),
   /** The file or command it was read from. */
   from: z.string().optional(),
+  /** The kernel release that boot ran, when its log says (its `Linux version` banner or an oops's taint line). */
+  kernel: z.string().optional(),
 });
 export type Boot = z.infer<typeof BootSchema>;
 

@@ -20,8 +20,48 @@ export function storeSuite(t: TestContext, open: () => Promise<Store>): Promise<
     });
   return [
     run('migrations are idempotent', async (s) => {
-      assert.equal(await s.migrate(), 6);
-      assert.equal(await s.migrate(), 6);
+      assert.equal(await s.migrate(), 7);
+      assert.equal(await s.migrate(), 7);
+    }),
+    run('crashes: 60 nodes report boots; grouped by title and signature with first/last node, kernels, filters', async (s) => {
+      const day = 86_400_000;
+      const t0 = Date.UTC(2026, 11, 1);
+      const nodes = [];
+      for (let i = 0; i < 60; i++) nodes.push(await s.createNode(`crash-${String(i).padStart(2, '0')}`, 'h', 1000));
+      const stack = ['  ext4_da_write_end+0x1a/0x30', '  generic_perform_write+0x10/0x20'];
+      for (const [i, n] of nodes.entries()) {
+        const boots: Parameters<Store['addBoots']>[1] = [{ bootId: `cur${i}`, startedAt: t0 + 9 * day, endedAt: null, at: t0 + 9 * day, cause: 'running', title: '', signature: '', stack: null, kernel: '6.1.0', source: 'proc' }];
+        // 14 nodes hit the same panic (on two kernels), one of them twice; 5 an unclean end; the rest shut down cleanly.
+        if (i < 14) boots.push({ bootId: `p${i}`, startedAt: null, endedAt: t0 + i * 3_600_000, at: t0 + i * 3_600_000, cause: 'panic', title: 'BUG: unable to handle page fault in ext4_da_write_end', signature: 'abc123abc123', stack, kernel: i < 10 ? '6.1.0' : '5.15.0', source: 'journal' });
+        if (i === 3) boots.push({ bootId: 'p3b', startedAt: null, endedAt: t0 + 2 * day, at: t0 + 2 * day, cause: 'panic', title: 'BUG: unable to handle page fault in ext4_da_write_end', signature: 'abc123abc123', stack, kernel: '6.1.0', source: 'kdump' });
+        else if (i >= 14 && i < 19) boots.push({ bootId: `u${i}`, startedAt: null, endedAt: t0 + day + i, at: t0 + day + i, cause: 'unclean', title: '', signature: '', stack: null, kernel: '', source: 'journal' });
+        else boots.push({ bootId: `c${i}`, startedAt: null, endedAt: t0, at: t0, cause: 'clean-shutdown', title: '', signature: '', stack: null, kernel: '6.1.0', source: 'journal' });
+        assert.ok((await s.addBoots(n.id, boots, t0 + 9 * day)) >= 2);
+        assert.equal(await s.addBoots(n.id, boots, t0 + 9 * day + 1), 0, 're-sent boots change nothing');
+      }
+      const groups = await s.listCrashGroups({ limit: 10 });
+      assert.equal(groups.length, 2, 'the panic and the unclean ends; clean shutdowns and running boots are not crashes');
+      const [panic, unclean] = groups;
+      assert.equal(panic!.cause, 'panic');
+      assert.equal(panic!.count, 15);
+      assert.equal(panic!.nodes, 14);
+      assert.deepEqual(panic!.kernels, [{ kernel: '6.1.0', count: 11 }, { kernel: '5.15.0', count: 4 }]);
+      assert.deepEqual(panic!.first, { nodeId: nodes[0]!.id, at: t0 });
+      assert.deepEqual(panic!.last, { nodeId: nodes[3]!.id, at: t0 + 2 * day });
+      assert.deepEqual(panic!.stack, stack);
+      assert.equal(unclean!.cause, 'unclean');
+      assert.equal(unclean!.nodes, 5);
+      assert.deepEqual(unclean!.last, { nodeId: nodes[18]!.id, at: t0 + day + 18 });
+      const k515 = await s.listCrashGroups({ kernel: '5.15.0', limit: 10 });
+      assert.deepEqual(k515.map((g) => [g.cause, g.count, g.nodes]), [['panic', 4, 4]]);
+      const since = await s.listCrashGroups({ since: t0 + 1.5 * day, limit: 10 });
+      assert.deepEqual(since.map((g) => [g.count, g.first.nodeId]), [[1, nodes[3]!.id]]);
+      assert.equal((await s.listCrashGroups({ nodeId: nodes[3]!.id, limit: 10 }))[0]!.count, 2);
+      // The running boot ends: a later start reports it again with its cause.
+      assert.equal(await s.addBoots(nodes[40]!.id, [{ bootId: 'cur40', startedAt: t0 + 9 * day, endedAt: t0 + 10 * day, at: t0 + 10 * day, cause: 'watchdog', title: 'watchdog: BUG: soft lockup in foo', signature: 'ffff00001111', stack: null, kernel: '', source: 'journal' }], t0 + 11 * day), 1);
+      const boots40 = await s.listBoots(nodes[40]!.id, 10);
+      assert.deepEqual(boots40.map((b) => [b.bootId, b.cause, b.kernel]), [['cur40', 'watchdog', '6.1.0'], ['c40', 'clean-shutdown', '6.1.0']], 'newest first; a report without a kernel keeps the known one');
+      assert.equal((await s.listCrashGroups({ limit: 1 }))[0]!.title, 'watchdog: BUG: soft lockup in foo');
     }),
     run('API tokens: created, read with their user, listed, revoked, removed with the user', async (s) => {
       const admin = await s.createUser('tokadmin', 'h', 1000, 'admin');

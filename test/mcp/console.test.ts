@@ -84,7 +84,12 @@ test('mcp http: a read token lists the fleet, cannot run diagnoses; a diagnose t
   await withConsole(async (c) => {
     const node = await api<{ node: { id: string }; token: string }>(c, 'POST', '/api/nodes', { name: 'oscope-test-n2' }, 201);
     const agentH = { authorization: `Bearer ${node.token}` };
-    assert.equal((await c.app.inject({ method: 'POST', url: '/api/agent/hello', headers: agentH, payload: { hostname: 'n2', kernel: '6.18.0', diagnoses: ['inspect', 'mem'] } })).statusCode, 200);
+    assert.equal((await c.app.inject({ method: 'POST', url: '/api/agent/hello', headers: agentH, payload: { hostname: 'n2', kernel: '6.18.0', diagnoses: ['inspect', 'mem'], labels: { rack: 'r7' } } })).statusCode, 200);
+    const boots = [
+      { id: 'cur', startedAt: new Date(Date.now() - 60_000).toISOString(), endedAt: null, cause: 'running', source: 'proc', kernel: '6.18.0' },
+      { id: 'prev', startedAt: null, endedAt: new Date(Date.now() - 3600_000).toISOString(), cause: 'hung-task-panic', title: 'INFO: task hung in jbd2_journal_commit_transaction', stack: [' jbd2_journal_commit_transaction+0x1/0x2', ' kjournald2+0x3/0x4'], source: 'kdump', kernel: '6.1.0' },
+    ];
+    assert.equal((await c.app.inject({ method: 'POST', url: '/api/agent/boots', headers: agentH, payload: { boots } })).json<{ stored: number }>().stored, 2);
     // A viewer gets a read token only.
     const viewer = await api<{ user: { id: string } }>(c, 'POST', '/api/users', { username: 'oscope-test-viewer', password: 'a-long-password', role: 'viewer' }, 201);
     await api(c, 'POST', '/api/tokens', { name: 'v', scope: 'diagnose', userId: viewer.user.id }, 400);
@@ -93,9 +98,15 @@ test('mcp http: a read token lists the fleet, cannot run diagnoses; a diagnose t
     const r = await mcpClient(c, read.secret);
     try {
       const names = (await r.listTools()).tools.map((t) => t.name).sort();
-      for (const n of ['get_node', 'get_result', 'list_alerts', 'list_nodes', 'run_diagnosis']) assert.ok(names.includes(n), n);
+      for (const n of ['get_node', 'get_result', 'list_alerts', 'list_crashes', 'list_nodes', 'run_diagnosis']) assert.ok(names.includes(n), n);
       const nodes = await r.callTool({ name: 'list_nodes', arguments: {} });
       assert.match(textOf(nodes), /oscope-test-n2 .*online, kernel 6\.18\.0/);
+      assert.match(textOf(await r.callTool({ name: 'list_nodes', arguments: { label: 'rack=r7' } })), /^1 node\(s\)/);
+      assert.match(textOf(await r.callTool({ name: 'list_nodes', arguments: { label: 'rack=r8' } })), /^0 node\(s\)/);
+      const crashes = await r.callTool({ name: 'list_crashes', arguments: {} });
+      assert.match(textOf(crashes), /INFO: task hung in jbd2_journal_commit_transaction \[hung-task-panic, signature [0-9a-f]{12}\]: 1 crash\(es\) on 1 node\(s\) \(6\.1\.0 ×1\); first oscope-test-n2/);
+      assert.equal((crashes.structuredContent as { crashes: unknown[] }).crashes.length, 1);
+      assert.match(textOf(await r.callTool({ name: 'list_crashes', arguments: { kernel: '5.4.0' } })), /^0 crash group/);
       const denied = await r.callTool({ name: 'run_diagnosis', arguments: { node: 'oscope-test-n2', diagnosis: 'inspect' } });
       assert.equal(denied.isError, true);
       assert.match(textOf(denied), /may only read/);

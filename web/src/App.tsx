@@ -10,6 +10,8 @@ import { Result } from './pages/Result.js';
 import { Compare } from './pages/Compare.js';
 import { Alerts } from './pages/Alerts.js';
 import { Users } from './pages/Users.js';
+import { Crashes } from './pages/Crashes.js';
+import { Tokens } from './pages/Tokens.js';
 import { SessionContext } from './session.js';
 
 type Session = { state: 'checking' } | { state: 'out' } | { state: 'in'; me: Me };
@@ -49,10 +51,12 @@ export function App() {
     else if (head === 'compare' && a && b) page = <Compare key={`${a}/${b}`} a={a} b={b} />;
     else if (head === 'alerts') page = <Alerts />;
     else if (head === 'users') page = <Users />;
+    else if (head === 'crashes') page = <Crashes />;
+    else if (head === 'tokens') page = <Tokens />;
     else page = <Fleet />;
   }
 
-  const active = route[0] === 'alerts' ? 'alerts' : route[0] === 'users' ? 'users' : 'fleet';
+  const active = route[0] === 'alerts' || route[0] === 'users' || route[0] === 'crashes' || route[0] === 'tokens' ? route[0] : 'fleet';
   const me = session.state === 'in' ? session.me : undefined;
   return (
     <I18nContext.Provider value={i18n}>
@@ -69,6 +73,14 @@ export function App() {
             <a href={href('alerts')} className={active === 'alerts' ? 'active' : ''} data-testid="nav-alerts">
               {t('nav.alerts')}
             </a>
+            <a href={href('crashes')} className={active === 'crashes' ? 'active' : ''} data-testid="nav-crashes">
+              {t('nav.crashes')}
+            </a>
+            {me?.role === 'admin' && (
+              <a href={href('tokens')} className={active === 'tokens' ? 'active' : ''} data-testid="nav-tokens">
+                {t('nav.tokens')}
+              </a>
+            )}
             <a href={href('users')} className={active === 'users' ? 'active' : ''} data-testid="nav-users">
               {me?.role === 'admin' ? t('nav.users') : t('nav.account')}
             </a>

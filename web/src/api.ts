@@ -3,7 +3,7 @@
  * the session cookie; a 401 anywhere sends the person back to the login page. Every reply is typed by the
  * contract's ApiReplies (src/contract/console.ts), which the server types its routes with as well.
  */
-import type { Alert, AlertFilter, AnyDocument, ApiReplies, MemDocument, Role, StoredDocument } from '@contract';
+import type { Alert, AlertFilter, AnyDocument, ApiReplies, MemDocument, Role, StoredDocument, TokenScope } from '@contract';
 
 export class ApiError extends Error {
   constructor(
@@ -63,6 +63,15 @@ export const api = {
   task: (taskId: string) => call('GET /api/tasks/:id', `/api/tasks/${id(taskId)}`).then((r) => r.task),
   cancelTask: (taskId: string) => call('POST /api/tasks/:id/cancel', `/api/tasks/${id(taskId)}/cancel`, {}).then((r) => r.task),
   report: (taskId: string) => call('GET /api/tasks/:id/report', `/api/tasks/${id(taskId)}/report`),
+  crashes: (filter: { since?: string; kernel?: string; node?: string } = {}, limit = 200) => {
+    const q = new URLSearchParams({ limit: String(limit) });
+    for (const [k, v] of Object.entries(filter)) if (v) q.set(k, v);
+    return call('GET /api/crashes', `/api/crashes?${q.toString()}`).then((r) => r.crashes);
+  },
+  boots: (nodeId: string) => call('GET /api/nodes/:id/boots', `/api/nodes/${id(nodeId)}/boots?limit=50`).then((r) => r.boots),
+  tokens: () => call('GET /api/tokens', '/api/tokens').then((r) => r.tokens),
+  createToken: (name: string, scope: TokenScope, userId?: string) => call('POST /api/tokens', '/api/tokens', { name, scope, ...(userId ? { userId } : {}) }),
+  deleteToken: (tokenId: string) => call('DELETE /api/tokens/:id', `/api/tokens/${id(tokenId)}`),
   alerts: (nodeId?: string, limit = 500, filter: Omit<AlertFilter, 'node'> = {}) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (nodeId) q.set('node', nodeId);

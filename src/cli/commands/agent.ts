@@ -9,6 +9,7 @@ import { defaultRegistry } from '../../agent/diagnoses/index.js';
 import { MemHistory } from '../../agent/history.js';
 import { AgentInUseError } from '../../agent/local-server.js';
 import { zodReason } from '../../agent/registry.js';
+import { NodeLabelsSchema } from '../../contract/agent-wire.js';
 import { LiveHost } from '../../host/live.js';
 import type { CliContext } from '../context.js';
 import { EXIT, UserError } from '../errors.js';
@@ -29,6 +30,20 @@ interface AgentFlags {
   stateDir: string;
   profileHz?: string;
   ioWake?: boolean;
+  label: string[];
+}
+
+/** `--label k=v` (repeatable) over the config file's `labels`; checked like the console checks them. */
+export function parseLabels(flags: string[], fromConfig: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = { ...fromConfig };
+  for (const f of flags) {
+    const i = f.indexOf('=');
+    if (i <= 0) throw new UserError(`--label takes KEY=VALUE (e.g. --label rack=r12), got "${f}"`, EXIT.usage);
+    out[f.slice(0, i)] = f.slice(i + 1);
+  }
+  const r = NodeLabelsSchema.safeParse(out);
+  if (!r.success) throw new UserError(`labels: ${zodReason(r.error)}`, EXIT.usage);
+  return r.data;
 }
 
 /** The default state directory: $OSCOPE_STATE_DIR, else /run/oscope. */
@@ -57,6 +72,8 @@ const AgentConfigSchema = z
   .object({
     rules: z.array(z.unknown()).default([]),
     webhook: z.string().url().optional(),
+    /** The node's labels, shown and filtered on in the console (`--label k=v` adds and overrides). */
+    labels: z.record(z.string()).optional(),
   })
   .strict();
 
@@ -91,7 +108,8 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
     .option('--interval <duration>', 'collection interval', '15s')
     .option('--listen <host:port>', 'address of the /metrics endpoint', '127.0.0.1:9464')
     .option('--no-metrics', 'do not serve /metrics')
-    .option('--config <file>', `JSON with {"rules": [...], "webhook": "https://..."} (default ${DEFAULT_AGENT_CONFIG} when present)`)
+    .option('--label <key=value>', 'a label of this node in the console (repeatable), e.g. --label rack=r12 --label env=prod', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--config <file>', `JSON with {"rules": [...], "webhook": "https://...", "labels": {"env": "prod"}} (default ${DEFAULT_AGENT_CONFIG} when present)`)
     .option('--webhook <url>', 'POST alert events to this URL too')
     .option('--profile-hz <rate>', `continuous profiling: on-CPU stacks at this rate (e.g. ${PROFILE_DEFAULT_HZ}; at most ${PROFILE_MAX_AGENT_HZ}), one window a minute, sent with the samples (default off)`)
     .option('--io-wake', "the I/O latency histogram's wake stage too (completion → the issuer running: a sched_switch program on every context switch; default off, `oscope io` measures it on demand)")
@@ -122,6 +140,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
         if (!token) throw new UserError('--console needs a token: --token, --token-file or OSCOPE_AGENT_TOKEN', EXIT.usage);
       }
       const cfg = readConfig(flags.config);
+      const labels = parseLabels(flags.label ?? [], cfg.labels);
       let rules;
       try {
         rules = resolveRules(cfg.rules);
@@ -149,6 +168,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
           history,
           ...(profileHz !== undefined ? { profileHz } : {}),
           ...(flags.ioWake ? { ioWake: true } : {}),
+          labels,
         });
       const stateDirError = (err: unknown): string | undefined => {
         if (err instanceof AgentInUseError) return err.message;

@@ -167,6 +167,31 @@ export const MIGRATIONS: Migration[] = [
          PRIMARY KEY (node_id, start_ts, hz))`,
     ],
   },
+  {
+    version: 7,
+    name: 'boots per node (crash grouping)',
+    sql: () => [
+      // One row per node and boot, as the agent reports it (POST /api/agent/boots): the current boot
+      // (cause running) and why earlier ones ended. `at` is when it ended (or when it was reported, when
+      // its end is unknown); `signature` the stack signature crashes are grouped by with the title.
+      `CREATE TABLE boots (
+         node_id TEXT NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+         boot_id TEXT NOT NULL,
+         started_at BIGINT,
+         ended_at BIGINT,
+         at BIGINT NOT NULL,
+         cause TEXT NOT NULL,
+         title TEXT NOT NULL DEFAULT '',
+         signature TEXT NOT NULL DEFAULT '',
+         stack TEXT,
+         kernel TEXT NOT NULL DEFAULT '',
+         source TEXT NOT NULL,
+         reported_at BIGINT NOT NULL,
+         PRIMARY KEY (node_id, boot_id))`,
+      `CREATE INDEX boots_crash ON boots(cause, at)`,
+      `CREATE INDEX boots_group ON boots(title, signature, at)`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;

@@ -12,6 +12,10 @@ import {
   type TokenScope,
   type AlertMessages,
   type AlertRow,
+  type BootRow,
+  CRASH_CAUSES,
+  type CrashFilter,
+  type CrashGroupRow,
   type FinishTask,
   type LoginAttempt,
   type LoginAttemptPolicy,
@@ -127,6 +131,26 @@ function taskRow(r: Row): TaskRow {
     reportSchema: strOrNull(r.report_schema),
   };
 }
+
+function bootRow(r: Row): BootRow {
+  return {
+    nodeId: str(r.node_id),
+    bootId: str(r.boot_id),
+    startedAt: numOrNull(r.started_at),
+    endedAt: numOrNull(r.ended_at),
+    at: num(r.at),
+    cause: str(r.cause),
+    title: str(r.title ?? ''),
+    signature: str(r.signature ?? ''),
+    stack: json<string[] | null>(r.stack, null),
+    kernel: str(r.kernel ?? ''),
+    source: str(r.source),
+    reportedAt: num(r.reported_at),
+  };
+}
+
+/** Most crash rows one grouping reads (crashes are rare: 500 nodes with 20 crashes each is 10 000). */
+const CRASH_ROWS_MAX = 100_000;
 
 function alertRow(r: Row): AlertRow {
   return {
@@ -542,6 +566,85 @@ export class SqlStore implements Store {
 
   pruneAlerts(before: number): Promise<number> {
     return this.db.run(`DELETE FROM alerts WHERE ts < ?`, [before]);
+  }
+
+  // --- boots and crashes ---
+
+  async addBoots(nodeId: string, boots: Omit<BootRow, 'nodeId' | 'reportedAt'>[], now: number): Promise<number> {
+    if (boots.length === 0) return 0;
+    return this.db.tx(async (q) => {
+      let n = 0;
+      for (const b of boots) {
+        const values: Param[] = [nodeId, b.bootId, b.startedAt, b.endedAt, b.at, b.cause, b.title, b.signature, b.stack ? JSON.stringify(b.stack) : null, b.kernel, b.source, now];
+        // A known boot changes only when the report says something new (the running boot ended; a
+        // better source): re-sent boots are no-ops, and `at` of a crash stays when it was first known.
+        n += await q.run(
+          `INSERT INTO boots (node_id, boot_id, started_at, ended_at, at, cause, title, signature, stack, kernel, source, reported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (node_id, boot_id) DO UPDATE SET started_at = excluded.started_at, ended_at = excluded.ended_at, at = excluded.at, cause = excluded.cause,
+             title = excluded.title, signature = excluded.signature, stack = excluded.stack, kernel = CASE WHEN excluded.kernel = '' THEN boots.kernel ELSE excluded.kernel END,
+             source = excluded.source, reported_at = excluded.reported_at
+           WHERE boots.cause <> excluded.cause OR boots.title <> excluded.title OR boots.signature <> excluded.signature OR boots.ended_at IS NULL AND excluded.ended_at IS NOT NULL`,
+          values,
+        );
+      }
+      return n;
+    });
+  }
+
+  async listBoots(nodeId: string, limit: number): Promise<BootRow[]> {
+    const rows = await this.db.all(`SELECT * FROM boots WHERE node_id = ? ORDER BY at DESC, boot_id LIMIT ?`, [nodeId, limit]);
+    return rows.map(bootRow);
+  }
+
+  async listCrashGroups(filter: CrashFilter): Promise<CrashGroupRow[]> {
+    const where = [`cause IN (${CRASH_CAUSES.map(() => '?').join(', ')})`];
+    const params: Param[] = [...CRASH_CAUSES];
+    if (filter.since !== undefined) {
+      where.push('at >= ?');
+      params.push(filter.since);
+    }
+    if (filter.kernel !== undefined) {
+      where.push('kernel = ?');
+      params.push(filter.kernel);
+    }
+    if (filter.nodeId !== undefined) {
+      where.push('node_id = ?');
+      params.push(filter.nodeId);
+    }
+    params.push(CRASH_ROWS_MAX);
+    // One read of the crash rows (no stacks), grouped here: the same code for both engines, and
+    // first/last node fall out of the order. The newest crash of each group shown gives its stack.
+    const rows = await this.db.all(`SELECT node_id, boot_id, at, cause, title, signature, kernel FROM boots WHERE ${where.join(' AND ')} ORDER BY at, node_id, boot_id LIMIT ?`, params);
+    interface Acc { g: CrashGroupRow; nodeSet: Set<string>; kernels: Map<string, number>; lastBoot: string }
+    const groups = new Map<string, Acc>();
+    for (const r of rows) {
+      const title = str(r.title ?? '');
+      const signature = str(r.signature ?? '');
+      const cause = str(r.cause);
+      // Untitled crashes (an unclean end) group by cause; titled ones by title and signature.
+      const key = JSON.stringify([title === '' ? cause : '', title, signature]);
+      const at = num(r.at);
+      const nodeId = str(r.node_id);
+      let a = groups.get(key);
+      if (!a) {
+        a = { g: { cause, title, signature, count: 0, nodes: 0, kernels: [], first: { nodeId, at }, last: { nodeId, at }, stack: null }, nodeSet: new Set(), kernels: new Map(), lastBoot: str(r.boot_id) };
+        groups.set(key, a);
+      }
+      a.g.count++;
+      a.nodeSet.add(nodeId);
+      const k = str(r.kernel ?? '');
+      a.kernels.set(k, (a.kernels.get(k) ?? 0) + 1);
+      a.g.last = { nodeId, at };
+      a.lastBoot = str(r.boot_id);
+    }
+    const out = [...groups.values()].sort((x, y) => y.g.last.at - x.g.last.at || y.g.count - x.g.count).slice(0, filter.limit);
+    for (const a of out) {
+      a.g.nodes = a.nodeSet.size;
+      a.g.kernels = [...a.kernels.entries()].map(([kernel, count]) => ({ kernel, count })).sort((x, y) => y.count - x.count || x.kernel.localeCompare(y.kernel));
+      const s = await this.db.all(`SELECT stack FROM boots WHERE node_id = ? AND boot_id = ?`, [a.g.last.nodeId, a.lastBoot]);
+      a.g.stack = json<string[] | null>(s[0]?.stack, null);
+    }
+    return out.map((a) => a.g);
   }
 
   // --- tasks ---

@@ -141,6 +141,49 @@ export interface AlertFilter {
   limit: number;
 }
 
+/** One boot of a node (src/contract/agent-wire.ts BootReport, times in epoch ms). */
+export interface BootRow {
+  nodeId: string;
+  bootId: string;
+  startedAt: number | null;
+  endedAt: number | null;
+  /** When it ended, or when it was reported when that is unknown: what crash times are. */
+  at: number;
+  cause: string;
+  title: string;
+  signature: string;
+  stack: string[] | null;
+  kernel: string;
+  source: string;
+  reportedAt: number;
+}
+
+/** Causes that are crashes (grouped across the fleet); `clean-shutdown` and `running` are not. */
+export const CRASH_CAUSES = ['panic', 'watchdog', 'oom-panic', 'hung-task-panic', 'mce', 'unclean'] as const;
+
+/** Crashes of one kind across the fleet: one title and stack signature. */
+export interface CrashGroupRow {
+  cause: string;
+  title: string;
+  signature: string;
+  /** Crashes (boots) in the group and distinct nodes they hit. */
+  count: number;
+  nodes: number;
+  /** Crashes per kernel release ('' when unknown), most first. */
+  kernels: { kernel: string; count: number }[];
+  first: { nodeId: string; at: number };
+  last: { nodeId: string; at: number };
+  /** The newest crash's stack. */
+  stack: string[] | null;
+}
+
+export interface CrashFilter {
+  since?: number;
+  kernel?: string;
+  nodeId?: string;
+  limit: number;
+}
+
 export class StoreConflictError extends Error {
   constructor(message: string) {
     super(message);
@@ -251,6 +294,16 @@ export interface Store {
   addAlerts(alerts: AlertRow[]): Promise<number>;
   listAlerts(filter: AlertFilter): Promise<AlertRow[]>;
   pruneAlerts(before: number): Promise<number>;
+
+  /**
+   * Stores boots of a node: a new boot id is added, a known one takes the newer report (the current
+   * boot's `running` row gets its end cause). Returns rows added or changed.
+   */
+  addBoots(nodeId: string, boots: Omit<BootRow, 'nodeId' | 'reportedAt'>[], now: number): Promise<number>;
+  /** A node's boots, newest first. */
+  listBoots(nodeId: string, limit: number): Promise<BootRow[]>;
+  /** Crashes across the fleet grouped by title and stack signature, the most recent group first. */
+  listCrashGroups(filter: CrashFilter): Promise<CrashGroupRow[]>;
 
   /** Queues a task; throws StoreConflictError (with the active duplicate's id in the message) on a duplicate. */
   createTask(t: NewTask): Promise<TaskRow>;

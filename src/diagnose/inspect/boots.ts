@@ -19,7 +19,9 @@ import type { Host } from '../../host/host.js';
 import { type JournalBoot, parseJournalJson, parseListBoots, runJournalctl } from '../../kernel/log/journal.js';
 import { type LogLine, parseLogPrefix } from '../../kernel/log/line.js';
 import type { Boot, BootCause } from '../../contract/inspect.js';
+import { createHash } from 'node:crypto';
 import { type LogReport, LogScanner } from './engine.js';
+import { parseFrame, stripFramePrefix } from './stack.js';
 import type { RuleSet } from './rules.js';
 
 export const PSTORE_DIR = '/sys/fs/pstore';
@@ -44,11 +46,56 @@ function panicCause(reason: string, reports: LogReport[]): BootCause {
 
 const LEVEL_ORDER = ['fatal', 'critical', 'error', 'warning', 'info'];
 
+const LINUX_VERSION = /^Linux version (\S+)/;
+const TAINT_LINE = /(?:Not tainted|Tainted: [A-Z ]*?)\s+(\d+\.\d+[^\s#]*)\s+#/;
+
+/** The kernel release a boot ran, from its `Linux version` banner or an oops's `Not tainted 6.1.0-18-amd64 #1` line. */
+export function bootKernel(lines: LogLine[]): string | undefined {
+  for (const l of lines) {
+    const m = LINUX_VERSION.exec(l.text.trim());
+    if (m) return m[1];
+  }
+  for (const l of lines) {
+    const m = TAINT_LINE.exec(l.text);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Frames a crash signature leaves out: the printing and panic machinery every oops shares. */
+const SIGNATURE_SKIP = /^(dump_stack|dump_stack_lvl|show_stack|show_trace_log_lvl|panic|__warn|warn_slowpath|report_bug|handle_bug|exc_invalid_op|asm_exc_|nmi_|watchdog_|check_hung_|khungtaskd|kthread|ret_from_fork|entry_SYSCALL|do_syscall_64|__schedule|schedule$|schedule_timeout)/;
+
+/**
+ * A crash's stack signature: the first 8 frames that are not marked `?`, with offsets, modules and
+ * syscall-wrapper prefixes gone and the shared printing/panic frames left out, hashed to 12 hex digits.
+ * Two nodes that crashed in the same place get the same signature even on different kernel builds
+ * (addresses and offsets differ; function names do not). Empty stack: empty signature.
+ */
+export function crashSignature(stack: readonly string[] | undefined): string {
+  const frames: string[] = [];
+  for (const line of stack ?? []) {
+    const f = parseFrame(line);
+    if (!f || f.questionable) continue;
+    // `__x64_sys_write` → `sys_write`, `__se_sys_write` → `write`: one name for both.
+    const func = stripFramePrefix(f.func).replace(/^sys_/, '');
+    if (SIGNATURE_SKIP.test(func)) continue;
+    frames.push(func);
+    if (frames.length === 8) break;
+  }
+  if (frames.length === 0) return '';
+  return createHash('sha256').update(frames.join('|')).digest('hex').slice(0, 12);
+}
+
 /**
  * Why a boot ended, from its kernel log lines (oldest first) and the last entries of its whole log
  * (`tail`, for shutdown markers; empty for pstore and kdump, which exist only because of a crash).
  */
-export function classifyBoot(lines: LogLine[], rules: RuleSet, tail: string[] = [], crashDump = false): { cause: BootCause; title?: string; stack?: string[] } {
+export function classifyBoot(lines: LogLine[], rules: RuleSet, tail: string[] = [], crashDump = false): { cause: BootCause; title?: string; stack?: string[]; kernel?: string } {
+  const kernel = bootKernel(lines);
+  return { ...classifyEnd(lines, rules, tail, crashDump), ...(kernel ? { kernel } : {}) };
+}
+
+function classifyEnd(lines: LogLine[], rules: RuleSet, tail: string[], crashDump: boolean): { cause: BootCause; title?: string; stack?: string[] } {
   const reports: LogReport[] = [];
   const scanner = new LogScanner(rules, {}, (r) => reports.push(r));
   for (const l of lines) scanner.push(l);

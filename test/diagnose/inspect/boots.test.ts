@@ -78,3 +78,17 @@ test('boots: this host\'s real journal, pstore and /var/crash are read without f
   const boots = await collectBoots(new LiveHost(), rules);
   for (const b of boots) assert.ok(['journal', 'pstore', 'kdump'].includes(b.source));
 });
+
+test('crash signature: same frames on different builds give one signature; ? frames, offsets and panic machinery do not count', async () => {
+  const { crashSignature, bootKernel } = await import('../../../src/diagnose/inspect/boots.js');
+  const a = ['Call Trace:', ' dump_stack_lvl+0x44/0x5c', ' panic+0x10f/0x2e0', ' ? printk+0x48/0x4a', ' ext4_da_write_end+0x1a/0x30 [ext4]', ' __x64_sys_write+0x19/0x20'];
+  const b = ['Call Trace:', ' <TASK>', ' ext4_da_write_end+0x2b/0x40 [ext4]', ' ? foo+0x1/0x2', ' __se_sys_write+0x21/0x30'];
+  assert.match(crashSignature(a), /^[0-9a-f]{12}$/);
+  assert.equal(crashSignature(a), crashSignature(b));
+  assert.notEqual(crashSignature(a), crashSignature([' ext4_writepages+0x1/0x2']));
+  assert.equal(crashSignature([]), '');
+  assert.equal(crashSignature(undefined), '');
+  assert.equal(bootKernel(textLines('[    0.000000] Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) (gcc 12)\n')), '6.1.0-18-amd64');
+  assert.equal(bootKernel(textLines('<4>[  300.000003] CPU: 0 PID: 1234 Comm: modprobe Not tainted 5.15.0-91-generic #101-Ubuntu\n')), '5.15.0-91-generic');
+  assert.equal(bootKernel(textLines('[  1.0] nothing here\n')), undefined);
+});

@@ -42,6 +42,7 @@ export function Fleet() {
   const { t } = useI18n();
   const [level, setLevel] = useState<HealthLevel | ''>('');
   const [kernel, setKernel] = useState('');
+  const [label, setLabel] = useState('');
   const nodes = useLoad(() => api.nodes(), [], 5000);
   const alerts = useLoad(() => api.alerts(undefined, 1000), [], 10000);
 
@@ -49,7 +50,9 @@ export function Fleet() {
   const alertCount = (id: string): number => firing.filter((a) => a.nodeId === id).length;
   const all = nodes.data ?? [];
   const kernels = [...new Set(all.map((n) => n.info.kernel ?? '').filter((k) => k !== ''))].sort();
-  const list = all.filter((n) => (level === '' || healthOf(n)?.level === level) && (kernel === '' || n.info.kernel === kernel));
+  const labelsOf = (n: Node): string[] => Object.entries(n.info.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const labels = [...new Set(all.flatMap(labelsOf))].sort();
+  const list = all.filter((n) => (level === '' || healthOf(n)?.level === level) && (kernel === '' || n.info.kernel === kernel) && (label === '' || labelsOf(n).includes(label)));
   const scored = all.filter((n) => healthOf(n) !== null);
   const share = (l: HealthLevel): number => scored.filter((n) => healthOf(n)!.level === l).length;
 
@@ -119,6 +122,21 @@ export function Fleet() {
       },
     },
     { key: 'kernel', label: t('fleet.kernel'), value: (n) => n.info.kernel ?? '', className: 'muted small' },
+    {
+      key: 'labels',
+      label: t('fleet.labels'),
+      value: (n) => labelsOf(n).join(' '),
+      render: (n) => (
+        <span className="small" data-testid="node-labels">
+          {labelsOf(n).map((l) => (
+            <button key={l} type="button" className="pill link" onClick={() => setLabel(label === l ? '' : l)}>
+              {l}
+            </button>
+          ))}
+        </span>
+      ),
+      className: 'wrap',
+    },
   ];
 
   return (
@@ -135,11 +153,23 @@ export function Fleet() {
               {t(`health.${l}`)} {share(l)} ({Math.round((100 * share(l)) / scored.length)}%)
             </button>
           ))}
-          <select value={kernel} onChange={(e) => setKernel(e.target.value)} aria-label={t('fleet.kernel')}>
+        </div>
+      )}
+      {(kernels.length > 1 || labels.length > 0 || kernel !== '' || label !== '') && (
+        <div className="card filters" data-testid="fleet-filters">
+          <select value={kernel} onChange={(e) => setKernel(e.target.value)} aria-label={t('fleet.kernel')} data-testid="filter-kernel">
             <option value="">{t('fleet.allKernels')}</option>
             {kernels.map((k) => (
               <option key={k} value={k}>
                 {k}
+              </option>
+            ))}
+          </select>
+          <select value={label} onChange={(e) => setLabel(e.target.value)} aria-label={t('fleet.labels')} data-testid="filter-label">
+            <option value="">{t('fleet.allLabels')}</option>
+            {labels.map((l) => (
+              <option key={l} value={l}>
+                {l}
               </option>
             ))}
           </select>
