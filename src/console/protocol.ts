@@ -17,4 +17,4 @@ export {
   type Sample,
   type TaskResult,
 } from '../contract/agent-wire.js';
-export { AlertsQuery, ChangePasswordBody, CreateNodeBody, CreateTaskBody, CreateTokenBody, CreateUserBody, IdParams, ListQuery, LoginBody, SamplesQuery } from '../contract/console.js';
+export { AlertsQuery, ChangePasswordBody, ConfigDiffQuery, CreateNodeBody, CreateTaskBody, CreateTokenBody, CreateUserBody, IdParams, ListQuery, LoginBody, SamplesQuery } from '../contract/console.js';

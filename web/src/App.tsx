@@ -8,6 +8,7 @@ import { Fleet } from './pages/Fleet.js';
 import { NodePage } from './pages/Node.js';
 import { Result } from './pages/Result.js';
 import { Compare } from './pages/Compare.js';
+import { ConfigDiff } from './pages/ConfigDiff.js';
 import { Alerts } from './pages/Alerts.js';
 import { Users } from './pages/Users.js';
 import { SessionContext } from './session.js';
@@ -47,12 +48,13 @@ export function App() {
     if (head === 'nodes' && a) page = <NodePage key={a} nodeId={a} />;
     else if (head === 'tasks' && a) page = <Result key={a} taskId={a} />;
     else if (head === 'compare' && a && b) page = <Compare key={`${a}/${b}`} a={a} b={b} />;
+    else if (head === 'config-diff') page = <ConfigDiff key={`${a ?? ''}/${b ?? ''}`} a={a} b={b} />;
     else if (head === 'alerts') page = <Alerts />;
     else if (head === 'users') page = <Users />;
     else page = <Fleet />;
   }
 
-  const active = route[0] === 'alerts' ? 'alerts' : route[0] === 'users' ? 'users' : 'fleet';
+  const active = route[0] === 'alerts' ? 'alerts' : route[0] === 'users' ? 'users' : route[0] === 'config-diff' ? 'config-diff' : 'fleet';
   const me = session.state === 'in' ? session.me : undefined;
   return (
     <I18nContext.Provider value={i18n}>
@@ -68,6 +70,9 @@ export function App() {
             </a>
             <a href={href('alerts')} className={active === 'alerts' ? 'active' : ''} data-testid="nav-alerts">
               {t('nav.alerts')}
+            </a>
+            <a href={href('config-diff')} className={active === 'config-diff' ? 'active' : ''} data-testid="nav-config-diff">
+              {t('nav.configDiff')}
             </a>
             <a href={href('users')} className={active === 'users' ? 'active' : ''} data-testid="nav-users">
               {me?.role === 'admin' ? t('nav.users') : t('nav.account')}

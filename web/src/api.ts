@@ -62,6 +62,8 @@ export const api = {
   task: (taskId: string) => call('GET /api/tasks/:id', `/api/tasks/${id(taskId)}`).then((r) => r.task),
   cancelTask: (taskId: string) => call('POST /api/tasks/:id/cancel', `/api/tasks/${id(taskId)}/cancel`, {}).then((r) => r.task),
   report: (taskId: string) => call('GET /api/tasks/:id/report', `/api/tasks/${id(taskId)}/report`),
+  nodeConfig: (nodeId: string) => call('GET /api/nodes/:id/config', `/api/nodes/${id(nodeId)}/config`),
+  configDiff: (a: string, b: string, lang: string) => call('GET /api/config-diff', `/api/config-diff?${new URLSearchParams({ a, b, lang }).toString()}`),
   alerts: (nodeId?: string, limit = 500, filter: Omit<AlertFilter, 'node'> = {}) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (nodeId) q.set('node', nodeId);
@@ -82,6 +84,8 @@ const KNOWN_SCHEMAS: Record<AnyDocument['schema'], true> = {
   'oscope.load/v1': true,
   'oscope.profile/v1': true,
   'oscope.net/v1': true,
+  'oscope.config/v1': true,
+  'oscope.config-diff/v1': true,
 };
 
 /**
