@@ -18,4 +18,4 @@ export {
   type Sample,
   type TaskResult,
 } from '../contract/agent-wire.js';
-export { AlertsQuery, BootsQuery, ChangePasswordBody, CrashesQuery, CreateNodeBody, CreateTaskBody, CreateTokenBody, CreateUserBody, IdParams, ListQuery, LoginBody, ProfilesQuery, SamplesQuery } from '../contract/console.js';
+export { AlertsQuery, BootsQuery, ChangePasswordBody, ConfigDiffQuery, CrashesQuery, CreateNodeBody, CreateTaskBody, CreateTokenBody, CreateUserBody, IdParams, ListQuery, LoginBody, ProfilesQuery, SamplesQuery } from '../contract/console.js';

@@ -24,6 +24,9 @@ import { fleetMcpServer } from './mcp.js';
 import { HealthSummarySchema, type HealthLevel, type HealthSummary } from '../contract/health.js';
 import { DEFAULT_THRESHOLDS } from '../diagnose/thresholds.js';
 import { t as t_ } from '../report/i18n/index.js';
+import { configDiffDocument, parseConfigDocument } from '../report/config.js';
+import type { ConfigDocument } from '../contract/config.js';
+import { resolveThresholds } from '../diagnose/thresholds.js';
 import {
   AgentReportBody,
   AlertsBody,
@@ -33,6 +36,7 @@ import {
   ChangePasswordBody,
   CrashesQuery,
   type ClaimedTask,
+  ConfigDiffQuery,
   CreateUserBody,
   CreateNodeBody,
   CreateTaskBody,
@@ -710,6 +714,25 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     const task = await taskOr404(req);
     if (!(await store.cancelTask(task.id, now()))) throw new HttpError(409, `task ${task.id} is not active (status ${task.status})`);
     return { task: taskJson((await store.getTask(task.id))!) };
+  });
+
+  /** A node's latest `config` capture, checked as an oscope.config/v1 document. */
+  const latestConfig = async (node: NodeRow): Promise<{ taskId: string; storedAt: string; capture: ConfigDocument }> => {
+    const r = await store.latestReport(node.id, 'config');
+    if (!r) throw new HttpError(404, `node ${node.name} has no configuration capture yet (run the config diagnosis on it)`, { nodeId: node.id });
+    const p = parseConfigDocument(r.document);
+    if (!p.ok) throw new HttpError(500, `the stored capture of task ${r.taskId}: ${p.reason}`);
+    return { taskId: r.taskId, storedAt: new Date(r.createdAt).toISOString(), capture: p.doc };
+  };
+
+  app.get<Reply<'GET /api/nodes/:id/config'>>('/api/nodes/:id/config', U, async (req) => latestConfig(await nodeOr404(parse(IdParams, req.params, 'path').id)));
+
+  app.get<Reply<'GET /api/config-diff'>>('/api/config-diff', U, async (req) => {
+    const q = parse(ConfigDiffQuery, req.query, 'query');
+    const [na, nb] = [await nodeOr404(q.a), await nodeOr404(q.b)];
+    const [ca, cb] = [await latestConfig(na), await latestConfig(nb)];
+    const ref = (n: NodeRow, c: typeof ca) => ({ nodeId: n.id, nodeName: n.name, taskId: c.taskId, storedAt: c.storedAt });
+    return { a: ref(na, ca), b: ref(nb, cb), diff: configDiffDocument(ca.capture, cb.capture, resolveThresholds(), q.lang) };
   });
 
   app.get<Reply<'GET /api/alerts'>>('/api/alerts', U, async (req) => {

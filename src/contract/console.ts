@@ -4,6 +4,7 @@
  * JSON every route returns. web/ imports these types; the server builds its replies from them.
  */
 import { z } from 'zod';
+import type { ConfigDiffDocument, ConfigDocument } from './config.js';
 import { SeveritySchema } from './common.js';
 import { AlertMessagesSchema, AlertStateSchema, NodeSampleDataSchema, isoTime, jsonObject, uuid } from './agent-wire.js';
 import type { StoredDocument } from './index.js';
@@ -42,6 +43,9 @@ export const ListQuery = z
     node: uuid.optional(),
   })
   .strict();
+
+/** `GET /api/config-diff`: the two nodes (A, B) and the language of the reasons. */
+export const ConfigDiffQuery = z.object({ a: uuid, b: uuid, lang: z.enum(['en', 'zh-CN']).default('en') }).strict();
 
 export const AlertsQuery = z
   .object({
@@ -274,4 +278,16 @@ export interface ApiReplies {
   'GET /api/alerts': { alerts: Alert[] };
   'GET /api/nodes/:id/boots': { boots: NodeBoot[] };
   'GET /api/crashes': { crashes: CrashGroup[] };
+  /** The node's latest configuration capture (its newest finished `config` task); 404 when it has none. */
+  'GET /api/nodes/:id/config': { taskId: string; storedAt: string; capture: ConfigDocument };
+  /** Configuration drift between the latest captures of nodes `a` and `b` (`?a=ID&b=ID&lang=en|zh-CN`). */
+  'GET /api/config-diff': { a: ConfigCaptureRef; b: ConfigCaptureRef; diff: ConfigDiffDocument };
+}
+
+/** Which capture a side of a comparison is. */
+export interface ConfigCaptureRef {
+  nodeId: string;
+  nodeName: string;
+  taskId: string;
+  storedAt: string;
 }

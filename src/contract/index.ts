@@ -10,9 +10,11 @@ export * from './load.js';
 export * from './profile.js';
 export * from './net.js';
 export * from './health.js';
+export * from './config.js';
 export * from './agent-wire.js';
 export * from './console.js';
 
+import { CONFIG_DIFF_SCHEMA, CONFIG_SCHEMA } from './config.js';
 import { FILECACHE_SCHEMA } from './filecache.js';
 import { INSPECT_SCHEMA } from './inspect.js';
 import { IO_SCHEMA } from './io.js';
@@ -24,10 +26,11 @@ import { MEMLEAK_SCHEMA } from './memleak.js';
 import { RUNLATENCY_SCHEMA } from './runlatency.js';
 
 /** Every document schema name oscope produces. */
-export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA, LOAD_SCHEMA, PROFILE_SCHEMA, NET_SCHEMA] as const;
+export const DOCUMENT_SCHEMAS = [MEM_SCHEMA, FILECACHE_SCHEMA, MEMLEAK_SCHEMA, RUNLATENCY_SCHEMA, INSPECT_SCHEMA, IO_SCHEMA, LOAD_SCHEMA, PROFILE_SCHEMA, NET_SCHEMA, CONFIG_SCHEMA, CONFIG_DIFF_SCHEMA] as const;
 export type DocumentSchemaName = (typeof DOCUMENT_SCHEMAS)[number];
 
 import type { Finding } from './common.js';
+import type { ConfigDiffDocument, ConfigDocument } from './config.js';
 import type { FileCacheDocument } from './filecache.js';
 import type { InspectDocument } from './inspect.js';
 import type { IoDocument } from './io.js';
@@ -39,7 +42,7 @@ import type { MemleakDocument } from './memleak.js';
 import type { RunlatencyDocument } from './runlatency.js';
 
 /** Every document this build knows, discriminated on `schema` (`switch (doc.schema)` narrows it). */
-export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument | LoadDocument | ProfileDocument | NetDocument;
+export type AnyDocument = MemDocument | FileCacheDocument | MemleakDocument | RunlatencyDocument | InspectDocument | IoDocument | LoadDocument | ProfileDocument | NetDocument | ConfigDocument | ConfigDiffDocument;
 
 /**
  * A document of a schema this build does not know (a newer agent's, or an area added later): its name,
@@ -61,6 +64,7 @@ type Holds<T extends true> = T;
 export type EveryDocumentListed = Holds<SameSet<AnyDocument['schema'], DocumentSchemaName>>;
 
 import type { z } from 'zod';
+import { ConfigDiffDocumentSchema, ConfigDocumentSchema } from './config.js';
 import { FileCacheDocumentSchema } from './filecache.js';
 import { InspectDocumentSchema } from './inspect.js';
 import { IoDocumentSchema } from './io.js';
@@ -82,4 +86,6 @@ export const DOCUMENT_SCHEMA_BY_NAME: Record<DocumentSchemaName, z.ZodTypeAny> =
   [LOAD_SCHEMA]: LoadDocumentSchema,
   [PROFILE_SCHEMA]: ProfileDocumentSchema,
   [NET_SCHEMA]: NetDocumentSchema,
+  [CONFIG_SCHEMA]: ConfigDocumentSchema,
+  [CONFIG_DIFF_SCHEMA]: ConfigDiffDocumentSchema,
 };

@@ -266,6 +266,8 @@ export const DEFAULT_THRESHOLDS = {
   'health.cgroupMemCritPct': 98,
   /** console: an alert fires when a node's score drops by at least this many points … */
   'health.dropAlertPts': 15,
+  /** config-diff: a difference in MemTotal is marked when it is at least this percent of the larger one (a few MB always differ with firmware reservations). */
+  'configDiff.memTotalDiffPct': 5,
 } as const;
 
 export type ThresholdKey = keyof typeof DEFAULT_THRESHOLDS;

@@ -8,6 +8,7 @@ import { Fleet } from './pages/Fleet.js';
 import { NodePage } from './pages/Node.js';
 import { Result } from './pages/Result.js';
 import { Compare } from './pages/Compare.js';
+import { ConfigDiff } from './pages/ConfigDiff.js';
 import { Alerts } from './pages/Alerts.js';
 import { Users } from './pages/Users.js';
 import { Crashes } from './pages/Crashes.js';
@@ -49,6 +50,7 @@ export function App() {
     if (head === 'nodes' && a) page = <NodePage key={a} nodeId={a} />;
     else if (head === 'tasks' && a) page = <Result key={a} taskId={a} />;
     else if (head === 'compare' && a && b) page = <Compare key={`${a}/${b}`} a={a} b={b} />;
+    else if (head === 'config-diff') page = <ConfigDiff key={`${a ?? ''}/${b ?? ''}`} a={a} b={b} />;
     else if (head === 'alerts') page = <Alerts />;
     else if (head === 'users') page = <Users />;
     else if (head === 'crashes') page = <Crashes />;
@@ -56,7 +58,7 @@ export function App() {
     else page = <Fleet />;
   }
 
-  const active = route[0] === 'alerts' || route[0] === 'users' || route[0] === 'crashes' || route[0] === 'tokens' ? route[0] : 'fleet';
+  const active = route[0] === 'alerts' || route[0] === 'users' || route[0] === 'crashes' || route[0] === 'tokens' || route[0] === 'config-diff' ? route[0] : 'fleet';
   const me = session.state === 'in' ? session.me : undefined;
   return (
     <I18nContext.Provider value={i18n}>
@@ -81,6 +83,9 @@ export function App() {
                 {t('nav.tokens')}
               </a>
             )}
+            <a href={href('config-diff')} className={active === 'config-diff' ? 'active' : ''} data-testid="nav-config-diff">
+              {t('nav.configDiff')}
+            </a>
             <a href={href('users')} className={active === 'users' ? 'active' : ''} data-testid="nav-users">
               {me?.role === 'admin' ? t('nav.users') : t('nav.account')}
             </a>

@@ -72,6 +72,8 @@ export const api = {
   tokens: () => call('GET /api/tokens', '/api/tokens').then((r) => r.tokens),
   createToken: (name: string, scope: TokenScope, userId?: string) => call('POST /api/tokens', '/api/tokens', { name, scope, ...(userId ? { userId } : {}) }),
   deleteToken: (tokenId: string) => call('DELETE /api/tokens/:id', `/api/tokens/${id(tokenId)}`),
+  nodeConfig: (nodeId: string) => call('GET /api/nodes/:id/config', `/api/nodes/${id(nodeId)}/config`),
+  configDiff: (a: string, b: string, lang: string) => call('GET /api/config-diff', `/api/config-diff?${new URLSearchParams({ a, b, lang }).toString()}`),
   alerts: (nodeId?: string, limit = 500, filter: Omit<AlertFilter, 'node'> = {}) => {
     const q = new URLSearchParams({ limit: String(limit) });
     if (nodeId) q.set('node', nodeId);
@@ -92,6 +94,8 @@ const KNOWN_SCHEMAS: Record<AnyDocument['schema'], true> = {
   'oscope.load/v1': true,
   'oscope.profile/v1': true,
   'oscope.net/v1': true,
+  'oscope.config/v1': true,
+  'oscope.config-diff/v1': true,
 };
 
 /**

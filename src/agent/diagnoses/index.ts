@@ -3,6 +3,7 @@
  */
 import type { MemHistoryPoint } from '../local.js';
 import { DiagnosisRegistry } from '../registry.js';
+import { configDiagnosis } from './config.js';
 import { healthDiagnosis } from './health.js';
 import { inspectDiagnosis } from './inspect.js';
 import { ioDiagnosis } from './io.js';
@@ -27,5 +28,6 @@ export function defaultRegistry(opts: RegistryOptions = {}): DiagnosisRegistry {
     .register(healthDiagnosis)
     .register(netDiagnosis)
     .register(loadDiagnosis)
-    .register(profileDiagnosis);
+    .register(profileDiagnosis)
+    .register(configDiagnosis);
 }

@@ -16,9 +16,10 @@ import { registerProfile } from './profile.js';
 import { registerNet } from './net.js';
 import { registerMcp } from './mcp.js';
 import { registerHealth } from './health.js';
+import { registerConfigDiff } from './config-diff.js';
 
 /** A command module adds its subcommand to the program; `ctx()` resolves the global options. */
 export type RegisterCommand = (program: Command, ctx: () => CliContext) => void;
 
 /** Every command, in the order `oscope --help` lists them. */
-export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerInspect, registerMemleak, registerFilecache, registerAgent, registerConsole, registerRunlatency, registerIo, registerLoad, registerProfile, registerNet, registerHealth, registerMcp];
+export const commands: RegisterCommand[] = [registerMem, registerCapture, registerDoctor, registerSimulate, registerInspect, registerMemleak, registerFilecache, registerAgent, registerConsole, registerRunlatency, registerIo, registerLoad, registerProfile, registerNet, registerHealth, registerConfigDiff, registerMcp];

@@ -800,4 +800,15 @@ export class SqlStore implements Store {
     if (!r[0]) return undefined;
     return { schema: str(r[0].schema_name), document: json<unknown>(r[0].document, null), createdAt: num(r[0].created_at) };
   }
+
+  async latestReport(nodeId: string, diagnosis: string): Promise<{ taskId: string; schema: string; document: unknown; createdAt: number } | undefined> {
+    // tasks_node_status (node_id, status, created_at) finds the node's done tasks newest first.
+    const r = await this.db.all(
+      `SELECT r.task_id, r.schema_name, r.document, r.created_at FROM tasks t JOIN reports r ON r.task_id = t.id
+        WHERE t.node_id = ? AND t.status = 'done' AND t.diagnosis = ? ORDER BY t.created_at DESC, r.created_at DESC LIMIT 1`,
+      [nodeId, diagnosis],
+    );
+    if (!r[0]) return undefined;
+    return { taskId: str(r[0].task_id), schema: str(r[0].schema_name), document: json<unknown>(r[0].document, null), createdAt: num(r[0].created_at) };
+  }
 }

@@ -326,4 +326,6 @@ export interface Store {
   /** Times out queued tasks past their pickup deadline and running tasks past their lease or run deadline. */
   expireTasks(now: number): Promise<TaskRow[]>;
   getReport(taskId: string): Promise<{ schema: string; document: unknown; createdAt: number } | undefined>;
+  /** The newest report of a node's finished tasks of one diagnosis (the console's latest `config` capture per node). */
+  latestReport(nodeId: string, diagnosis: string): Promise<{ taskId: string; schema: string; document: unknown; createdAt: number } | undefined>;
 }

@@ -29,7 +29,7 @@ export function findingsOf(doc: StoredDocument): Finding[] {
 
 /** How the document was measured and what it could see, for the documents that say so. */
 function coverageOf(doc: StoredDocument): { method: Method | Record<string, string | number>; coverage: CoverageRow[] } | undefined {
-  if (!isKnownDocument(doc) || doc.schema === 'oscope.inspect/v1') return undefined;
+  if (!isKnownDocument(doc) || doc.schema === 'oscope.inspect/v1' || doc.schema === 'oscope.config/v1' || doc.schema === 'oscope.config-diff/v1') return undefined;
   return { method: doc.method, coverage: doc.coverage };
 }
 
@@ -60,6 +60,9 @@ function ReportBody({ doc }: { doc: StoredDocument }): ReactNode {
       return <ProfileView doc={doc} />;
     case 'oscope.net/v1':
       return <NetView doc={doc} />;
+    case 'oscope.config/v1': // a capture: compared on the config-diff page
+    case 'oscope.config-diff/v1':
+      return <AutoSections doc={doc} />;
   }
 }
 
