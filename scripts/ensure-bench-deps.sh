@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the peers `make bench` compares oscope with, when they are missing (root only; else says what
 # to install): fio (the I/O workload), libbpf-tools (biolatency, runqslower, runqlat), sysstat (pidstat,
-# iostat), rt-tests (cyclictest), vmtouch. Idempotent and quiet when everything is there. A failed
+# iostat), rt-tests (cyclictest), vmtouch, iperf3 and bpfcc-tools (tcpdrop, tcpretrans: bcc compiles at run
+# time and needs the kernel's headers; the net bench says so where it cannot run), iproute2 (ss, nstat). Idempotent and quiet when everything is there. A failed
 # install is not fatal: a bench whose peer is missing says so in its table.
 set -uo pipefail
 
@@ -14,6 +15,11 @@ NEEDED=(
   iostat:sysstat
   cyclictest:rt-tests
   vmtouch:vmtouch
+  iperf3:iperf3
+  tcpdrop-bpfcc:bpfcc-tools
+  tcpretrans-bpfcc:bpfcc-tools
+  ss:iproute2
+  nstat:iproute2
 )
 
 have() { command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 || -x /usr/bin/$1 ]]; }

@@ -45,6 +45,7 @@ const LIVE_FILES = [
   'diagnose/load/live.test.js',
   'diagnose/profile/live.test.js',
   'diagnose/net/live.test.js',
+  'diagnose/net/sockets.test.js',
   'kernel/bpf/',
   'kernels/',
 ];

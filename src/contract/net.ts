@@ -179,6 +179,7 @@ export const NetTcpMemSchema = z
 
 export const NetSocketOwnerSchema = z
   .object({
+    /** TCP sockets (listeners included; TIME_WAIT and request sockets have no owner). */
     sockets: count,
     /** Sum of Recv-Q (bytes received, not read yet) and Send-Q (bytes not acknowledged yet) of its TCP sockets. */
     recvQBytes: bytes,
@@ -187,6 +188,12 @@ export const NetSocketOwnerSchema = z
     maxRecvQBytes: bytes,
     maxRecvQPort: count,
     listeners: count,
+    /** UDP sockets (udp, udp6) and the buffer bytes they hold (sk_rmem_alloc, sk_wmem_alloc: ss's Recv-Q/Send-Q for UDP). */
+    udpSockets: count,
+    udpRecvBytes: bytes,
+    udpSendBytes: bytes,
+    /** UNIX sockets (stream, datagram, seqpacket; listeners included). */
+    unixSockets: count,
   })
   .strict();
 

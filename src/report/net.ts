@@ -108,14 +108,14 @@ export function renderNetText(doc: NetDocument, lang: Lang, s: Style): string {
   out.push(section(t(lang, 'net.section.sockets'), s));
   out.push(
     table(
-      ['PID', 'COMM', 'SOCKETS', 'LISTEN', 'RECV-Q', 'SEND-Q', 'MAX RECV-Q', 'PORT', 'WHERE'],
-      doc.sockets.byProcess.map((p) => [String(p.pid), p.comm, String(p.sockets), String(p.listeners), formatBytes(p.recvQBytes), formatBytes(p.sendQBytes), formatBytes(p.maxRecvQBytes), p.maxRecvQPort ? String(p.maxRecvQPort) : '-', p.container ? containerLabel(p.container) : String(p.netns)]),
+      ['PID', 'COMM', 'TCP', 'LISTEN', 'RECV-Q', 'SEND-Q', 'MAX RECV-Q', 'PORT', 'UDP', 'UDP BUF', 'UNIX', 'WHERE'],
+      doc.sockets.byProcess.map((p) => [String(p.pid), p.comm, String(p.sockets), String(p.listeners), formatBytes(p.recvQBytes), formatBytes(p.sendQBytes), formatBytes(p.maxRecvQBytes), p.maxRecvQPort ? String(p.maxRecvQPort) : '-', String(p.udpSockets), formatBytes(p.udpRecvBytes + p.udpSendBytes), String(p.unixSockets), p.container ? containerLabel(p.container) : String(p.netns)]),
       s,
     ),
   );
   if (doc.sockets.byContainer.length > 0) {
     out.push(section(t(lang, 'net.section.containers'), s));
-    out.push(table(['CONTAINER', 'PROCS', 'SOCKETS', 'RECV-Q', 'SEND-Q'], doc.sockets.byContainer.map((c) => [containerLabel(c.container), String(c.processes), String(c.sockets), formatBytes(c.recvQBytes), formatBytes(c.sendQBytes)]), s));
+    out.push(table(['CONTAINER', 'PROCS', 'TCP', 'RECV-Q', 'SEND-Q', 'UDP', 'UDP BUF', 'UNIX'], doc.sockets.byContainer.map((c) => [containerLabel(c.container), String(c.processes), String(c.sockets), formatBytes(c.recvQBytes), formatBytes(c.sendQBytes), String(c.udpSockets), formatBytes(c.udpRecvBytes + c.udpSendBytes), String(c.unixSockets)]), s));
   }
   if (doc.sockets.unowned.length > 0) {
     out.push(section(t(lang, 'net.section.unowned'), s));

@@ -265,8 +265,12 @@ interface Owner {
   maxRecvQBytes: number;
   maxRecvQPort: number;
   listeners: number;
+  udpSockets: number;
+  udpRecvBytes: number;
+  udpSendBytes: number;
+  unixSockets: number;
 }
-const newOwner = (): Owner => ({ sockets: 0, recvQBytes: 0, sendQBytes: 0, maxRecvQBytes: 0, maxRecvQPort: 0, listeners: 0 });
+const newOwner = (): Owner => ({ sockets: 0, recvQBytes: 0, sendQBytes: 0, maxRecvQBytes: 0, maxRecvQPort: 0, listeners: 0, udpSockets: 0, udpRecvBytes: 0, udpSendBytes: 0, unixSockets: 0 });
 
 export function socketTables(c: NetCapture): {
   tcpMemPressure: ReturnType<typeof tcpMem>;
@@ -310,6 +314,27 @@ export function socketTables(c: NetCapture): {
       }
     }
     if (u.sockets > 0) unowned.push(u);
+    const owned = (inode: number): number[] => (inode ? (c.socketOwners.get(inode) ?? []).filter((pid) => procs.has(pid)) : []);
+    for (const s of n.udp ?? []) {
+      if (c.port !== undefined && s.localPort !== c.port && s.remotePort !== c.port) continue;
+      for (const pid of owned(s.inode)) {
+        const o = perProc.get(pid) ?? newOwner();
+        o.udpSockets++;
+        o.udpRecvBytes += s.rxQueue;
+        o.udpSendBytes += s.txQueue;
+        perProc.set(pid, o);
+      }
+    }
+    // UNIX sockets have no port: with --port only the IP sockets count.
+    if (c.port === undefined) {
+      for (const s of n.unix ?? []) {
+        for (const pid of owned(s.inode)) {
+          const o = perProc.get(pid) ?? newOwner();
+          o.unixSockets++;
+          perProc.set(pid, o);
+        }
+      }
+    }
   }
   const byProcess: NetProcessSockets[] = [...perProc].map(([pid, o]) => {
     const p = procs.get(pid)!;
@@ -324,6 +349,10 @@ export function socketTables(c: NetCapture): {
     g.processes++;
     g.sockets += p.sockets;
     g.listeners += p.listeners;
+    g.udpSockets += p.udpSockets;
+    g.udpRecvBytes += p.udpRecvBytes;
+    g.udpSendBytes += p.udpSendBytes;
+    g.unixSockets += p.unixSockets;
     g.recvQBytes += p.recvQBytes;
     g.sendQBytes += p.sendQBytes;
     if (p.maxRecvQBytes > g.maxRecvQBytes) {

@@ -13,7 +13,8 @@ import { readKernelEnums } from '../../kernel/btf/enums.js';
 import { type NetDevStat, readNetDev } from '../../kernel/procfs/net/dev.js';
 import { type SnmpCounters, readNetstat, readSnmp } from '../../kernel/procfs/net/snmp.js';
 import { type SoftnetStat, readSoftnetStat } from '../../kernel/procfs/net/softnet.js';
-import { type TcpSocketLine, readProcNetTcp } from '../../kernel/procfs/net/tcp.js';
+import { type TcpSocketLine, readProcNetTcp, readProcNetUdp } from '../../kernel/procfs/net/tcp.js';
+import { type UnixSocketLine, readProcNetUnix } from '../../kernel/procfs/net/unix.js';
 import { readProcCgroup } from '../../kernel/procfs/pid/cgroup.js';
 import { readFds } from '../../kernel/procfs/pid/fd.js';
 import { readProcStat } from '../../kernel/procfs/pid/stat.js';
@@ -61,6 +62,9 @@ export interface CapturedNamespace {
   devAfter: NetDevStat[];
   /** TCP sockets at the end. */
   tcp: TcpSocketLine[];
+  /** UDP sockets (same columns; the queues are buffer bytes) and UNIX sockets at the end (absent: not read). */
+  udp?: TcpSocketLine[];
+  unix?: UnixSocketLine[];
   /** TCP socket pages and orphans of /proc/PID/net/sockstat at the end (mem is host-wide). */
   sockstatTcpMemPages?: number;
   sockstatOrphans?: number;
@@ -188,7 +192,7 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
   const coverage: Coverage[] = [];
   const method: Record<string, string> = {
     counters: 'two reads, intervalS apart, of /proc/PID/net/{snmp,netstat,dev} of one process per network namespace (every namespace some /proc/PID/ns/net names; the host is PID 1\'s) and /proc/net/softnet_stat',
-    sockets: '/proc/PID/net/tcp{,6} per namespace at the end (Recv-Q/Send-Q, state, inode), socket inodes mapped to processes through /proc/PID/fd, TCP memory from sockstat against /proc/sys/net/ipv4/tcp_mem',
+    sockets: '/proc/PID/net/tcp{,6}, udp{,6} and unix per namespace at the end (Recv-Q/Send-Q, UDP buffer bytes, state, inode), socket inodes mapped to processes through /proc/PID/fd, TCP memory from sockstat against /proc/sys/net/ipv4/tcp_mem',
   };
   if (params.pid !== undefined && !(await host.exists(`/proc/${params.pid}/stat`))) throw new NetScopeError(`no process ${params.pid}`);
   let cgroupRel: string | undefined;
@@ -317,10 +321,17 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
       const ps = byNs.get(ns)!;
       let after: Awaited<ReturnType<typeof readNs>> | undefined;
       let tcp: TcpSocketLine[] = [];
+      let udp: TcpSocketLine[] | undefined;
+      let unix: UnixSocketLine[] | undefined;
       let sockstat: ReturnType<typeof parseSockstat> | undefined;
       try {
         after = await readNs(host, b.pid);
         tcp = await readProcNetTcp(host, b.pid);
+        udp = await readProcNetUdp(host, b.pid);
+        unix = await readProcNetUnix(host, b.pid).catch((err: unknown) => {
+          if (err instanceof HostError && err.notFound) return undefined; // a kernel without AF_UNIX's proc file
+          throw err;
+        });
         const ss = await host.tryReadText(`/proc/${b.pid}/net/sockstat`);
         sockstat = ss !== undefined ? parseSockstat(ss, `/proc/${b.pid}/net/sockstat`) : undefined;
       } catch (err) {
@@ -343,6 +354,8 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
         devBefore: b.r.dev,
         devAfter: after.dev,
         tcp,
+        udp,
+        ...(unix ? { unix } : {}),
         ...(sockstat?.get('TCP', 'mem') !== undefined ? { sockstatTcpMemPages: sockstat.get('TCP', 'mem')! } : {}),
         ...(sockstat?.get('TCP', 'orphan') !== undefined ? { sockstatOrphans: sockstat.get('TCP', 'orphan')! } : {}),
       });
@@ -368,7 +381,7 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
     if (fdDenied > 0) coverage.push({ section: 'sockets', status: 'partial', reason: `${fdDenied} processes' /proc/PID/fd could not be read (needs root): their sockets count as unowned` });
     if (!tracer) coverage.push({ section: 'latency', status: 'unavailable', reason: 'latency by stage needs the BPF tracer (net, tcp and skb tracepoints)' });
     else if (latency) coverage.push({ section: 'latency.rx.socket', status: 'partial', reason: 'the socket stage is TCP only (tcp:tcp_probe); UDP packets go from netif_receive_skb straight to the app stage, which then includes their protocol processing; qdisc_dequeue is not separated from the qdisc stage' });
-    coverage.push({ section: 'sockets.udp', status: 'unavailable', reason: 'UDP and UNIX sockets are not counted yet (TCP only)' });
+    coverage.push({ section: 'sockets.memory', status: 'partial', reason: 'TCP figures are the queues (Recv-Q/Send-Q) of /proc/PID/net/tcp, not the buffer memory behind them (ss -m skmem, sock_diag); UDP figures are buffer bytes (sk_rmem_alloc/sk_wmem_alloc); UNIX sockets are counted without queues' });
     const tcpMem = await readTcpMem(host);
     const mo = Number((await host.tryReadText('/proc/sys/net/ipv4/tcp_max_orphans'))?.trim());
     return {

@@ -60,7 +60,7 @@ export function parseSnmp6(text: string, file = SNMP6_PATH): SnmpCounters {
 }
 
 /** The files of a namespace: `/proc/net/...` (the reader's) or `/proc/PID/net/...`. */
-export function netPath(file: 'snmp' | 'netstat' | 'dev' | 'softnet_stat' | 'tcp' | 'tcp6' | 'sockstat' | 'snmp6', pid?: number): string {
+export function netPath(file: 'snmp' | 'netstat' | 'dev' | 'softnet_stat' | 'tcp' | 'tcp6' | 'udp' | 'udp6' | 'unix' | 'sockstat' | 'snmp6', pid?: number): string {
   return pid === undefined ? `/proc/net/${file}` : `/proc/${pid}/net/${file}`;
 }
 

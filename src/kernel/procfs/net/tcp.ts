@@ -114,3 +114,19 @@ export async function readProcNetTcp(host: Host, pid?: number): Promise<TcpSocke
   if (t6 !== undefined) out.push(...parseProcNetTcp(t6, p6));
   return out;
 }
+
+/**
+ * udp and udp6 of a namespace (net/ipv4/udp.c udp4_format_sock()): the same columns as tcp (plus ref,
+ * pointer, drops), parsed by parseProcNetTcp. For UDP, tx_queue is sk_wmem_alloc and rx_queue is
+ * sk_rmem_alloc: the bytes of buffer the socket holds (what `ss` shows as Send-Q/Recv-Q for UDP); st is
+ * ESTABLISHED for a connected socket, CLOSE for an unconnected one.
+ */
+export async function readProcNetUdp(host: Host, pid?: number): Promise<TcpSocketLine[]> {
+  const out: TcpSocketLine[] = [];
+  for (const f of ['udp', 'udp6'] as const) {
+    const p = netPath(f, pid);
+    const t = await host.tryReadText(p);
+    if (t !== undefined) out.push(...parseProcNetTcp(t, p));
+  }
+  return out;
+}

@@ -86,7 +86,7 @@ export const net: Catalog = {
     'net.section.retrans': 'TCP retransmits by flow',
     'net.section.resets': 'TCP resets',
     'net.section.latency': 'Latency by stage',
-    'net.section.sockets': 'TCP sockets by process',
+    'net.section.sockets': 'Sockets by process (TCP, UDP, UNIX)',
     'net.section.containers': 'TCP sockets by container',
     'net.section.unowned': 'TCP sockets no process holds',
     'net.tcpmem': 'TCP memory: {tcpMemBytes} ({pressurePct} of the tcp_mem pressure threshold), orphans {orphans} of {maxOrphans}',

@@ -83,7 +83,7 @@ export const net: Catalog = {
     'net.section.retrans': '按连接统计的 TCP 重传',
     'net.section.resets': 'TCP 复位（RST）',
     'net.section.latency': '分阶段延迟',
-    'net.section.sockets': '按进程统计的 TCP 套接字',
+    'net.section.sockets': '按进程统计的套接字（TCP、UDP、UNIX）',
     'net.section.containers': '按容器统计的 TCP 套接字',
     'net.section.unowned': '没有进程持有的 TCP 套接字',
     'net.tcpmem': 'TCP 内存：{tcpMemBytes}（tcp_mem 压力阈值的 {pressurePct}），孤儿套接字 {orphans} / {maxOrphans}',

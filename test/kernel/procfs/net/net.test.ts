@@ -6,6 +6,7 @@ import { parseNetDev, readNetDev } from '../../../../src/kernel/procfs/net/dev.j
 import { NETSTAT_PATH, SNMP_PATH, parseSnmp, parseSnmp6, readNetstat, readSnmp } from '../../../../src/kernel/procfs/net/snmp.js';
 import { parseSoftnetStat, readSoftnetStat } from '../../../../src/kernel/procfs/net/softnet.js';
 import { decodeProcAddress, ipv6Text, parseProcNetTcp, readProcNetTcp } from '../../../../src/kernel/procfs/net/tcp.js';
+import { parseProcNetUnix, readProcNetUnix } from '../../../../src/kernel/procfs/net/unix.js';
 import { fixture, fuzzParser } from '../../../helpers.js';
 
 test('snmp/netstat: header and value line pairs, Proto.Field names, signed values', () => {
@@ -78,4 +79,26 @@ test('live: every parser reads this machine (own namespace and /proc/self/net)',
   assert.ok((await readSoftnetStat(h)).length >= 1);
   assert.ok((await readNetDev(h)).some((d) => d.name === 'lo'));
   assert.ok(Array.isArray(await readProcNetTcp(h, process.pid)));
+});
+
+test('parseProcNetUnix: type, state, listener flag, inode and path (abstract, none); a bad line names the file and line', () => {
+  const text = [
+    'Num       RefCount Protocol Flags    Type St Inode Path',
+    '00000000a8babb39: 00000002 00000000 00010000 0001 01 590608 /run/systemd/notify',
+    '00000000f87d6f9c: 00000003 00000000 00000000 0001 03 590120',
+    '00000000ac3ed2ea: 00000002 00000000 00000000 0002 01 590594 @/tmp/.X11-unix/X0',
+    '',
+  ].join('\n');
+  assert.deepEqual(parseProcNetUnix(text), [
+    { refCount: 2, listening: true, type: 'stream', state: 1, inode: 590608, path: '/run/systemd/notify' },
+    { refCount: 3, listening: false, type: 'stream', state: 3, inode: 590120, path: '' },
+    { refCount: 2, listening: false, type: 'dgram', state: 1, inode: 590594, path: '@/tmp/.X11-unix/X0' },
+  ]);
+  assert.throws(() => parseProcNetUnix('Num       RefCount Protocol Flags    Type St Inode Path\nnonsense\n', '/proc/7/net/unix'), /\/proc\/7\/net\/unix:2/);
+  assert.throws(() => parseProcNetUnix('garbage\n'), ParseError);
+});
+
+test('readProcNetUnix: this host\'s /proc/net/unix parses', async () => {
+  const rows = await readProcNetUnix(new LiveHost());
+  assert.ok(rows.every((r) => Number.isInteger(r.inode)));
 });
