@@ -13,8 +13,8 @@
  * The peers are installed by scripts/ensure-bench-deps.sh (`make bench` runs it; so does this bench
  * when one is missing). Everything it creates has an oscope-test-/oscope-sim- name and is removed.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, truncateSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IoDocument } from '../src/contract/io.js';
@@ -22,6 +22,7 @@ import { startIolatBpf } from '../src/agent/iolat.js';
 import { startIoTracer } from '../src/diagnose/io/bpf.js';
 import { cleanupRun, runScenario } from '../src/simulate/index.js';
 import type { Bench } from './benches.js';
+import { attached, collect, done, median, ratio, sleep, which } from './util.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'oscope');
@@ -29,45 +30,8 @@ const INTERVAL_S = 5;
 const INJECT_MS = 10;
 const RATE = 4 * 1024 * 1024;
 
-const which = (c: string): string | undefined => ['/usr/sbin/', '/usr/bin/', '/sbin/', '/bin/', '/usr/local/bin/'].map((d) => d + c).find((p) => existsSync(p));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const done = (c: ChildProcess): Promise<void> => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
-const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(3)}x` : 'n/a');
 
-function collect(cmd: string, args: string[]): { child: ChildProcess; out: () => string; err: () => string } {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
-  return { child, out: () => text, err: () => err };
-}
 
-/** Waits until the process holds a BPF link (its tracer is attached). */
-async function attached(pid: number, timeoutMs = 30_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      return false;
-    }
-    if (fds.some((fd) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:bpf_link';
-      } catch {
-        return false;
-      }
-    })) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 /** 4 KiB random reads, O_DIRECT, one job, for `secs`: IOPS and the job's CPU (usr+sys %). */
 function fio(device: string, secs: number): { iops: number; cpuPct: number; ios: number; bpfNs?: number } {

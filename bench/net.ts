@@ -16,7 +16,7 @@
  * creates has an oscope-test-/oscope-sim- name and is removed on exit and on Ctrl-C.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NetDocument } from '../src/contract/net.js';
@@ -26,6 +26,7 @@ import { LiveHost } from '../src/host/live.js';
 import { cleanupRun, runScenario } from '../src/simulate/index.js';
 import { nftDropCounter } from '../src/simulate/scenarios/net.js';
 import type { Bench } from './benches.js';
+import { attached, collect, done, median, ratio, sleep, which } from './util.js';
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'oscope');
@@ -33,25 +34,9 @@ const SRV_ADDR = '10.255.249.1';
 const CLI_ADDR = '10.255.249.2';
 const IPERF_PORT = 5399;
 
-const which = (c: string): string | undefined => ['/usr/sbin/', '/usr/bin/', '/sbin/', '/bin/', '/usr/local/bin/'].map((d) => d + c).find((p) => existsSync(p));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
-};
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const done = (c: ChildProcess): Promise<void> => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r())));
-const ratio = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(3)}x` : 'n/a');
 const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const lastLine = (s: string): string => s.trim().split('\n').filter((l) => l.trim() !== '').at(-1) ?? '';
 
-function collect(cmd: string, args: string[]): { child: ChildProcess; out: () => string; err: () => string } {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (text += d.toString('utf8')));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
-  return { child, out: () => text, err: () => err };
-}
 
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -59,27 +44,6 @@ function run(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-/** Waits until the process holds a BPF link (its tracer is attached). */
-async function attached(pid: number, timeoutMs = 30_000): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      return false;
-    }
-    if (fds.some((fd) => {
-      try {
-        return readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:bpf_link';
-      } catch {
-        return false;
-      }
-    })) return true;
-    await sleep(100);
-  }
-  return false;
-}
 
 interface ProgRow {
   id: number;
