@@ -17,10 +17,6 @@ enum iolat_stage {
   IOLAT_NR_STAGES = 4,
 };
 
-struct iolat_key {
-  __u32 dev;   /* kernel dev_t: major << 20 | minor */
-  __u32 stage; /* enum iolat_stage */
-};
 
 /* One CPU's share (the map is per-CPU: user space sums the CPUs, max is the max of theirs). */
 struct iolat_hist {
@@ -30,9 +26,15 @@ struct iolat_hist {
   __u64 max_ns;
 };
 
+/* The map's value per disk (key: the kernel dev_t, major << 20 | minor): one histogram per stage, so a
+ * completion costs one map lookup for all its stages. */
+struct iolat_disk {
+  struct iolat_hist stages[IOLAT_NR_STAGES];
+};
+
 #ifndef __cplusplus
-_Static_assert(sizeof(struct iolat_key) == 8, "iolat_key layout changed: update src/agent/iolat.ts");
 _Static_assert(sizeof(struct iolat_hist) == 280, "iolat_hist layout changed: update src/agent/iolat.ts");
+_Static_assert(sizeof(struct iolat_disk) == 1120, "iolat_disk layout changed: update src/agent/iolat.ts");
 #endif
 
 #endif

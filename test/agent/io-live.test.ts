@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { startAgent } from '../../src/agent/agent.js';
 import { defaultRegistry } from '../../src/agent/diagnoses/index.js';
-import { IoLatencySource, majMinOf } from '../../src/agent/iolat.js';
+import { type DiskLatencyInterval, IoLatencySource, type IoLatencyReading, majMinOf, startIolatBpf } from '../../src/agent/iolat.js';
 import { IoDocumentSchema } from '../../src/contract/io.js';
 import { findBpfObject } from '../../src/kernel/bpf/index.js';
 import { LiveHost } from '../../src/host/live.js';
@@ -40,28 +40,42 @@ function ddDirect(file: string, cgroupProcs: string[] = []): void {
   assert.equal(r.status, 0, r.stderr);
 }
 
-test('iolat: the always-on histogram counts this test’s O_DIRECT writes on their disk, by stage', { skip: noBpf }, async () => {
+test('iolat: the always-on histogram counts this test’s O_DIRECT writes on their disk, by stage, on both paths (stamped and sampled; classic with the wake stage)', { skip: noBpf }, async () => {
   const file = join(DIR, testName('iolat'));
   const disk = diskOf(DIR);
   if (!disk) return assert.fail(`no block device under ${DIR}`);
-  const r = await IoLatencySource.start();
-  if (!('source' in r)) return assert.fail(r.unavailable);
+  const classic = await IoLatencySource.start(() => Promise.resolve(startIolatBpf({ wake: true })));
+  if (!('source' in classic)) return assert.fail(classic.unavailable);
+  const stamped = await IoLatencySource.start(() => Promise.resolve(startIolatBpf({ wake: false })));
+  if (!('source' in stamped)) {
+    classic.source.close();
+    return assert.fail(stamped.unavailable);
+  }
   const names = new Map([[disk.majMin, disk.name]]);
   try {
-    r.source.read(names);
+    classic.source.read(names);
+    stamped.source.read(names);
     ddDirect(file);
-    const reading = r.source.read(names);
-    const d = reading.interval.find((x) => x.majMin === disk.majMin);
-    assert.ok(d, `no histogram for ${disk.name} (${disk.majMin}): ${JSON.stringify(reading.interval.map((x) => x.disk))}`);
-    assert.equal(d.disk, disk.name);
-    assert.ok(d.stages.device.count >= BLOCKS, `device stage counted ${d.stages.device.count} requests, ${BLOCKS} written`);
-    assert.ok(d.stages.device.p50Ms !== null && d.stages.device.meanMs! > 0);
-    assert.ok(d.stages.queue.count > 0, 'the queue stage (bio → request) is measured too');
-    const cum = reading.cumulative.find((h) => majMinOf(h.dev) === disk.majMin && h.stage === 'device');
-    assert.ok(cum && cum.count >= d.stages.device.count && cum.disk === disk.name);
-    console.log(`${disk.name}: device p50 ${d.stages.device.p50Ms} ms p99 ${d.stages.device.p99Ms} ms over ${d.stages.device.count}; queue ${d.stages.queue.count}, sched ${d.stages.sched.count}, wake ${d.stages.wake.count}`);
+    for (const [label, src] of [['classic', classic.source], ['stamped', stamped.source]] as const) {
+      const reading: IoLatencyReading = src.read(names);
+      const d: DiskLatencyInterval | undefined = reading.interval.find((x) => x.majMin === disk.majMin);
+      assert.ok(d, `${label}: no histogram for ${disk.name} (${disk.majMin}): ${JSON.stringify(reading.interval.map((x) => x.disk))}`);
+      assert.equal(d.disk, disk.name);
+      assert.ok(d.stages.device.count >= BLOCKS, `${label}: device stage counted ${d.stages.device.count} requests, ${BLOCKS} written`);
+      assert.ok(d.stages.device.p50Ms !== null && d.stages.device.meanMs! > 0);
+      assert.ok(d.stages.queue.count > 0, `${label}: the queue stage (bio → request) is measured too`);
+      const cum = reading.cumulative.find((h) => majMinOf(h.dev) === disk.majMin && h.stage === 'device');
+      assert.ok(cum && cum.count >= d.stages.device.count && cum.disk === disk.name);
+      console.log(`${label} (${src.method}): ${disk.name}: device p50 ${d.stages.device.p50Ms} ms p99 ${d.stages.device.p99Ms} ms over ${d.stages.device.count}; queue ${d.stages.queue.count}, sched ${d.stages.sched.count}, wake ${d.stages.wake.count}`);
+      if (label === 'stamped') {
+        // The sample stands for 4 requests each: its scaled counts are near the device stage's (not a timing).
+        assert.ok(d.stages.queue.count <= d.stages.device.count * 3, `the sampled queue count ${d.stages.queue.count} is scaled, not multiplied twice`);
+        assert.ok(d.stages.queue.count % 4 === 0, 'sampled counts are multiples of 4');
+      }
+    }
   } finally {
-    r.source.close();
+    classic.source.close();
+    stamped.source.close();
     rmSync(file, { force: true });
   }
 });

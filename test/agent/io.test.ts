@@ -10,7 +10,7 @@ import { AlertEvaluator, DEFAULT_RULES, resolveRules } from '../../src/agent/ale
 import { type DiskSnapshot, type Snapshot, sampleOf } from '../../src/agent/collect.js';
 import { defaultRegistry } from '../../src/agent/diagnoses/index.js';
 import { AGENT_IO_MAX_INTERVAL_S, AGENT_IO_MAX_TOP, ioDiagnosisParams } from '../../src/agent/diagnoses/io.js';
-import { type DiskStageCumulative, IOLAT_HIST_SIZE, decodeIolatEntry, intervalsOf, majMinOf, stageInterval } from '../../src/agent/iolat.js';
+import { type DiskStageCumulative, IOLAT_DISK_SIZE, IOLAT_HIST_SIZE, decodeIolatEntry, intervalsOf, majMinOf, stageInterval } from '../../src/agent/iolat.js';
 import { AgentMetrics } from '../../src/agent/metrics.js';
 import { ioParamsFrom } from '../../src/cli/commands/io.js';
 import { NodeSampleDataSchema } from '../../src/contract/agent-wire.js';
@@ -20,28 +20,27 @@ import { AlertEventSchema } from '../../src/console/protocol.js';
 const GiB = 1024 ** 3;
 const VDA = (253 << 20) | 0;
 
-test('decodeIolatEntry sums the per-CPU values (max of the maxima) and names the stage', () => {
-  const key = Buffer.alloc(8);
+test('decodeIolatEntry sums the per-CPU values (max of the maxima) per stage of one disk', () => {
+  const key = Buffer.alloc(4);
   key.writeUInt32LE(VDA, 0);
-  key.writeUInt32LE(2, 4);
-  const value = Buffer.alloc(IOLAT_HIST_SIZE * 2);
-  const put = (cpu: number, slot: number, n: number, sumNs: number, maxNs: number): void => {
-    const o = cpu * IOLAT_HIST_SIZE;
+  const value = Buffer.alloc(IOLAT_DISK_SIZE * 2);
+  const put = (cpu: number, stage: number, slot: number, n: number, sumNs: number, maxNs: number): void => {
+    const o = cpu * IOLAT_DISK_SIZE + stage * IOLAT_HIST_SIZE;
     value.writeBigUInt64LE(BigInt(n), o + slot * 8);
     value.writeBigUInt64LE(BigInt(n), o + 32 * 8);
     value.writeBigUInt64LE(BigInt(sumNs), o + 33 * 8);
     value.writeBigUInt64LE(BigInt(maxNs), o + 34 * 8);
   };
-  put(0, 7, 3, 600_000, 250_000);
-  put(1, 9, 1, 900_000, 900_000);
-  const h = decodeIolatEntry(key, value)!;
-  assert.equal(h.stage, 'device');
+  put(0, 2, 7, 3, 600_000, 250_000);
+  put(1, 2, 9, 1, 900_000, 900_000);
+  put(1, 0, 1, 5, 10_000, 3_000);
+  const hs = decodeIolatEntry(key, value);
+  assert.deepEqual(hs.map((h) => h.stage), ['queue', 'device'], 'stages without counts are left out');
+  const h = hs.find((x) => x.stage === 'device')!;
   assert.equal(majMinOf(h.dev), '253:0');
   assert.equal(h.slots[7], 3);
   assert.equal(h.slots[9], 1);
   assert.deepEqual([h.count, h.sumNs, h.maxNs], [4, 1_500_000, 900_000]);
-  key.writeUInt32LE(9, 4);
-  assert.equal(decodeIolatEntry(key, value), undefined, 'an unknown stage is skipped');
   assert.throws(() => decodeIolatEntry(key, Buffer.alloc(10)), /too short/);
 });
 
