@@ -98,7 +98,11 @@ export interface Scenario {
   sizeFlag: string;
   /** Memory the run would pin with these options, checked against MemAvailable. */
   memoryBytes(opts: ScenarioOptions): number;
-  /** Why the scenario cannot run on this host (one sentence), or undefined. */
+  /**
+   * Why the scenario cannot run with these options or on this host (one sentence), or undefined. A
+   * sentence about an option starts with the flag (`--port must be …`) and is a usage error (exit 2);
+   * any other (a missing tool or kernel feature) exits 4.
+   */
   check?(opts: ScenarioOptions): string | undefined;
   start(ctx: ScenarioContext): Promise<ScenarioResult>;
 }
@@ -242,7 +246,9 @@ async function startRun(name: string, input: OptionInput, so: StartOptions): Pro
   requireRootForSim();
   checkSafetyCap(scenario, opts, memAvailableBytes(), so.force === true);
   const why = scenario.check?.(opts);
-  if (why) throw new SimulateError(why, 'unsupported');
+  // An option out of range ("--port must be …") is the user's (usage, exit 2); anything else is what
+  // this host lacks (a tool, a kernel feature: exit 4).
+  if (why) throw new SimulateError(why, why.startsWith('--') ? 'usage' : 'unsupported');
 
   const dir = so.stateDir ?? stateDir();
   const runId = so.runId ?? newRunId(name);

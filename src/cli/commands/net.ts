@@ -2,12 +2,18 @@
  * `oscope net [-i SECONDS] [--pid PID | --cgroup PATH | --container ID | --pod NAME[/NS]] [--port N]
  * [--netns all|PATH] [--json]`: is the network dropping or delaying my traffic, where, and why.
  * Counters per network namespace, drops by reason and location (BPF), TCP retransmits and resets per
- * flow, socket queues and memory. Without root or BPF the counter and socket parts still run and
- * `coverage` says what is missing.
+ * flow, socket queues and memory. Without BPF (--no-bpf, or a kernel without BTF) the counter and
+ * socket parts still run and `coverage` says what is missing.
+ *
+ * Bad input is one sentence and an exit code (src/cli/errors.ts): a bad flag (a port outside 1-65535,
+ * -i 0, two scopes), a pid, cgroup, container or pod with no process, a --netns path that does not exist
+ * or is not a network namespace → 2 (usage); not root without --no-bpf → 3 (permission). A kernel
+ * without BTF is not an error: stderr says so in one sentence and the run goes on without BPF.
  */
-import { collectNet, NetScopeError } from '../../diagnose/net/collect.js';
+import { collectNet, NET_NO_BTF, NetScopeError } from '../../diagnose/net/collect.js';
 import { analyzeNet } from '../../diagnose/net/analyze.js';
 import { NetParamsSchema, type NetParams } from '../../diagnose/net/params.js';
+import type { Host } from '../../host/host.js';
 import { t } from '../../report/i18n/index.js';
 import { netDocument, renderNetText } from '../../report/net.js';
 import { styleFrom } from '../../report/text.js';
@@ -56,6 +62,11 @@ export function netParamsFrom(f: NetFlags): NetParams {
   return r.data;
 }
 
+/** Why the tracer cannot run on this live host, in one sentence (no BTF), or undefined. */
+export async function netBpfBlocker(host: Host): Promise<string | undefined> {
+  return (await host.exists('/sys/kernel/btf/vmlinux')) ? undefined : `${NET_NO_BTF} (--no-bpf silences this)`;
+}
+
 export const registerNet: RegisterCommand = (program, ctx) => {
   program
     .command('net')
@@ -77,6 +88,18 @@ export const registerNet: RegisterCommand = (program, ctx) => {
       const th = thresholdsFrom({ ...flags, threshold: (flags.threshold ?? []).flatMap((x) => x.split(',')).filter((x) => x.trim() !== '') });
       const host = await c.host();
       if (!host.live && c.from) throw new UserError('oscope net measures the live host over an interval: it cannot run on a bundle (--from)', EXIT.usage);
+      // Tracing needs root (exit 3, as for io); --no-bpf runs the counters and sockets as any user.
+      if (params.bpf && host.info().uid !== 0) {
+        throw new UserError('oscope net needs root to trace drops, retransmits and latency: run it with sudo (or with --no-bpf for the counters and the sockets this user can see)', EXIT.permission);
+      }
+      // No BTF is not an error: one sentence on stderr, and the counters and sockets run without BPF.
+      if (params.bpf) {
+        const why = await netBpfBlocker(host);
+        if (why) {
+          c.err(`oscope: ${why}`);
+          params.bpf = false;
+        }
+      }
       if (!c.json && c.tty) c.err(t(c.lang, 'net.watching', { intervalS: String(params.intervalS) }));
       await runInterval('net', NetScopeError, async (signal) => {
           const capture = await collectNet(host, params, th, { signal });

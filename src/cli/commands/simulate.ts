@@ -36,6 +36,8 @@ function toUserError(err: unknown): unknown {
 function defaultText(spec: OptionSpec): string {
   if (spec.type === 'size') return spec.default === 0 ? '0' : formatBytes(spec.default);
   if (spec.type === 'seconds') return `${spec.default}`;
+  // A port is a name, not an amount: 5201, not 5,201.
+  if (spec.flag.startsWith('--port ')) return `${spec.default}`;
   return formatCount(spec.default);
 }
 
@@ -190,7 +192,7 @@ function printCleanup(c: CliContext, reports: CleanupReport[], skipped: string[]
 export const registerSimulate: RegisterCommand = (program, ctx) => {
   const sim = program
     .command('simulate')
-    .description('reproduce memory problems on purpose (size, rate, duration), with cleanup on exit and Ctrl-C');
+    .description('reproduce memory, kernel-leak, latency, load, I/O and network problems on purpose (size, rate, duration), with cleanup on exit and Ctrl-C');
 
   sim
     .command('list')

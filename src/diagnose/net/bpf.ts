@@ -4,6 +4,7 @@
  * so a `kill -9` leaves nothing attached. The tracer only counts (hash maps read at the end).
  */
 import { type BpfObject, findBpfObject, openObject, readStack } from '../../kernel/bpf/index.js';
+import { perCpu } from '../../kernel/bpf/map.js';
 import { cString } from '../../kernel/bpf/selftest.js';
 import { isNativeError, requireNative } from '../../kernel/native.js';
 import { ipv6Text } from '../../kernel/procfs/net/tcp.js';
@@ -165,6 +166,19 @@ export interface RawStage {
   fine: number[];
 }
 
+/** A stage summed over the per-CPU slots of the `stages` value (count, sum and buckets added, max the largest). */
+export function sumStages(perCpuValue: Buffer): RawStage {
+  const out: RawStage = { count: 0, sumNs: 0, maxNs: 0, fine: new Array<number>(NET_FINE_BUCKETS).fill(0) };
+  for (const slot of perCpu(perCpuValue, NET_STAGE_SIZE)) {
+    const s = decodeStage(slot);
+    out.count += s.count;
+    out.sumNs += s.sumNs;
+    out.maxNs = Math.max(out.maxNs, s.maxNs);
+    s.fine.forEach((n, i) => (out.fine[i]! += n));
+  }
+  return out;
+}
+
 export function decodeStage(v: Buffer): RawStage {
   if (v.length < NET_STAGE_SIZE) throw new Error('net stage entry is too short');
   const fine: number[] = [];
@@ -181,20 +195,22 @@ export interface RawLatencyFlow {
   sumNs: number;
 }
 
+/** One `lflows` entry; its value is per CPU (one 24-byte slot per possible CPU, or just one), summed here. */
 export function decodeLatencyFlow(key: Buffer, v: Buffer): RawLatencyFlow | undefined {
   const K = NET_LFLOW_KEY_LAYOUT;
   const V = NET_LFLOW_VAL_LAYOUT;
   if (key.length < K.size || v.length < V.size) throw new Error('net latency flow entry is too short');
   const stage = NET_STAGES[key.readUInt32LE(K.stage)];
   if (!stage) return undefined;
-  return {
-    flow: decodeFlow(key, K.flow),
-    stage,
-    netns: key.readUInt32LE(K.netns),
-    count: Number(v.readBigUInt64LE(V.count)),
-    maxNs: Number(v.readBigUInt64LE(V.maxNs)),
-    sumNs: Number(v.readBigUInt64LE(V.sumNs)),
-  };
+  let count = 0;
+  let maxNs = 0;
+  let sumNs = 0;
+  for (const slot of perCpu(v, V.size)) {
+    count += Number(slot.readBigUInt64LE(V.count));
+    maxNs = Math.max(maxNs, Number(slot.readBigUInt64LE(V.maxNs)));
+    sumNs += Number(slot.readBigUInt64LE(V.sumNs));
+  }
+  return { flow: decodeFlow(key, K.flow), stage, netns: key.readUInt32LE(K.netns), count, maxNs, sumNs };
 }
 
 export interface RawLatency {
@@ -348,7 +364,7 @@ export function startNetTracer(o: NetTracerOptions): { tracer: NetTracer } | { u
         const k = Buffer.alloc(4);
         k.writeUInt32LE(i);
         const v = sm.lookup(k);
-        stages[name] = v ? decodeStage(v) : { count: 0, sumNs: 0, maxNs: 0, fine: new Array<number>(NET_FINE_BUCKETS).fill(0) };
+        stages[name] = v ? sumStages(v) : { count: 0, sumNs: 0, maxNs: 0, fine: new Array<number>(NET_FINE_BUCKETS).fill(0) };
       });
       const flows = loaded.map('lflows').dump().entries.flatMap((e) => decodeLatencyFlow(e.key, e.value) ?? []);
       const softirqCpus: RawLatency['softirqCpus'] = [];

@@ -38,6 +38,9 @@ export class NetScopeError extends Error {
   }
 }
 
+/** Why nothing is traced on a kernel without BTF (the CO-RE programs cannot relocate). */
+export const NET_NO_BTF = 'this kernel has no BTF (/sys/kernel/btf/vmlinux), so drops, retransmits, resets and latency by stage are not traced; the counters and sockets are measured without it';
+
 export interface NetProcess {
   pid: number;
   comm: string;
@@ -209,6 +212,8 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
       link = undefined;
     }
     wantNetns = link ? netnsInode(link) : undefined;
+    const kind = link ? /^(\w+):\[\d+\]$/.exec(link)?.[1] : undefined;
+    if (kind !== undefined && kind !== 'net') throw new NetScopeError(`${params.netns} is a ${kind} namespace, not a network namespace: give /proc/PID/ns/net, /run/netns/NAME or "all"`);
     if (wantNetns === undefined) {
       // A bind-mounted namespace (/run/netns/NAME): its inode is the namespace's.
       let st;
@@ -217,6 +222,9 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
       } catch {
         throw new NetScopeError(`${params.netns} does not exist: give a network namespace file (/proc/PID/ns/net or /run/netns/NAME) or "all"`);
       }
+      // Namespace files live on nsfs (the device of /proc/1/ns/net, or of this process's own link).
+      const nsfs = await host.stat('/proc/self/ns/net', { follow: true }).catch(() => undefined);
+      if (nsfs && st.dev !== nsfs.dev) throw new NetScopeError(`${params.netns} is not a network namespace (a namespace file is /proc/PID/ns/net or a bind mount of one, such as /run/netns/NAME)`);
       wantNetns = st.ino;
     }
   }
@@ -260,6 +268,7 @@ export async function collectNet(host: Host, params: NetParams, _thresholds: Thr
   if (!params.bpf) coverage.push({ section: 'drops', status: 'unavailable', reason: 'BPF turned off (--no-bpf)' });
   else if (!host.live) coverage.push({ section: 'drops', status: 'unavailable', reason: 'not a live host (a bundle): drops and TCP events need tracing' });
   else if (host.info().uid !== 0) coverage.push({ section: 'drops', status: 'unavailable', reason: 'BPF tracing needs root: drops, retransmits and resets are not traced (the counters still are)' });
+  else if (!(await host.exists('/sys/kernel/btf/vmlinux'))) coverage.push({ section: 'drops', status: 'unavailable', reason: NET_NO_BTF });
   else {
     const start = o.startTracer ?? startNetTracer;
     const single = wantNetns ?? (scopedNs.size === 1 && (params.pid !== undefined || params.container !== undefined || params.pod !== undefined) ? [...scopedNs][0] : undefined);

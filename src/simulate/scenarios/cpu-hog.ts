@@ -65,7 +65,7 @@ export const cpuHog: Scenario = {
     if (!hasCommand('cc')) return 'cpu-hog compiles a C program and needs a C compiler (apt install gcc)';
     const sum = o.aPct! + o.bPct! + o.cPct!;
     if (sum !== 100) return `--a-pct, --b-pct and --c-pct must add up to 100, got ${sum}`;
-    if (![o.aPct!, o.bPct!, o.cPct!].every((x) => Number.isInteger(x) && x >= 1)) return 'each share must be a whole percent of at least 1';
+    if (![o.aPct!, o.bPct!, o.cPct!].every((x) => Number.isInteger(x) && x >= 1)) return '--a-pct, --b-pct and --c-pct must each be a whole percent of at least 1';
     return undefined;
   },
   start: async (ctx: ScenarioContext): Promise<ScenarioResult> => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { latencyTables, stageOf, stageQuantileMs } from '../../../src/diagnose/net/analyze.js';
-import { NET_FINE_BUCKETS, NET_STAGES, type RawLatency, type RawStage, fineBucketLowUs, fineBucketOf } from '../../../src/diagnose/net/bpf.js';
+import { NET_FINE_BUCKETS, NET_LFLOW_KEY_LAYOUT, NET_STAGES, NET_STAGE_SIZE, type RawLatency, type RawStage, decodeLatencyFlow, fineBucketLowUs, fineBucketOf, sumStages } from '../../../src/diagnose/net/bpf.js';
 
 const empty = (): RawStage => ({ count: 0, sumNs: 0, maxNs: 0, fine: new Array<number>(NET_FINE_BUCKETS).fill(0) });
 function stageWith(valuesUs: number[]): RawStage {
@@ -49,4 +49,28 @@ test('latency tables: the verdict names the slowest stage, softirq with its CPU'
   const t2 = latencyTables({ stages: s2, flows: [], softirqCpus: [{ cpu: 1, count: 10, sumNs: 5e8, maxNs: 5e7 }, { cpu: 0, count: 5, sumNs: 1e6, maxNs: 1e6 }] }, 10, 10);
   assert.equal(t2.verdict, 'softirq processing is delayed on CPU 1');
   assert.equal(latencyTables(undefined, 10, 10).verdict, null);
+});
+
+test('per-CPU stage and flow values are summed over the CPUs (count, sum, buckets added; max the largest)', () => {
+  const slot = (count: number, sum: number, max: number, bucket: number): Buffer => {
+    const b = Buffer.alloc(NET_STAGE_SIZE);
+    b.writeBigUInt64LE(BigInt(count), 0);
+    b.writeBigUInt64LE(BigInt(sum), 8);
+    b.writeBigUInt64LE(BigInt(max), 16);
+    b.writeBigUInt64LE(BigInt(count), 24 + bucket * 8);
+    return b;
+  };
+  const s = sumStages(Buffer.concat([slot(3, 300, 120, 5), slot(2, 900, 700, 9)]));
+  assert.deepEqual([s.count, s.sumNs, s.maxNs, s.fine[5], s.fine[9], s.fine.reduce((a, x) => a + x, 0)], [5, 1200, 700, 3, 2, 5]);
+  const key = Buffer.alloc(NET_LFLOW_KEY_LAYOUT.size);
+  key.writeUInt32LE(NET_STAGES.indexOf('app'), NET_LFLOW_KEY_LAYOUT.stage);
+  const v = (count: number, max: number, sum: number): Buffer => {
+    const b = Buffer.alloc(24);
+    b.writeBigUInt64LE(BigInt(count), 0);
+    b.writeBigUInt64LE(BigInt(max), 8);
+    b.writeBigUInt64LE(BigInt(sum), 16);
+    return b;
+  };
+  const f = decodeLatencyFlow(key, Buffer.concat([v(4, 50, 100), v(0, 0, 0), v(1, 90, 90)]));
+  assert.deepEqual([f?.stage, f?.count, f?.maxNs, f?.sumNs], ['app', 5, 90, 190]);
 });
