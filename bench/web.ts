@@ -132,6 +132,16 @@ export async function uiLogin(page: Page, url: string, username: string, passwor
   await page.getByTestId('fleet-table').waitFor();
 }
 
+/** The little of the DOM the timing predicates use (this file is compiled without the DOM types). */
+interface El {
+  offsetHeight: number;
+  querySelector(sel: string): El | null;
+}
+interface Doc {
+  querySelector(sel: string): El | null;
+  querySelectorAll(sel: string): ArrayLike<El>;
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
@@ -145,14 +155,15 @@ export async function timeResultPage(page: Page, url: string, taskId: string, wa
     if (cold) await cdp.send('Network.clearBrowserCache');
     const t0 = performance.now();
     await page.goto(`${url}/#/tasks/${taskId}`, { waitUntil: 'commit' });
-    // A string: this file is compiled without the DOM types.
+    // A function, not a string: the console's CSP (script-src 'self') refuses the eval a string needs.
     await page.waitForFunction(
-      `(() => {
-        const c = document.querySelector('[data-testid=conclusions]');
-        const rows = document.querySelectorAll('[data-testid=files-table] tbody tr');
-        return c !== null && c.offsetHeight > 0 && (${wantRows} === 0 || (rows.length >= ${wantRows} && rows[0].offsetHeight > 0));
-      })()`,
-      undefined,
+      (want: number) => {
+        const d = (globalThis as unknown as { document: Doc }).document;
+        const c = d.querySelector('[data-testid=conclusions]');
+        const rows = d.querySelectorAll('[data-testid=files-table] tbody tr');
+        return c !== null && c.offsetHeight > 0 && (want === 0 || (rows.length >= want && rows[0]!.offsetHeight > 0));
+      },
+      wantRows,
       { polling: 'raf', timeout: 30_000 },
     );
     return performance.now() - t0;
@@ -164,6 +175,46 @@ export async function timeResultPage(page: Page, url: string, taskId: string, wa
   for (let i = 0; i < runs; i++) warmMs.push(await once(false));
   return { coldMs, warmMs };
 }
+
+/**
+ * Navigation → the fleet page readable: the share of nodes per level shown and every one of `wantRows`
+ * nodes in the table with its health score (the first, worst, row visible), `runs` times cold (browser
+ * cache emptied) and warm, after one uncounted load. Milliseconds as seen by the test driver.
+ */
+export async function timeFleetPage(page: Page, url: string, wantRows: number, runs = 7): Promise<{ coldMs: number[]; warmMs: number[] }> {
+  const cdp = await page.context().newCDPSession(page);
+  const once = async (cold: boolean): Promise<number> => {
+    await page.goto('about:blank');
+    if (cold) await cdp.send('Network.clearBrowserCache');
+    const t0 = performance.now();
+    await page.goto(`${url}/#/`, { waitUntil: 'commit' });
+    await page.waitForFunction(
+      (want: number) => {
+        const d = (globalThis as unknown as { document: Doc }).document;
+        const share = d.querySelector('[data-testid=health-share]');
+        const rows = d.querySelectorAll('[data-testid=fleet-table] tbody tr');
+        const first = rows.length > 0 ? rows[0]!.querySelector('[data-testid=health-score]') : null;
+        return share !== null && share.offsetHeight > 0 && rows.length >= want && first !== null && first.offsetHeight > 0;
+      },
+      wantRows,
+      { polling: 'raf', timeout: 30_000 },
+    );
+    return performance.now() - t0;
+  };
+  await once(false);
+  const coldMs: number[] = [];
+  const warmMs: number[] = [];
+  // Alternate cold and warm runs so a burst of host load hits both alike.
+  for (let i = 0; i < runs; i++) {
+    coldMs.push(await once(true));
+    warmMs.push(await once(false));
+  }
+  return { coldMs, warmMs };
+}
+
+/** One line of a timing: median, max and n. */
+export const timingLine = (label: string, xs: number[], target?: string): string =>
+  `   ${label.padEnd(12)} median ${median(xs).toFixed(0)} ms  max ${Math.max(...xs).toFixed(0)} ms  (n=${xs.length})${target ? `   ${target}` : ''}`;
 
 /** The bench: prints the render time of a stored real memory panorama. */
 export async function measureResultRender(): Promise<void> {

@@ -295,12 +295,18 @@ export async function startAgent(opts: AgentOptions): Promise<RunningAgent> {
     metrics.update(snap);
     let healthNow: HealthAnalysis | undefined;
     if (health) {
+      const cpu0 = process.cpuUsage();
       try {
         healthNow = await health.update(snap);
         metrics.healthScore.set(healthNow.score);
       } catch (err) {
         metrics.collectErrors.inc({ source: 'health' });
         log(`health score failed: ${(err as Error).message}`);
+      } finally {
+        // The process's CPU over the update (its reads are awaited, so anything else the process ran in
+        // between counts too: an upper bound of the health score's cost).
+        const d = process.cpuUsage(cpu0);
+        metrics.healthCpu.inc((d.user + d.system) / 1e6);
       }
     }
     if (snap.leak) history.add(snap.ts, snap.leak);

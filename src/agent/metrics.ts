@@ -91,6 +91,8 @@ export class AgentMetrics {
   readonly collectErrors: Counter<'source'>;
   /** The node's health score 0–100 (src/diagnose/health/score.ts). */
   readonly healthScore: Gauge;
+  /** CPU time of the agent process while it computed the health score (the cost of `health`, bench/agent.ts). */
+  readonly healthCpu: Counter;
   readonly alertFiring: Gauge<'rule' | 'severity'>;
   readonly outboxItems: Gauge;
   readonly tasksTotal: Counter<'diagnosis' | 'status'>;
@@ -128,6 +130,7 @@ export class AgentMetrics {
   constructor(opts: { processMetrics?: boolean } = {}) {
     const r = [this.registry];
     this.healthScore = new Gauge({ name: 'oscope_health_score', help: 'Health score 0-100 of the node (oscope health): errors, latency, load and saturation sub-scores combined.', registers: r });
+    this.healthCpu = new Counter({ name: 'oscope_health_cpu_seconds_total', help: 'CPU time (user + system) of the agent process while it computed the health score.', registers: r });
     this.total = new Gauge({ name: 'oscope_memory_total_bytes', help: 'MemTotal: usable RAM.', registers: r });
     this.available = new Gauge({ name: 'oscope_memory_available_bytes', help: 'MemAvailable: memory available for new work without swapping.', registers: r });
     this.free = new Gauge({ name: 'oscope_memory_free_bytes', help: 'MemFree: completely unused memory.', registers: r });

@@ -31,6 +31,7 @@ interface AgentFlags {
   profileHz?: string;
   ioWake?: boolean;
   label: string[];
+  health: boolean;
 }
 
 /** `--label k=v` (repeatable) over the config file's `labels`; checked like the console checks them. */
@@ -113,6 +114,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
     .option('--webhook <url>', 'POST alert events to this URL too')
     .option('--profile-hz <rate>', `continuous profiling: on-CPU stacks at this rate (e.g. ${PROFILE_DEFAULT_HZ}; at most ${PROFILE_MAX_AGENT_HZ}), one window a minute, sent with the samples (default off)`)
     .option('--io-wake', "the I/O latency histogram's wake stage too (completion → the issuer running: a sched_switch program on every context switch; default off, `oscope io` measures it on demand)")
+    .option('--no-health', 'do not compute the health score each tick (the console then shows no score for this node)')
     .option('--state-dir <dir>', 'outbox file and local control socket (agent.sock) directory ($OSCOPE_STATE_DIR)', defaultStateDir())
     .addOption(new Option('--exit-with-parent', 'exit when the parent process dies (used by `oscope console --local-agent`)').hideHelp())
     .action(async (flags: AgentFlags, cmd: Command) => {
@@ -169,6 +171,7 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
           ...(profileHz !== undefined ? { profileHz } : {}),
           ...(flags.ioWake ? { ioWake: true } : {}),
           labels,
+          ...(flags.health ? {} : { health: false }),
         });
       const stateDirError = (err: unknown): string | undefined => {
         if (err instanceof AgentInUseError) return err.message;
