@@ -3,7 +3,6 @@ import { PROFILE_DEFAULT_HZ, PROFILE_MAX_AGENT_HZ } from '../../agent/profiler.j
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
-import type { startAgent } from '../../agent/agent.js';
 import { resolveRules } from '../../agent/alerts.js';
 import { zodReason } from '../../agent/registry.js';
 import { NodeLabelsSchema } from '../../contract/agent-wire.js';
