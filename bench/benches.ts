@@ -16,4 +16,5 @@ benches.push((await import('./console.js')).consoleBench);
 benches.push((await import('./runlatency.js')).runlatencyBench);
 benches.push((await import('./io.js')).ioBench);
 benches.push((await import('./profile.js')).profileBench);
+benches.push((await import('./load.js')).loadBench);
 benches.push((await import('./net.js')).netBench);

@@ -8,9 +8,12 @@ import { ParseError } from '../kernel/errors.js';
 import { type CliContext, type GlobalOptions, makeContext } from './context.js';
 import { EXIT, UserError } from './errors.js';
 import { VERSION } from '../version.js';
-import { commands } from './commands/index.js';
+import type { RegisterCommand } from './commands/index.js';
+import { commandLoaders, commandOf } from './commands/lazy.js';
 
-export function buildProgram(): Command {
+/** The program with the given commands (every command when none are given: help lists them all). */
+export async function buildProgram(only?: RegisterCommand[]): Promise<Command> {
+  const registers = only ?? (await import('./commands/index.js')).commands;
   const program = new Command('oscope');
   program
     .description('Operating-system diagnosis: memory panorama, kernel leaks, latency jitter, inspection')
@@ -23,14 +26,22 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
   const ctx = (): CliContext => makeContext(program.opts<GlobalOptions>());
-  for (const register of commands) register(program, ctx);
+  for (const register of registers) register(program, ctx);
   // Options given after the subcommand are accepted too (`oscope mem --json`).
   program.enablePositionalOptions(false);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  let program: Command;
+  try {
+    // Only the command named on the line is loaded; help, version and typos get all of them.
+    const name = commandOf(argv);
+    program = await buildProgram(name !== undefined ? [await commandLoaders[name]!()] : undefined);
+  } catch (err) {
+    process.exitCode = handleError(err);
+    return;
+  }
   try {
     await program.parseAsync(argv);
   } catch (err) {

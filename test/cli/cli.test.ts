@@ -4,6 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Command } from 'commander';
+import { commands } from '../../src/cli/commands/index.js';
+import { commandLoaders, commandOf } from '../../src/cli/commands/lazy.js';
+import type { CliContext } from '../../src/cli/context.js';
 import { MemDocumentSchema } from '../../src/report/mem.js';
 import { REPO_ROOT, isRoot, needsRoot } from '../helpers.js';
 
@@ -21,6 +25,24 @@ test('cli: --help and --version exit 0', () => {
   assert.equal(h.code, 0);
   for (const c of ['mem', 'capture', 'doctor', 'simulate']) assert.match(h.stdout, new RegExp(`\\b${c}\\b`));
   assert.match(oscope(['--version']).stdout, /^\d+\.\d+\.\d+/);
+});
+
+test('cli: one loader per command (only the named command is imported), the same names as --help', async () => {
+  const all = new Command('x');
+  for (const r of commands) r(all, () => ({}) as CliContext);
+  assert.deepEqual(Object.keys(commandLoaders), all.commands.map((c) => c.name()));
+  for (const [name, load] of Object.entries(commandLoaders)) {
+    const one = new Command('x');
+    (await load())(one, () => ({}) as CliContext);
+    assert.deepEqual(one.commands.map((c) => c.name()), [name]);
+  }
+  assert.equal(commandOf(['node', 'oscope', '--lang', 'mem', 'load', '-i', '1']), 'load', 'the value of --lang is not the command');
+  assert.equal(commandOf(['node', 'oscope', '--json', 'profile', 'diff', 'a', 'b']), 'profile');
+  assert.equal(commandOf(['node', 'oscope', '--help']), undefined);
+  assert.equal(commandOf(['node', 'oscope', 'lod']), undefined, 'a typo gets every command (and the suggestion)');
+  const typo = oscope(['lod']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /Did you mean load\?/);
 });
 
 test('cli: a bad flag or value is one sentence and exit 2', () => {

@@ -3,11 +3,7 @@ import { PROFILE_DEFAULT_HZ, PROFILE_MAX_AGENT_HZ } from '../../agent/profiler.j
 import { readFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
-import { startAgent } from '../../agent/agent.js';
 import { resolveRules } from '../../agent/alerts.js';
-import { defaultRegistry } from '../../agent/diagnoses/index.js';
-import { MemHistory } from '../../agent/history.js';
-import { AgentInUseError } from '../../agent/local-server.js';
 import { zodReason } from '../../agent/registry.js';
 import { NodeLabelsSchema } from '../../contract/agent-wire.js';
 import { LiveHost } from '../../host/live.js';
@@ -149,6 +145,8 @@ export const registerAgent: RegisterCommand = (program: Command, ctx: () => CliC
       } catch (err) {
         throw new UserError(`agent config: bad rule: ${err instanceof z.ZodError ? zodReason(err) : (err as Error).message}`, EXIT.usage);
       }
+      // Loaded here, not at the top: they pull in every diagnosis, and every other command starts faster without them.
+      const [{ startAgent }, { defaultRegistry }, { MemHistory }, { AgentInUseError }] = await Promise.all([import('../../agent/agent.js'), import('../../agent/diagnoses/index.js'), import('../../agent/history.js'), import('../../agent/local-server.js')]);
       const history = new MemHistory({ stepS: Math.max(60, intervalMs / 1000) });
       const registry = defaultRegistry({ history: () => history.points() });
       for (const r of rules) {

@@ -4,9 +4,6 @@
  * named as the command, with its JSON Schema and the agent's caps (src/agent/mcp.ts). stdout carries the
  * protocol only; logs go to stderr. With `--from BUNDLE` the tools read a captured bundle instead.
  */
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { defaultRegistry } from '../../agent/diagnoses/index.js';
-import { hostMcpServer } from '../../agent/mcp.js';
 import type { RegisterCommand } from './index.js';
 
 export const registerMcp: RegisterCommand = (program, ctx) => {
@@ -15,6 +12,8 @@ export const registerMcp: RegisterCommand = (program, ctx) => {
     .description('serve the diagnoses to an AI assistant over the Model Context Protocol (stdio): one tool per command (mem, inspect, …)')
     .action(async () => {
       const c = ctx();
+      // Loaded when the command runs: the MCP SDK and every diagnosis would slow every other command's start.
+      const [{ StdioServerTransport }, { defaultRegistry }, { hostMcpServer }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('../../agent/diagnoses/index.js'), import('../../agent/mcp.js')]);
       const host = await c.host();
       const server = hostMcpServer(defaultRegistry(), host);
       const transport = new StdioServerTransport();
